@@ -1,0 +1,200 @@
+"""Sparkify (the streaming app): raw log and song files, and the staging tables loaded from them.
+
+Raw assets record what landed in the raw store (files, bytes); staging assets load a day's
+log file, or the whole song catalogue, into schema ``sparkify``. The star schema on top is
+built by dbt (``sql/models/sparkify``, wired in ``music_dwh/assets/dbt.py``).
+"""
+
+
+from dagster import (
+    AssetExecutionContext,
+    BackfillPolicy,
+    Failure,
+    MaterializeResult,
+    MetadataValue,
+    asset,
+)
+
+from music_dwh.assets.metadata import days_in_window, per_day_markdown, table_metadata
+from music_dwh.partitions import sparkify_daily
+from music_dwh.resources.raw_store import RawStore
+from music_dwh.resources.warehouse import Warehouse
+from music_dwh.settings import get_settings
+from music_dwh.staging import sparkify as staging
+from music_dwh.staging.common import QuarantineThresholdExceeded
+
+GROUP = "sparkify"
+OWNERS = ["team:data-engineering"]
+_settings = get_settings()
+# DuckDB allows one writer process: every asset that writes the file takes the one slot of
+# this pool (dagster.yaml sets the default pool limit to 1). Servers need no such pool.
+WAREHOUSE_POOL = "duckdb" if _settings.warehouse.engine == "duckdb" else None
+WAREHOUSE_KIND = _settings.warehouse.engine
+
+
+@asset(
+    key=[GROUP, "log_data"],
+    partitions_def=sparkify_daily,
+    backfill_policy=BackfillPolicy.single_run(),
+    group_name=GROUP,
+    owners=OWNERS,
+    tags={"layer": "raw", "source_system": GROUP},
+    kinds={"json"},
+    code_version="1",
+)
+def log_data(context: AssetExecutionContext, raw_store: RawStore) -> MaterializeResult:
+    """Sparkify event logs as delivered: `sparkify/log_data/YYYY/MM/YYYY-MM-DD-events.json`
+    (JSON lines) in the raw store. Partition: one UTC day; metadata counts files and bytes."""
+    days = days_in_window(*context.partition_time_window)
+    per_day = {}
+    for day in days:
+        files = [o for o in raw_store.list(staging.log_day_prefix(day)) if o.key.endswith(".json")]
+        per_day[day] = {"files": len(files), "bytes": sum(o.size for o in files)}
+    missing = [d.isoformat() for d, v in per_day.items() if v["files"] == 0]
+    if missing:
+        context.log.warning(f"no log file for {len(missing)} day(s): {', '.join(missing[:10])}")
+    return MaterializeResult(
+        metadata={
+            "files": sum(v["files"] for v in per_day.values()),
+            "bytes": sum(v["bytes"] for v in per_day.values()),
+            "days_without_files": len(missing),
+            "location": raw_store.uri(staging.LOG_PREFIX),
+            "per_day": per_day_markdown(per_day),
+        }
+    )
+
+
+@asset(
+    key=[GROUP, "song_data"],
+    backfill_policy=BackfillPolicy.single_run(),
+    group_name=GROUP,
+    owners=OWNERS,
+    tags={"layer": "raw", "source_system": GROUP},
+    kinds={"json"},
+    code_version="1",
+)
+def song_data(raw_store: RawStore) -> MaterializeResult:
+    """Sparkify song catalogue as delivered: `sparkify/song_data/A/B/C/TR….json`, one JSON
+    record per line (a subset of the Million Song Dataset). Unpartitioned: replaced whole."""
+    files = [o for o in raw_store.list(staging.SONG_PREFIX) if o.key.endswith(".json")]
+    return MaterializeResult(
+        metadata={
+            "files": len(files),
+            "bytes": sum(o.size for o in files),
+            "location": raw_store.uri(staging.SONG_PREFIX),
+        }
+    )
+
+
+@asset(
+    key=[GROUP, "staging_events"],
+    deps=[log_data],
+    partitions_def=sparkify_daily,
+    backfill_policy=BackfillPolicy.single_run(),
+    group_name=GROUP,
+    owners=OWNERS,
+    tags={"layer": "staging", "source_system": GROUP},
+    kinds={"python", WAREHOUSE_KIND},
+    pool=WAREHOUSE_POOL,
+    code_version="1",
+)
+def staging_events(
+    context: AssetExecutionContext, raw_store: RawStore, warehouse: Warehouse
+) -> MaterializeResult:
+    """Table `sparkify.staging_events`: one row per valid log event, the seed's columns plus
+    partition_date, source file/line and load time. Partition: the file's day, replaced
+    atomically; bad records go to `sparkify.quarantine` with a reason."""
+    days = days_in_window(*context.partition_time_window)
+    threshold = get_settings().quarantine_threshold
+    per_day = {}
+    totals = {"records": 0, "loaded": 0, "quarantined": 0, "repaired": 0, "files": 0, "bytes": 0}
+    with warehouse.session() as session:
+        for i, day in enumerate(days, start=1):
+            try:
+                stats = staging.load_events_day(raw_store, session, day, threshold)
+            except QuarantineThresholdExceeded as exc:
+                raise Failure(description=str(exc)) from None
+            if stats.files == 0:
+                context.log.warning(
+                    f"{day}: no log file under {raw_store.uri(staging.log_day_prefix(day))}*; "
+                    "the partition is empty"
+                )
+            context.log.info(
+                f"[{i}/{len(days)}] {day}: {stats.loaded:,} events staged, "
+                f"{stats.quarantined:,} quarantined, {stats.repaired_values:,} text values repaired"
+            )
+            per_day[day] = {
+                "records": stats.records,
+                "staged": stats.loaded,
+                "quarantined": stats.quarantined,
+            }
+            for key, value in (
+                ("records", stats.records),
+                ("loaded", stats.loaded),
+                ("quarantined", stats.quarantined),
+                ("repaired", stats.repaired_values),
+                ("files", stats.files),
+                ("bytes", stats.bytes),
+            ):
+                totals[key] += value
+        metadata = table_metadata(
+            session,
+            staging.EVENTS_TABLE,
+            partition_where=("partition_date >= ? and partition_date <= ?", [days[0], days[-1]]),
+            preview_order="ts",
+        )
+    rate = totals["quarantined"] / totals["records"] if totals["records"] else 0.0
+    metadata.update(
+        {
+            "raw_records": totals["records"],
+            "quarantined": totals["quarantined"],
+            "quarantine_rate": MetadataValue.float(round(rate, 6)),
+            "repaired_text_values": totals["repaired"],
+            "files": totals["files"],
+            "bytes": totals["bytes"],
+            "per_day": per_day_markdown(per_day),
+        }
+    )
+    return MaterializeResult(metadata=metadata)
+
+
+@asset(
+    key=[GROUP, "staging_songs"],
+    deps=[song_data],
+    backfill_policy=BackfillPolicy.single_run(),
+    group_name=GROUP,
+    owners=OWNERS,
+    tags={"layer": "staging", "source_system": GROUP},
+    kinds={"python", WAREHOUSE_KIND},
+    pool=WAREHOUSE_POOL,
+    code_version="1",
+)
+def staging_songs(
+    context: AssetExecutionContext, raw_store: RawStore, warehouse: Warehouse
+) -> MaterializeResult:
+    """Table `sparkify.staging_songs`: one row per distinct song record of the catalogue
+    (exact duplicates and conflicting song_ids quarantined). Unpartitioned: replaced whole."""
+    with warehouse.session() as session:
+        try:
+            stats = staging.load_song_catalogue(raw_store, session, get_settings().quarantine_threshold)
+        except QuarantineThresholdExceeded as exc:
+            raise Failure(description=str(exc)) from None
+        context.log.info(
+            f"{stats.loaded:,} song records staged from {stats.files:,} files, "
+            f"{stats.quarantined:,} quarantined"
+        )
+        metadata = table_metadata(session, staging.SONGS_TABLE, preview_order="song_id")
+    metadata.update(
+        {
+            "raw_records": stats.records,
+            "quarantined": stats.quarantined,
+            "quarantine_rate": MetadataValue.float(round(stats.quarantine_rate, 6)),
+            "repaired_text_values": stats.repaired_values,
+            "files": stats.files,
+            "bytes": stats.bytes,
+        }
+    )
+    return MaterializeResult(metadata=metadata)
+
+
+assets = [log_data, song_data, staging_events, staging_songs]

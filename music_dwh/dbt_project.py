@@ -1,0 +1,67 @@
+"""The dbt project in ``sql/``, on its own so ``dagster-dbt project prepare-and-package`` (and
+``music-dwh``'s own manifest check) can prepare the manifest without loading the assets."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from dagster_dbt import DbtProject
+
+SQL_DIR = Path(__file__).resolve().parents[1] / "sql"
+
+dbt_project = DbtProject(project_dir=SQL_DIR, profiles_dir=SQL_DIR)
+
+# The dbt installed beside this interpreter (the venv), even when the venv is not activated.
+_dbt_beside_python = Path(sys.executable).with_name("dbt")
+DBT_EXECUTABLE = str(_dbt_beside_python) if _dbt_beside_python.exists() else (shutil.which("dbt") or "dbt")
+
+QUIET_ENV = {
+    "DO_NOT_TRACK": "1",
+    "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    "GX_ANALYTICS_ENABLED": "false",
+}
+
+
+def _env_marker() -> Path:
+    return dbt_project.manifest_path.with_name("music_dwh_parse_env.json")
+
+
+def manifest_is_stale(env: dict[str, str]) -> bool:
+    """True when sql/target/manifest.json is missing, older than any file of the project, or
+    was parsed for another warehouse (dbt then re-parses on every run instead of partially)."""
+    manifest = dbt_project.manifest_path
+    marker = _env_marker()
+    if not manifest.exists() or not marker.exists():
+        return True
+    if json.loads(marker.read_text()) != env:
+        return True
+    built = manifest.stat().st_mtime
+    sources = [SQL_DIR / "dbt_project.yml", SQL_DIR / "profiles.yml"]
+    for folder in ("models", "macros", "tests", "analyses"):
+        sources += [p for p in (SQL_DIR / folder).rglob("*") if p.is_file()]
+    return any(p.stat().st_mtime > built for p in sources if p.exists())
+
+
+def ensure_manifest(dbt_env: dict[str, str] | None = None, force: bool = False) -> Path:
+    """Parse the dbt project (``dbt parse``, ≈5 s) when the manifest is missing or stale.
+
+    ``dbt_env`` is the warehouse's dbt environment (``Warehouse.dbt_env()``); parsing under the
+    same profile lets every later run reuse the parse (dbt's partial parsing).
+    """
+    dbt_env = dict(dbt_env or {})
+    if force or manifest_is_stale(dbt_env):
+        env = {**os.environ, **QUIET_ENV, **dbt_env}
+        result = subprocess.run(
+            [DBT_EXECUTABLE, "parse", "--quiet", "--project-dir", str(SQL_DIR), "--profiles-dir", str(SQL_DIR)],
+            cwd=SQL_DIR,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"dbt parse failed in {SQL_DIR}:\n{result.stdout}{result.stderr}")
+        _env_marker().write_text(json.dumps(dbt_env, sort_keys=True))
+    return dbt_project.manifest_path

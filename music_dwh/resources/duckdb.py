@@ -1,0 +1,149 @@
+"""DuckDB loader: the embedded default warehouse (one file, one writer process at a time)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from music_dwh.resources.warehouse import TableWrite, WarehouseError, split_table
+
+# How long to wait for another process (a parallel run, a notebook) to release the file.
+LOCK_WAIT_SECONDS = 60.0
+
+
+def sql_type(dtype: pa.DataType) -> str:
+    if pa.types.is_string(dtype) or pa.types.is_large_string(dtype):
+        return "VARCHAR"
+    if pa.types.is_int64(dtype):
+        return "BIGINT"
+    if pa.types.is_int32(dtype) or pa.types.is_int16(dtype):
+        return "INTEGER"
+    if pa.types.is_float64(dtype) or pa.types.is_float32(dtype):
+        return "DOUBLE"
+    if pa.types.is_decimal(dtype):
+        return f"DECIMAL({dtype.precision},{dtype.scale})"
+    if pa.types.is_date(dtype):
+        return "DATE"
+    if pa.types.is_timestamp(dtype):
+        return "TIMESTAMP"
+    if pa.types.is_boolean(dtype):
+        return "BOOLEAN"
+    raise TypeError(f"no DuckDB type for {dtype}")
+
+
+def quote(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def qualified(table: str) -> str:
+    schema, name = split_table(table)
+    return f"{quote(schema)}.{quote(name)}"
+
+
+class DuckDBSession:
+    engine = "duckdb"
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, path: Path) -> None:
+        self.con = con
+        self.path = path
+
+    @classmethod
+    def open(cls, path: Path) -> DuckDBSession:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        deadline = time.monotonic() + LOCK_WAIT_SECONDS
+        while True:
+            try:
+                return cls(duckdb.connect(str(path)), path)
+            except duckdb.IOException as exc:
+                if "lock" not in str(exc).lower() or time.monotonic() > deadline:
+                    raise WarehouseError(
+                        f"cannot open the DuckDB warehouse {path}: {exc}. DuckDB allows one writer "
+                        "process at a time: wait for the other run (or close the other program "
+                        "holding the file) and retry."
+                    ) from exc
+                time.sleep(0.5)
+
+    def close(self) -> None:
+        self.con.close()
+
+    # ------------------------------------------------------------------ DDL
+    def ensure_table(self, table: str, schema: pa.Schema) -> None:
+        schema_name, _ = split_table(table)
+        self.con.execute(f"create schema if not exists {quote(schema_name)}")
+        if self.table_exists(table):
+            have = [name for name, _ in self.columns(table)]
+            want = list(schema.names)
+            if have != want:
+                raise WarehouseError(
+                    f"table {table} has columns {have}, but this version of music_dwh loads {want}. "
+                    f"The raw store is the system of record: drop the table (drop table {table}) "
+                    "and load the days again."
+                )
+            return
+        cols = ", ".join(f"{quote(f.name)} {sql_type(f.type)}" for f in schema)
+        self.con.execute(f"create table {qualified(table)} ({cols})")
+
+    # ------------------------------------------------------------------ writes
+    def write(self, writes: Sequence[TableWrite]) -> None:
+        for w in writes:
+            self.ensure_table(w.table, w.schema)
+        self.con.begin()
+        try:
+            for w in writes:
+                self._replace(w)
+            self.con.commit()
+        except BaseException:
+            self.con.rollback()
+            raise
+
+    def _replace(self, w: TableWrite) -> None:
+        target = qualified(w.table)
+        if w.replace_where is None:
+            self.con.execute(f"delete from {target}")
+        else:
+            conds = " and ".join(f"{quote(col)} = ?" for col in w.replace_where)
+            self.con.execute(f"delete from {target} where {conds}", list(w.replace_where.values()))
+        cols = ", ".join(quote(n) for n in w.schema.names)
+        w.rows_written = 0
+        for batch in w.batches:
+            table = batch if isinstance(batch, pa.Table) else pa.Table.from_batches([batch])
+            if table.num_rows == 0:
+                continue
+            self.con.register("_music_dwh_batch", table)
+            try:
+                self.con.execute(f"insert into {target} ({cols}) select {cols} from _music_dwh_batch")
+            finally:
+                self.con.unregister("_music_dwh_batch")
+            w.rows_written += table.num_rows
+
+    # ------------------------------------------------------------------ reads
+    def query(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple]:
+        return self.con.execute(sql, params or []).fetchall()
+
+    def query_arrow(self, sql: str, params: Sequence[Any] | None = None) -> pa.Table:
+        return self.con.sql(sql, params=list(params) if params else None).to_arrow_table()
+
+    def table_exists(self, table: str) -> bool:
+        schema, name = split_table(table)
+        return bool(
+            self.con.execute(
+                "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+                [schema, name],
+            ).fetchone()[0]
+        )
+
+    def columns(self, table: str) -> list[tuple[str, str]]:
+        schema, name = split_table(table)
+        return [
+            (r[0], r[1])
+            for r in self.con.execute(
+                "select column_name, data_type from information_schema.columns "
+                "where table_schema = ? and table_name = ? order by ordinal_position",
+                [schema, name],
+            ).fetchall()
+        ]

@@ -1,0 +1,218 @@
+"""The raw store: where source systems land their files (a local folder or an S3 prefix).
+
+Keys are always forward-slash paths relative to the store's root, in the layout the sources
+deliver (``sparkify/log_data/2018/11/2018-11-01-events.json``); the same key works for both
+backends, so assets, sensors and generators never care which one is configured.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+from dagster import ConfigurableResource
+from pydantic import PrivateAttr
+
+
+@dataclass(frozen=True)
+class RawObject:
+    """One file in the raw store. ``version`` changes whenever the content is re-delivered."""
+
+    key: str
+    size: int
+    version: str
+
+
+class RawStoreError(Exception):
+    """A user-facing problem with the raw store (missing location, unreadable object)."""
+
+
+class RawStore(ConfigurableResource):
+    """Local folder or ``s3://bucket/prefix``, chosen by ``MUSIC_DWH_RAW``."""
+
+    location: str
+    endpoint_url: str | None = None
+    region_name: str | None = None
+
+    _client: object | None = PrivateAttr(default=None)
+
+    # ------------------------------------------------------------------ helpers
+    @property
+    def is_s3(self) -> bool:
+        return self.location.startswith("s3://")
+
+    def describe(self) -> str:
+        return self.location
+
+    def _bucket_prefix(self) -> tuple[str, str]:
+        rest = self.location[len("s3://") :]
+        bucket, _, prefix = rest.partition("/")
+        prefix = prefix.strip("/")
+        return bucket, (prefix + "/" if prefix else "")
+
+    def _s3(self):
+        if self._client is None:
+            # dagster-aws builds the boto3 client; credentials come from the standard AWS
+            # environment (AWS_ACCESS_KEY_ID, profiles, instance roles), never from our config.
+            from dagster_aws.s3 import S3Resource
+
+            self._client = S3Resource(
+                endpoint_url=self.endpoint_url or None, region_name=self.region_name or None
+            ).get_client()
+        return self._client
+
+    def _path(self, key: str) -> Path:
+        return Path(self.location) / key
+
+    def uri(self, key: str) -> str:
+        """A human-readable address of ``key`` for messages and metadata."""
+        if self.is_s3:
+            bucket, prefix = self._bucket_prefix()
+            return f"s3://{bucket}/{prefix}{key}"
+        return str(self._path(key))
+
+    # ------------------------------------------------------------------ reading
+    def list(self, prefix: str = "") -> Iterator[RawObject]:
+        """Every object whose key starts with ``prefix``, sorted by key (paginates on S3)."""
+        if self.is_s3:
+            bucket, root = self._bucket_prefix()
+            paginator = self._s3().get_paginator("list_objects_v2")
+            for page in paginator.paginate(Bucket=bucket, Prefix=root + prefix):
+                for obj in page.get("Contents", []):
+                    yield RawObject(
+                        key=obj["Key"][len(root) :],
+                        size=int(obj["Size"]),
+                        version=str(obj.get("ETag", "")).strip('"'),
+                    )
+            return
+        base = Path(self.location)
+        if not base.exists():
+            return
+        # Walk the smallest directory that contains the prefix, then filter by key text.
+        start = base / prefix
+        walk_root = start if start.is_dir() else start.parent
+        if not walk_root.exists():
+            return
+        found: list[RawObject] = []
+        for dirpath, _dirnames, filenames in os.walk(walk_root):
+            for name in filenames:
+                path = Path(dirpath) / name
+                key = path.relative_to(base).as_posix()
+                if key.startswith(prefix) and not name.startswith(".tmp-"):
+                    st = path.stat()
+                    found.append(RawObject(key, st.st_size, f"{st.st_mtime_ns}-{st.st_size}"))
+        yield from sorted(found, key=lambda o: o.key)
+
+    def exists(self, key: str) -> bool:
+        if self.is_s3:
+            bucket, root = self._bucket_prefix()
+            try:
+                self._s3().head_object(Bucket=bucket, Key=root + key)
+                return True
+            except Exception as exc:  # botocore ClientError 404
+                if getattr(exc, "response", {}).get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                    return False
+                raise
+        return self._path(key).is_file()
+
+    @contextmanager
+    def open(self, key: str) -> Iterator[IO[bytes]]:
+        """A binary, streaming reader for ``key``; never loads the whole object in memory."""
+        if self.is_s3:
+            bucket, root = self._bucket_prefix()
+            try:
+                body = self._s3().get_object(Bucket=bucket, Key=root + key)["Body"]
+            except Exception as exc:
+                raise RawStoreError(f"cannot read {self.uri(key)}: {exc}") from exc
+            try:
+                yield io.BufferedReader(_StreamingBodyIO(body), buffer_size=1 << 20)
+            finally:
+                body.close()
+            return
+        path = self._path(key)
+        if not path.is_file():
+            raise RawStoreError(f"cannot read {path}: no such file in the raw store {self.location}")
+        with open(path, "rb", buffering=1 << 20) as fh:
+            yield fh
+
+    def read_bytes(self, key: str) -> bytes:
+        with self.open(key) as fh:
+            return fh.read()
+
+    # ------------------------------------------------------------------ writing
+    @contextmanager
+    def open_write(self, key: str) -> Iterator[IO[bytes]]:
+        """Write ``key`` atomically: readers see the old object or the new one, never half."""
+        if self.is_s3:
+            with tempfile.SpooledTemporaryFile(max_size=64 << 20) as tmp:
+                yield tmp
+                tmp.seek(0)
+                bucket, root = self._bucket_prefix()
+                self._s3().upload_fileobj(tmp, bucket, root + key)
+            return
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp_path = path.with_name(f".tmp-{os.getpid()}-{path.name}")
+        try:
+            with open(tmp_path, "wb", buffering=1 << 20) as fh:
+                yield fh
+            os.replace(tmp_path, path)
+        finally:
+            if tmp_path.exists():
+                tmp_path.unlink()
+
+    def write_bytes(self, key: str, data: bytes) -> None:
+        with self.open_write(key) as fh:
+            fh.write(data)
+
+    def delete_prefix(self, prefix: str) -> int:
+        """Remove every object under ``prefix`` (used by generators to rewrite a dataset)."""
+        if self.is_s3:
+            bucket, root = self._bucket_prefix()
+            keys = [o.key for o in self.list(prefix)]
+            for i in range(0, len(keys), 1000):
+                self._s3().delete_objects(
+                    Bucket=bucket,
+                    Delete={"Objects": [{"Key": root + k} for k in keys[i : i + 1000]]},
+                )
+            return len(keys)
+        target = self._path(prefix)
+        if target.is_dir():
+            count = sum(len(files) for _, _, files in os.walk(target))
+            shutil.rmtree(target)
+            return count
+        return 0
+
+
+class _StreamingBodyIO(io.RawIOBase):
+    """Adapts botocore's StreamingBody to ``io.RawIOBase`` so it can be buffered and iterated."""
+
+    def __init__(self, body) -> None:
+        self._body = body
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        data = self._body.read(len(buffer))
+        n = len(data)
+        buffer[:n] = data
+        return n
+
+
+def open_raw_store(location: str, endpoint_url: str | None = None, region_name: str | None = None) -> RawStore:
+    """A raw store outside Dagster (CLI, generators, tests). Local paths are made absolute."""
+    if not location.startswith("s3://"):
+        location = str(Path(location).expanduser().resolve())
+    if endpoint_url is None:
+        endpoint_url = os.environ.get("AWS_ENDPOINT_URL") or None
+    if region_name is None:
+        region_name = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or None
+    return RawStore(location=location, endpoint_url=endpoint_url, region_name=region_name)

@@ -1,0 +1,138 @@
+"""Configuration in one place: every environment variable music_dwh reads, with its default.
+
+Read lazily (``get_settings()``) so importing the package does no work; relative paths are
+resolved against the working directory (the repo root for ``make`` targets and ``dagster dev``).
+Documented in the README and ``.env.example``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlparse
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+DEFAULTS = {
+    "MUSIC_DWH_RAW": "./data/raw",
+    "MUSIC_DWH_WAREHOUSE": "duckdb:///data/warehouse.duckdb",
+    "MUSIC_DWH_SPARKIFY_START": "2018-11-01",
+    "MUSIC_DWH_CHINOOK_START": "2021-01-01",
+    "MUSIC_DWH_REPORTS": "./data/reports",
+    "MUSIC_DWH_QUARANTINE_THRESHOLD": "0.05",
+    "MUSIC_DWH_TIMEZONE": "UTC",
+}
+
+
+class SettingsError(ValueError):
+    """A configuration value that cannot be used; the message names the variable and the fix."""
+
+
+@dataclass(frozen=True)
+class WarehouseTarget:
+    """What ``MUSIC_DWH_WAREHOUSE`` points at, parsed once."""
+
+    url: str
+    engine: str  # duckdb | postgres | redshift
+    path: Path | None = None  # duckdb file
+    host: str | None = None
+    port: int | None = None
+    user: str | None = None
+    database: str | None = None
+
+    @property
+    def dbt_target(self) -> str:
+        return self.engine
+
+    def redacted(self) -> str:
+        """The URL without any password, safe for logs and the UI."""
+        if self.engine == "duckdb":
+            return f"duckdb:///{self.path}"
+        return f"{self.engine}://{self.user}@{self.host}:{self.port}/{self.database}"
+
+
+def parse_warehouse_url(url: str) -> WarehouseTarget:
+    """``duckdb:///rel/or//abs.duckdb``, ``postgresql://user@host:port/db``, ``redshift://…``."""
+    if url.startswith("duckdb://"):
+        rest = url[len("duckdb://") :]
+        # SQLAlchemy convention: duckdb:///relative.duckdb, duckdb:////absolute.duckdb
+        rest = rest[1:] if rest.startswith("/") else rest
+        if not rest:
+            raise SettingsError("MUSIC_DWH_WAREHOUSE=duckdb:/// needs a file path, e.g. duckdb:///data/warehouse.duckdb")
+        return WarehouseTarget(url=url, engine="duckdb", path=Path(rest).expanduser().resolve())
+    parsed = urlparse(url)
+    engines = {"postgresql": "postgres", "postgres": "postgres", "redshift": "redshift"}
+    if parsed.scheme not in engines:
+        raise SettingsError(
+            f"MUSIC_DWH_WAREHOUSE={url!r} is not a supported warehouse URL; use "
+            "duckdb:///path.duckdb, postgresql://user@host:port/db or redshift://user@host:5439/db"
+        )
+    if parsed.password:
+        raise SettingsError(
+            "MUSIC_DWH_WAREHOUSE must not contain a password; put it in MUSIC_DWH_WAREHOUSE_PASSWORD"
+        )
+    engine = engines[parsed.scheme]
+    return WarehouseTarget(
+        url=url,
+        engine=engine,
+        host=parsed.hostname or "127.0.0.1",
+        port=parsed.port or (5439 if engine == "redshift" else 5432),
+        user=parsed.username or ("awsuser" if engine == "redshift" else "postgres"),
+        database=(parsed.path or "/").lstrip("/") or ("dev" if engine == "redshift" else "postgres"),
+    )
+
+
+def _date(name: str, value: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError as exc:
+        raise SettingsError(f"{name}={value!r} is not a date; use YYYY-MM-DD") from exc
+
+
+@dataclass(frozen=True)
+class Settings:
+    raw: str
+    warehouse: WarehouseTarget
+    sparkify_start: dt.date
+    chinook_start: dt.date
+    reports_dir: Path
+    quarantine_threshold: float
+    timezone: str
+    aws_endpoint_url: str | None
+    aws_region: str | None
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+        env = dict(os.environ if env is None else env)
+
+        def get(name: str) -> str:
+            value = env.get(name, "").strip()
+            return value or DEFAULTS[name]
+
+        raw = get("MUSIC_DWH_RAW")
+        if not raw.startswith("s3://"):
+            raw = str(Path(raw).expanduser().resolve())
+        try:
+            threshold = float(get("MUSIC_DWH_QUARANTINE_THRESHOLD"))
+        except ValueError as exc:
+            raise SettingsError("MUSIC_DWH_QUARANTINE_THRESHOLD must be a fraction such as 0.05") from exc
+        if not 0 <= threshold <= 1:
+            raise SettingsError("MUSIC_DWH_QUARANTINE_THRESHOLD must be between 0 and 1 (0.05 = 5 %)")
+        return cls(
+            raw=raw,
+            warehouse=parse_warehouse_url(get("MUSIC_DWH_WAREHOUSE")),
+            sparkify_start=_date("MUSIC_DWH_SPARKIFY_START", get("MUSIC_DWH_SPARKIFY_START")),
+            chinook_start=_date("MUSIC_DWH_CHINOOK_START", get("MUSIC_DWH_CHINOOK_START")),
+            reports_dir=Path(get("MUSIC_DWH_REPORTS")).expanduser().resolve(),
+            quarantine_threshold=threshold,
+            timezone=get("MUSIC_DWH_TIMEZONE"),
+            aws_endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
+            aws_region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or None,
+        )
+
+
+def get_settings() -> Settings:
+    """The current settings (re-read each call: cheap, and tests change the environment)."""
+    return Settings.from_env()

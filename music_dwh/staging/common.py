@@ -1,0 +1,145 @@
+"""What every staging load shares: columnar batching, the quarantine and the reconciliation.
+
+A staging load reads raw records one at a time, turns the good ones into Arrow record batches
+(bounded memory: a batch at a time, never a whole day of Python objects) and sends the bad
+ones to the system's quarantine table with a reason. ``LoadStats`` keeps the books so that
+raw records = loaded + quarantined can be checked for every load.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+
+BATCH_ROWS = 50_000
+# Longest raw record kept verbatim in the quarantine; longer ones are cut (and say so).
+QUARANTINE_TEXT_LIMIT = 2_000
+# A single event or song record is a few hundred bytes; a line far beyond this is corrupt
+# (or a file concatenated without newlines) and is quarantined without parsing it.
+MAX_RECORD_BYTES = 1 << 20
+
+QUARANTINE_SCHEMA = pa.schema(
+    [
+        ("target_table", pa.string()),
+        ("partition_date", pa.date32()),
+        ("source_file", pa.string()),
+        ("line_number", pa.int64()),
+        ("raw_text", pa.string()),
+        ("reason", pa.string()),
+        ("loaded_at", pa.timestamp("us")),
+    ]
+)
+
+
+class QuarantineThresholdExceeded(Exception):
+    """Too large a share of a load was bad: the load is rolled back and the partition fails."""
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def raw_text(raw: bytes) -> str:
+    text = raw.decode("utf-8", errors="replace").rstrip("\r\n")
+    if len(text) > QUARANTINE_TEXT_LIMIT:
+        return text[:QUARANTINE_TEXT_LIMIT] + f"… [cut: {len(raw):,} bytes in all]"
+    return text
+
+
+@dataclass
+class Rejected:
+    source_file: str
+    line_number: int
+    raw_text: str
+    reason: str
+
+
+@dataclass
+class LoadStats:
+    """The books of one load (one day, or one catalogue)."""
+
+    target_table: str
+    partition_date: dt.date | None
+    files: int = 0
+    bytes: int = 0
+    records: int = 0
+    loaded: int = 0
+    repaired_values: int = 0
+    rejected: list[Rejected] = field(default_factory=list)
+
+    @property
+    def quarantined(self) -> int:
+        return len(self.rejected)
+
+    @property
+    def quarantine_rate(self) -> float:
+        return self.quarantined / self.records if self.records else 0.0
+
+    @property
+    def reconciles(self) -> bool:
+        return self.records == self.loaded + self.quarantined
+
+    def reject(self, source_file: str, line_number: int, raw: bytes | str, reason: str) -> None:
+        text = raw if isinstance(raw, str) else raw_text(raw)
+        self.rejected.append(Rejected(source_file, line_number, text, reason))
+
+    def check_threshold(self, threshold: float) -> None:
+        if self.records and self.quarantine_rate > threshold:
+            first = "\n".join(
+                f"  {r.source_file} line {r.line_number}: {r.reason}" for r in self.rejected[:5]
+            )
+            where = f" for {self.partition_date}" if self.partition_date else ""
+            raise QuarantineThresholdExceeded(
+                f"{self.target_table}{where}: {self.quarantined:,} of {self.records:,} raw records "
+                f"({self.quarantine_rate:.1%}) are bad, more than the {threshold:.0%} allowed "
+                f"(MUSIC_DWH_QUARANTINE_THRESHOLD). Nothing was loaded for this partition; the "
+                f"previous rows are kept. First bad records:\n{first}\n"
+                "Fix or re-deliver the file(s), or raise the threshold if this share is expected."
+            )
+
+    def quarantine_batches(self, loaded_at: dt.datetime) -> Iterator[pa.RecordBatch]:
+        if not self.rejected:
+            return
+        n = len(self.rejected)
+        yield pa.RecordBatch.from_arrays(
+            [
+                pa.array([self.target_table] * n, pa.string()),
+                pa.array([self.partition_date] * n, pa.date32()),
+                pa.array([r.source_file for r in self.rejected], pa.string()),
+                pa.array([r.line_number for r in self.rejected], pa.int64()),
+                pa.array([r.raw_text for r in self.rejected], pa.string()),
+                pa.array([r.reason for r in self.rejected], pa.string()),
+                pa.array([loaded_at] * n, pa.timestamp("us")),
+            ],
+            schema=QUARANTINE_SCHEMA,
+        )
+
+
+class BatchBuilder:
+    """Collects rows column by column and hands out Arrow record batches of ``BATCH_ROWS``."""
+
+    def __init__(self, schema: pa.Schema, batch_rows: int = BATCH_ROWS) -> None:
+        self.schema = schema
+        self.batch_rows = batch_rows
+        self._columns: list[list] = [[] for _ in schema]
+
+    def __len__(self) -> int:
+        return len(self._columns[0])
+
+    def append(self, values: tuple | list) -> None:
+        for column, value in zip(self._columns, values, strict=True):
+            column.append(value)
+
+    def full(self) -> bool:
+        return len(self) >= self.batch_rows
+
+    def flush(self) -> pa.RecordBatch:
+        batch = pa.RecordBatch.from_arrays(
+            [pa.array(col, type=f.type) for col, f in zip(self._columns, self.schema, strict=True)],
+            schema=self.schema,
+        )
+        self._columns = [[] for _ in self.schema]
+        return batch
