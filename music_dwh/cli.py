@@ -20,7 +20,7 @@ from pathlib import Path
 from music_dwh.settings import REPO_ROOT, SettingsError, get_settings
 
 DEFAULT_DAGSTER_HOME = "./data/dagster"
-SYSTEMS = ("sparkify",)
+SYSTEMS = ("sparkify", "chinook")
 
 
 class UserError(Exception):
@@ -36,6 +36,16 @@ def _date(text: str) -> dt.date:
         return dt.date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date; use YYYY-MM-DD") from None
+
+
+def _at_least(minimum: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        value = _positive(text)
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"{text!r} must be at least {minimum}")
+        return value
+
+    return parse
 
 
 def _positive(text: str) -> int:
@@ -111,6 +121,10 @@ def cmd_export_chinook(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------------------- load
 def _raw_days(system: str) -> list[dt.date]:
+    if system == "chinook":
+        from music_dwh.staging import chinook
+
+        return chinook.invoice_days(_store(None))
     from music_dwh.staging import sparkify
 
     return sparkify.log_days(_store(None))
@@ -235,6 +249,22 @@ def cmd_summary(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---------------------------------------------------------------------------- prepare
+def prepare() -> None:
+    """Give DAGSTER_HOME the project's dagster.yaml and parse the dbt project if needed."""
+    from music_dwh.dbt_project import ensure_manifest
+    from music_dwh.resources.warehouse import Warehouse
+
+    home = ensure_dagster_home()
+    manifest = ensure_manifest(Warehouse(url=get_settings().warehouse.url).dbt_env())
+    _say(f"DAGSTER_HOME={home}\ndbt manifest: {manifest}")
+
+
+def cmd_prepare(args: argparse.Namespace) -> int:
+    prepare()
+    return 0
+
+
 # ---------------------------------------------------------------------------- demo
 def cmd_demo(args: argparse.Namespace) -> int:
     """Generate sample data, load every system, print the summary."""
@@ -273,7 +303,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--start", type=_date, help="first day (default 2018-11-01)")
     g.add_argument("--days", type=_positive, default=30)
     g.add_argument("--events-per-day", type=_positive, default=1_000)
-    g.add_argument("--songs", type=_positive, default=500)
+    g.add_argument("--songs", type=_at_least(10), default=500)
     g.add_argument("--seed", type=int, default=42)
     g.add_argument("--out", help="raw store: folder or s3://bucket/prefix (default MUSIC_DWH_RAW)")
     g.add_argument("-v", "--verbose", action="store_true", help="a line per day written")
@@ -300,13 +330,16 @@ def build_parser() -> argparse.ArgumentParser:
     ld.add_argument("--end", type=_date, help="last day, inclusive (default: the last day in the raw store)")
     ld.set_defaults(func=cmd_load)
 
+    pr = sub.add_parser("prepare", help="set up DAGSTER_HOME and the dbt manifest (make does this)")
+    pr.set_defaults(func=cmd_prepare)
+
     sm = sub.add_parser("summary", help="rows per table, top songs, busiest hours")
     sm.set_defaults(func=cmd_summary)
 
     demo = sub.add_parser("demo", help="generate sample data, load everything, print the summary")
     demo.add_argument("--days", type=_positive, default=30)
     demo.add_argument("--events-per-day", type=_positive, default=1_000)
-    demo.add_argument("--songs", type=_positive, default=500)
+    demo.add_argument("--songs", type=_at_least(10), default=500)
     demo.add_argument("--seed", type=int, default=42)
     demo.set_defaults(func=cmd_demo)
     return parser

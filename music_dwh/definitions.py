@@ -7,8 +7,8 @@ manifest (``sql/target/manifest.json``, made by ``make install`` / ``music-dwh``
 from dagster import Definitions, EnvVar, in_process_executor
 from dagster_dbt import DbtCliResource
 
-from music_dwh.assets import sparkify
-from music_dwh.assets.dbt import sparkify_dbt_assets
+from music_dwh.assets import chinook, sparkify
+from music_dwh.assets.dbt import chinook_dbt_assets, sparkify_dbt_assets
 from music_dwh.dbt_project import DBT_EXECUTABLE, dbt_project
 from music_dwh.resources.raw_store import RawStore
 from music_dwh.resources.warehouse import Warehouse
@@ -17,7 +17,7 @@ from music_dwh.settings import get_settings
 _settings = get_settings()
 
 defs = Definitions(
-    assets=[*sparkify.assets, *sparkify_dbt_assets],
+    assets=[*sparkify.assets, *sparkify_dbt_assets, *chinook.assets, *chinook_dbt_assets],
     resources={
         "raw_store": RawStore(
             location=_settings.raw,

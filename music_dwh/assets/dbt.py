@@ -25,7 +25,7 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtC
 from music_dwh.assets.metadata import table_metadata
 from music_dwh.assets.sparkify import WAREHOUSE_POOL
 from music_dwh.dbt_project import dbt_project
-from music_dwh.partitions import sparkify_daily
+from music_dwh.partitions import chinook_daily, sparkify_daily
 from music_dwh.resources.warehouse import Warehouse
 
 LAYERS = {"marts": "mart"}
@@ -121,38 +121,71 @@ def run_dbt(
         )
 
 
+def _manifest_models() -> list[dict]:
+    manifest = json.loads(dbt_project.manifest_path.read_text())
+    return [n for n in manifest["nodes"].values() if n["resource_type"] == "model"]
+
+
 def build_dbt_assets(system: str, partitions_def: PartitionsDefinition) -> list:
-    """The daily (partitioned) and whole-table dbt multi-assets of one source system."""
+    """A source system's dbt models as up to three multi-assets (steps of a run):
 
-    @dbt_assets(
-        manifest=dbt_project.manifest_path,
-        project=dbt_project,
-        select=f"path:models/{system},tag:daily",
-        name=f"{system}_daily_models",
-        partitions_def=partitions_def,
-        backfill_policy=BackfillPolicy.single_run(),
-        dagster_dbt_translator=translator,
-        pool=WAREHOUSE_POOL,
-    )
-    def daily_models(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse):
-        start, end = context.partition_time_window
-        yield from run_dbt(context, dbt, warehouse, (start.date().isoformat(), end.date().isoformat()))
+    * ``<system>_models``: whole-table models fed by staging (dimensions), before the facts;
+    * ``<system>_daily_models``: daily incremental models (tag ``daily``), partitioned like the
+      staging tables and given the partition window;
+    * ``<system>_marts``: whole-table models in ``models/<system>/marts``, after the facts.
 
-    @dbt_assets(
-        manifest=dbt_project.manifest_path,
-        project=dbt_project,
-        select=f"path:models/{system}",
-        exclude="tag:daily",
-        name=f"{system}_models",
-        # Lets a range run carry these whole-table models too (one run, not one per day).
-        backfill_policy=BackfillPolicy.single_run(),
-        dagster_dbt_translator=translator,
-        pool=WAREHOUSE_POOL,
-    )
-    def whole_models(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse):
-        yield from run_dbt(context, dbt, warehouse)
+    Three steps rather than one because dimensions feed the facts and the facts feed the
+    marts: a single unpartitioned step would have to run both before and after the daily one.
+    """
+    models = [m for m in _manifest_models() if m["fqn"][1] == system]
+    is_daily = lambda m: "daily" in m["tags"]  # noqa: E731
+    is_mart = lambda m: len(m["fqn"]) > 3 and m["fqn"][2] == "marts"  # noqa: E731
+    built = []
 
-    return [daily_models, whole_models]
+    if any(is_daily(m) for m in models):
+
+        @dbt_assets(
+            manifest=dbt_project.manifest_path,
+            project=dbt_project,
+            select=f"path:models/{system},tag:daily",
+            name=f"{system}_daily_models",
+            partitions_def=partitions_def,
+            backfill_policy=BackfillPolicy.single_run(),
+            dagster_dbt_translator=translator,
+            pool=WAREHOUSE_POOL,
+        )
+        def daily_models(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse):
+            start, end = context.partition_time_window
+            yield from run_dbt(context, dbt, warehouse, (start.date().isoformat(), end.date().isoformat()))
+
+        built.append(daily_models)
+
+    for name, select, exclude, present in (
+        (f"{system}_models", f"path:models/{system}", f"tag:daily path:models/{system}/marts",
+         any(not is_daily(m) and not is_mart(m) for m in models)),
+        (f"{system}_marts", f"path:models/{system}/marts", "tag:daily",
+         any(not is_daily(m) and is_mart(m) for m in models)),
+    ):
+        if not present:
+            continue
+
+        @dbt_assets(
+            manifest=dbt_project.manifest_path,
+            project=dbt_project,
+            select=select,
+            exclude=exclude,
+            name=name,
+            # Lets a range run carry these whole-table models too (one run, not one per day).
+            backfill_policy=BackfillPolicy.single_run(),
+            dagster_dbt_translator=translator,
+            pool=WAREHOUSE_POOL,
+        )
+        def whole_models(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse):
+            yield from run_dbt(context, dbt, warehouse)
+
+        built.append(whole_models)
+    return built
 
 
 sparkify_dbt_assets = build_dbt_assets("sparkify", sparkify_daily)
+chinook_dbt_assets = build_dbt_assets("chinook", chinook_daily)

@@ -20,6 +20,8 @@ The quirks of the real data that make the pipeline non-trivial are reproduced on
   submit event still carries the old level, the following ones the new level);
 * logged-out events (``auth`` "Logged Out", ``userId`` "", user fields null) inside sessions;
 * a user agent that itself contains quotes; ``registration`` as a float of epoch milliseconds;
+  methods and statuses per page as in the sample (``Login`` and ``Save Settings`` too are
+  ``PUT``/307);
 * about 30% of plays are of songs that are not in the catalogue (the logs come from a much
   larger catalogue than the song files), some of them by catalogue artists;
 * about 10% of catalogue plays spell the title or artist differently (case, whitespace, a
@@ -29,7 +31,8 @@ The quirks of the real data that make the pipeline non-trivial are reproduced on
 * duplicate song records: a track file holding the same record twice, and the same song
   delivered as two track files;
 * ~5% non-ASCII titles/artists, correctly ``\\u``-escaped in the song files but double-encoded
-  in the logs (UTF-8 read as Latin-1, twice) exactly like the sample's ``Bj\\u00c3\\u0083\\u00c2\\u00b6rk``.
+  in the logs (UTF-8 read as Latin-1, twice) exactly like the sample's
+  ``Bj\\u00c3\\u0083\\u00c2\\u00b6rk`` for "Björk".
   Every name used survives ``ftfy.fix_text`` (checked by the tests). Latin, Cyrillic, Greek
   and Japanese all round-trip; left out are ligatures, full-width forms and curly quotes
   (ftfy "fixes" them into something else) and a few short words ftfy only half repairs when
@@ -39,10 +42,12 @@ Everything comes from ``random.Random`` streams derived from ``seed`` (no set it
 hashing), so the same arguments give byte-identical files; the catalogue depends only on
 ``seed`` and ``songs``, not on the number of days or events.
 
-Speed: 1,000,000 events (30 days x 33,334 events, 7,100 songs, local store) take about
-TIMING_PLACEHOLDER on the 2-core development machine. Lines are assembled from per-user,
-per-song and per-page JSON fragments escaped once, and each day is written and dropped before
-the next one is generated.
+Speed, measured on the 2-core development machine with a local raw store: 1,000,000 events
+(30 days x 33,334 events, 416 users, 7,100 songs; 7,183 files, 508 MB) take 7.3-11.1 s
+(seven runs; the disk is noisy), of which about 4 s is generating events and the rest
+file-system writes. Lines are assembled from per-user, per-song and per-page JSON fragments
+escaped once (no per-event dicts or serializer calls), song files are written from a few
+threads, and each day is written and dropped before the next one is generated.
 """
 
 from __future__ import annotations
@@ -52,6 +57,7 @@ import json
 import random
 from bisect import bisect
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from itertools import accumulate
 
@@ -72,6 +78,7 @@ LOG_KEYS = (
 
 DAY_MS = 86_400_000
 MIN_SONGS = 10
+SONG_WRITE_THREADS = 4
 
 # ---------------------------------------------------------------------------- behaviour knobs
 P_OUT_OF_CATALOGUE = 0.30  # plays of songs that have no song_data record
@@ -158,6 +165,7 @@ _MALE_FIRST = (
     "Oliver Elijah James Benjamin Samuel Henry Owen Caleb Wyatt Isaac Levi Dylan Gabriel "
     "Carter Julian Miles Theo Adrian Xavier Jordan Tucker Cooper Brody Declan Emmett Rhett"
 ).split()
+_FIRST_NAMES = _FEMALE_FIRST + _MALE_FIRST
 _LAST_NAMES = (
     "Frye Summers Koch Levine Lynch Cuevas Cruz Griffin Hogan Sanchez Barrett Jones Parker "
     "Graham Ford Stephens Harrell Gonzalez Robinson Fox Flores Kirby Miles Mccoy Cole Moore "
@@ -253,7 +261,7 @@ _ID_MIDDLES = ("12A8C", "12AB0", "1187B", "1187F", "12298", "12903", "128F4", "1
 
 # ---------------------------------------------------------------------------- public helpers
 def double_encode(text: str) -> str:
-    """``text`` mis-decoded twice (UTF-8 bytes read as Latin-1), as non-ASCII names are in the logs."""
+    """``text`` mis-decoded twice (UTF-8 read as Latin-1), as non-ASCII names are in the logs."""
     return text.encode("utf-8").decode("latin-1").encode("utf-8").decode("latin-1")
 
 
@@ -263,14 +271,17 @@ def normalize_name(text: str) -> str:
 
 
 def log_key(day: dt.date) -> str:
+    """The raw-store key of one day of events."""
     return f"{LOG_PREFIX}{day:%Y/%m}/{day.isoformat()}-events.json"
 
 
 def song_key(track_id: str) -> str:
+    """The raw-store key of one track file: ``A/B/C`` are the id's 3rd to 5th characters."""
     return f"{SONG_PREFIX}{track_id[2]}/{track_id[3]}/{track_id[4]}/{track_id}.json"
 
 
 def truth_key(day: dt.date) -> str:
+    """The raw-store key of one day of ground-truth plays."""
     return f"{TRUTH_PLAYS_PREFIX}{day.isoformat()}.csv"
 
 
@@ -359,7 +370,7 @@ class _Names:
                     name = f"{rng.choice(_ACCENTED_FIRST)} {rng.choice(_LAST_NAMES)}"
             else:
                 roll = rng.random()
-                first = rng.choice(_FEMALE_FIRST + _MALE_FIRST)
+                first = rng.choice(_FIRST_NAMES)
                 if roll < 0.35:
                     name = f"{first} {rng.choice(_LAST_NAMES)}"
                 elif roll < 0.5:
@@ -411,11 +422,11 @@ class _Names:
 
 
 def _make_id(rng: random.Random, prefix: str, letters: str, used: set[str]) -> str:
-    """An 18-character MSD-style id: prefix + 5 chars + a 5-char block + 6 hex digits."""
+    """An 18-character MSD-style id: prefix and letters (7) + a 5-char block + 6 hex digits."""
     while True:
         ident = (
             prefix
-            + "".join(rng.choices(letters, k=5))
+            + "".join(rng.choices(letters, k=7 - len(prefix)))
             + rng.choice(_ID_MIDDLES)
             + "".join(rng.choices(_HEX, k=6))
         )
@@ -485,13 +496,15 @@ def build_catalogue(seed: int, songs: int) -> Catalogue:
             version.duration = _duration(rng)
         catalogue.insert(rng.randrange(len(catalogue) + 1), version)
 
-    # Track files: a few hold their record twice, a few songs are delivered twice.
+    # Track files: a few hold their record twice, a few songs are delivered twice. Like the
+    # public song_data (an MSD subset), every track id starts with "TRA": files spread over
+    # at most 26 x 26 folders A/?/?.
     used_tracks: set[str] = set()
-    tracks = [(_make_id(rng, "TR", _UPPER, used_tracks), i, 1) for i in range(songs)]
+    tracks = [(_make_id(rng, "TRA", _UPPER, used_tracks), i, 1) for i in range(songs)]
     for i in rng.sample(range(songs), max(1, songs // 200)):
         tracks[i] = (tracks[i][0], i, 2)
     for i in rng.sample(range(songs), max(1, songs // 300)):
-        tracks.append((_make_id(rng, "TR", _UPPER, used_tracks), i, 1))
+        tracks.append((_make_id(rng, "TRA", _UPPER, used_tracks), i, 1))
 
     # Songs the app plays that song_data does not have; 30% by catalogue artists.
     unknown = []
@@ -549,9 +562,13 @@ def _make_users(seed: int, count: int, start_ms: int) -> list[_User]:
         level = "paid" if rng.random() < 0.4 else "free"
         location = _log_json(rng.choice(_USER_LOCATIONS))
         registration = float(start_ms - rng.randrange(3_600_000, 180 * DAY_MS))
-        # Heavy-tailed activity; paying users listen more.
-        user = _User(str(uid), level, rng.lognormvariate(0, 0.8) * (2.0 if level == "paid" else 1.0))
-        user.head = f',"auth":"Logged In","firstName":{_log_json(first)},"gender":"{gender}","itemInSession":'
+        # Activity: heavy-tailed, and paying users listen more.
+        weight = rng.lognormvariate(0, 0.8) * (2.0 if level == "paid" else 1.0)
+        user = _User(str(uid), level, weight)
+        user.head = (
+            f',"auth":"Logged In","firstName":{_log_json(first)},"gender":"{gender}",'
+            '"itemInSession":'
+        )
         user.last = f',"lastName":{_log_json(rng.choice(_LAST_NAMES))},"length":'
         user.level_loc = {
             lv: f',"level":"{lv}","location":{location},"method":' for lv in ("free", "paid")
@@ -610,7 +627,13 @@ class _EventWriter:
 
     # -------------------------------------------------------------- one day
     def day(self, day_start: int, target: int) -> tuple[list[str], list[str], int]:
-        """Exactly ``target`` events of one UTC day: (log lines, truth rows, plays), by ts."""
+        """Exactly ``target`` events of one UTC day: (log lines, truth rows, plays), by ts.
+
+        Users are drawn by activity weight; each one's sessions follow each other through the
+        day (never overlapping) until midnight. Only if all users together cannot fit
+        ``target`` events into the day (far fewer users than ``target / 80``) do their
+        clocks restart, and then a user's sessions may overlap.
+        """
         rng = self.rng
         day_end = day_start + DAY_MS
         clock: dict[int, int] = {}  # user index -> earliest start of their next session
@@ -652,118 +675,111 @@ class _EventWriter:
         return lines, truth, len(truth)
 
     def _session(self, user: _User, ts: int, day_end: int, budget: int, out: list) -> int:
-        """Append one session of ``user`` starting at ``ts``; returns when it ended."""
+        """Append one session of ``user`` starting at ``ts`` to ``out``; returns when it ended.
+
+        A session may start logged out (Home, maybe Help, then Login) and may end with a
+        Logout followed by a few logged-out pages; it stops at midnight, after at most
+        ``budget`` events.
+        """
         rng = self.rng
         sid = self.next_session_id
         self.next_session_id += 1
         length = min(budget, 1 + int(rng.expovariate(1 / MEAN_SESSION_EVENTS)))
-        item = 0
         level = user.level
         append = out.append
-
-        def logged_out(page: str) -> None:
-            append(
-                (
-                    ts, sid, item,
-                    f'{{"artist":null,"auth":"Logged Out","firstName":null,"gender":null,'
-                    f'"itemInSession":{item},"lastName":null,"length":null,"level":"{level}",'
-                    f'"location":null,"method":{_PAGE_MP[page]},"registration":null,'
-                    f'"sessionId":{sid},"song":null{_PAGE_ST[page]}{ts},"userAgent":null,'
-                    f'"userId":""}}',
-                    None,
-                )
-            )  # fmt: skip
-
-        pending: list[str] = []  # pages forced next (Login after a logged-out start, ...)
+        pending: list[tuple[str, bool]] = []  # forced next pages: (page, logged in?)
         if rng.random() < P_START_LOGGED_OUT:
-            pending = ["Home"] + (["Help"] if rng.random() < 0.2 else []) + ["Login", "*Home"]
+            pending = [("Home", False), ("Login", False), ("Home", True)]
+            if rng.random() < 0.2:
+                pending.insert(1, ("Help", False))
         elif rng.random() < P_SESSION_HOME:
-            pending = ["*Home"]
-        is_logged_in = not pending or pending[0].startswith("*")
-        while item < length:
-            # ---- choose the page
+            pending = [("Home", True)]
+        logged_in = True
+        for item in range(length):
             if pending:
-                page = pending.pop(0)
-                if page.startswith("*"):
-                    page, is_logged_in = page[1:], True
-            elif not is_logged_in:
-                break  # after a logout the session ends once its logged-out tail is done
+                page, logged_in = pending.pop(0)
+            elif not logged_in:
+                break  # after a logout the session ends with its logged-out tail
             else:
-                roll = rng.random()
-                if roll >= _P_ERROR:
-                    page = "NextSong"
-                elif roll < _P_HOME:
-                    page = "Home"
-                elif roll < _P_LOGOUT:
-                    page = "Logout"
-                elif roll < _P_SETTINGS:
-                    page = "Settings"
-                    if rng.random() < P_SAVE_SETTINGS:
-                        pending = ["Save Settings"]
-                elif roll < _P_HELP:
-                    page = "Help"
-                elif roll < _P_ABOUT:
-                    page = "About"
-                elif roll < _P_LEVEL:
-                    if level == "free":
-                        page = "Upgrade"
-                        if rng.random() < P_SUBMIT_UPGRADE:
-                            pending = ["Submit Upgrade"]
-                    else:
-                        page = "Downgrade"
-                        if rng.random() < P_SUBMIT_DOWNGRADE:
-                            pending = ["Submit Downgrade"]
-                else:
-                    page = "Error"
-            # ---- emit it
-            gap = 1000 + int(rng.random() * 40_000)
-            if not is_logged_in:
-                logged_out(page)
+                page, pending = self._next_page(level)
+            gap = 1000 + int(rng.random() * 40_000)  # time spent on a page
+            if not logged_in:
+                append((ts, sid, item, _logged_out_line(ts, sid, item, level, page), None))
             elif page == "NextSong":
-                if rng.random() < P_OUT_OF_CATALOGUE:
-                    artist, song, seconds = self.unknown[
-                        bisect(self.unknown_cum, rng.random() * self.unknown_cum[-1])
-                    ]
-                    song_id = ""
-                else:
-                    i = bisect(self.known_cum, rng.random() * self.known_cum[-1])
-                    artist, song, seconds, song_id, variants = self.known[i]
-                    if variants and rng.random() < P_VARIANT:
-                        artist, song = variants[rng.randrange(len(variants))]
-                append(
-                    (
-                        ts, sid, item,
-                        f'{{"artist":{artist}{user.head}{item}{user.last}{seconds!r}'
-                        f'{user.level_loc[level]}{_PAGE_MP[page]}{user.reg}{sid},"song":{song}'
-                        f'{_PAGE_ST[page]}{ts}{user.tail}',
-                        f"{ts},{user.user_id},{sid},{item},{song_id}",
-                    )
-                )  # fmt: skip
-                listened = seconds * 1000 if rng.random() < P_FULL_LISTEN else seconds * 1000 * rng.random()
-                gap = int(listened) + 1
+                artist, song, seconds, song_id = self._pick_song()
+                line = (
+                    f'{{"artist":{artist}{user.head}{item}{user.last}{seconds!r}'
+                    f"{user.level_loc[level]}{_PAGE_MP[page]}{user.reg}{sid},"
+                    f'"song":{song}{_PAGE_ST[page]}{ts}{user.tail}'
+                )
+                append((ts, sid, item, line, f"{ts},{user.user_id},{sid},{item},{song_id}"))
+                listened = 1.0 if rng.random() < P_FULL_LISTEN else rng.random()  # or skipped
+                gap = int(seconds * 1000 * listened) + 1
             else:
-                append(
-                    (
-                        ts, sid, item,
-                        f'{{"artist":null{user.head}{item}{user.last}null'
-                        f'{user.level_loc[level]}{_PAGE_MP[page]}{user.reg}{sid},"song":null'
-                        f'{_PAGE_ST[page]}{ts}{user.tail}',
-                        None,
-                    )
-                )  # fmt: skip
-                if page == "Submit Upgrade":  # the submit event still shows the old level
+                line = (
+                    f'{{"artist":null{user.head}{item}{user.last}null'
+                    f"{user.level_loc[level]}{_PAGE_MP[page]}{user.reg}{sid},"
+                    f'"song":null{_PAGE_ST[page]}{ts}{user.tail}'
+                )
+                append((ts, sid, item, line, None))
+                if page == "Submit Upgrade":  # the submit event itself still shows "free"
                     level = user.level = "paid"
                 elif page == "Submit Downgrade":
                     level = user.level = "free"
                 elif page == "Logout":
-                    is_logged_in = False
                     tail = rng.choice((["Home"], ["Home"], ["Home", "About"], ["Help"], []))
-                    pending = tail
-            item += 1
+                    pending = [(p, False) for p in tail]
             ts += gap
             if ts >= day_end:  # sessions stop at midnight: every ts stays in its day
                 return day_end
         return ts
+
+    def _next_page(self, level: str) -> tuple[str, list[tuple[str, bool]]]:
+        """The page a logged-in user visits next, and any page it leads to right after."""
+        roll = self.rng.random()
+        if roll >= _P_ERROR:
+            return "NextSong", []
+        if roll < _P_HOME:
+            return "Home", []
+        if roll < _P_LOGOUT:
+            return "Logout", []
+        if roll < _P_SETTINGS:
+            save = self.rng.random() < P_SAVE_SETTINGS
+            return "Settings", [("Save Settings", True)] if save else []
+        if roll < _P_HELP:
+            return "Help", []
+        if roll < _P_ABOUT:
+            return "About", []
+        if roll < _P_LEVEL:
+            if level == "free":
+                submit = self.rng.random() < P_SUBMIT_UPGRADE
+                return "Upgrade", [("Submit Upgrade", True)] if submit else []
+            submit = self.rng.random() < P_SUBMIT_DOWNGRADE
+            return "Downgrade", [("Submit Downgrade", True)] if submit else []
+        return "Error", []
+
+    def _pick_song(self) -> tuple[str, str, float, str]:
+        """(artist JSON, title JSON, length, true song_id or "") of the next play."""
+        rng = self.rng
+        if rng.random() < P_OUT_OF_CATALOGUE:
+            cum = self.unknown_cum
+            artist, song, seconds = self.unknown[bisect(cum, rng.random() * cum[-1])]
+            return artist, song, seconds, ""
+        cum = self.known_cum
+        artist, song, seconds, song_id, variants = self.known[bisect(cum, rng.random() * cum[-1])]
+        if variants and rng.random() < P_VARIANT:
+            artist, song = variants[rng.randrange(len(variants))]
+        return artist, song, seconds, song_id
+
+
+def _logged_out_line(ts: int, sid: int, item: int, level: str, page: str) -> str:
+    """A logged-out event: no user fields, empty userId, but the session's level."""
+    return (
+        f'{{"artist":null,"auth":"Logged Out","firstName":null,"gender":null,'
+        f'"itemInSession":{item},"lastName":null,"length":null,"level":"{level}",'
+        f'"location":null,"method":{_PAGE_MP[page]},"registration":null,'
+        f'"sessionId":{sid},"song":null{_PAGE_ST[page]}{ts},"userAgent":null,"userId":""}}'
+    )
 
 
 # ---------------------------------------------------------------------------- entry point
@@ -787,6 +803,28 @@ class SparkifyGenerationSummary:
             f"by {self.users:,} users; {self.songs:,} songs in {self.song_records:,} records; "
             f"{self.files:,} files, {self.bytes / 1e6:,.1f} MB"
         )
+
+
+def _write_song_files(store: RawStore, catalogue: Catalogue) -> tuple[int, int]:
+    """Write one file per track; returns (files, bytes).
+
+    Thousands of small files cost file-system (or S3 request) latency rather than CPU, so
+    they are written from a few threads; the first one is written alone so that a lazily
+    created S3 client exists before the threads share it.
+    """
+
+    def write(track: tuple[str, int, int]) -> int:
+        track_id, index, copies = track
+        data = "\n".join([catalogue.songs[index].record()] * copies).encode("ascii")
+        with store.open_write(song_key(track_id)) as fh:
+            fh.write(data)
+        return len(data)
+
+    first, *rest = catalogue.tracks
+    written = write(first)
+    with ThreadPoolExecutor(max_workers=SONG_WRITE_THREADS) as pool:
+        written += sum(pool.map(write, rest))
+    return len(catalogue.tracks), written
 
 
 def generate_sparkify(
@@ -816,13 +854,7 @@ def generate_sparkify(
     store.delete_prefix(TRUTH_PREFIX)
 
     catalogue = build_catalogue(seed, songs)
-    files = written = 0
-    for track_id, index, copies in catalogue.tracks:
-        data = "\n".join([catalogue.songs[index].record()] * copies).encode("ascii")
-        with store.open_write(song_key(track_id)) as fh:
-            fh.write(data)
-        files += 1
-        written += len(data)
+    files, written = _write_song_files(store, catalogue)
 
     start_ms = (start - dt.date(1970, 1, 1)).days * DAY_MS
     writer = _EventWriter(seed, catalogue, _make_users(seed, n_users, start_ms))

@@ -1,0 +1,222 @@
+"""Chinook (the digital music store): raw CSV deliveries and the staging tables loaded from them.
+
+Reference snapshots (tracks, albums, customers …) are replaced whole; invoices arrive as one
+folder per day of sales and are loaded day by day, invoices and lines together. The star
+schema and sales marts on top are dbt models in ``sql/models/chinook``.
+"""
+
+from dagster import (
+    AssetExecutionContext,
+    AssetKey,
+    AssetSpec,
+    BackfillPolicy,
+    Failure,
+    MaterializeResult,
+    MetadataValue,
+    asset,
+    multi_asset,
+)
+
+from music_dwh.assets.metadata import days_in_window, per_day_markdown, table_metadata
+from music_dwh.assets.sparkify import WAREHOUSE_KIND, WAREHOUSE_POOL
+from music_dwh.datagen.chinook_export import REFERENCE_TABLES, reference_key
+from music_dwh.partitions import chinook_daily
+from music_dwh.resources.raw_store import RawStore
+from music_dwh.resources.warehouse import Warehouse
+from music_dwh.settings import get_settings
+from music_dwh.staging import chinook as staging
+from music_dwh.staging.common import QuarantineThresholdExceeded
+
+GROUP = "chinook"
+OWNERS = ["team:data-engineering"]
+RAW_TAGS = {"layer": "raw", "source_system": GROUP}
+STAGING_TAGS = {"layer": "staging", "source_system": GROUP}
+
+
+@asset(
+    key=[GROUP, "reference_files"],
+    backfill_policy=BackfillPolicy.single_run(),
+    group_name=GROUP,
+    owners=OWNERS,
+    tags=RAW_TAGS,
+    kinds={"csv"},
+    code_version="1",
+)
+def reference_files(context: AssetExecutionContext, raw_store: RawStore) -> MaterializeResult:
+    """Chinook reference snapshots as delivered: `chinook/reference/<table>.csv` for artists,
+    albums, tracks, genres, media types, playlists, customers and employees. Unpartitioned:
+    each delivery replaces the previous one."""
+    present = {o.key: o for o in raw_store.list("chinook/reference/")}
+    rows = {}
+    for table in REFERENCE_TABLES:
+        obj = present.get(reference_key(table))
+        rows[table] = obj.size if obj else None
+    missing = [t for t, size in rows.items() if size is None]
+    if missing:
+        context.log.warning(f"reference snapshot(s) missing: {', '.join(missing)}")
+    table = "\n".join(
+        ["| file | bytes |", "|---|---|"]
+        + [f"| {reference_key(t)} | {'missing' if s is None else f'{s:,}'} |" for t, s in rows.items()]
+    )
+    return MaterializeResult(
+        metadata={
+            "files": len(rows) - len(missing),
+            "bytes": sum(s or 0 for s in rows.values()),
+            "missing": len(missing),
+            "location": raw_store.uri("chinook/reference/"),
+            "snapshots": MetadataValue.md(table),
+        }
+    )
+
+
+@asset(
+    key=[GROUP, "invoice_files"],
+    partitions_def=chinook_daily,
+    backfill_policy=BackfillPolicy.single_run(),
+    group_name=GROUP,
+    owners=OWNERS,
+    tags=RAW_TAGS,
+    kinds={"csv"},
+    code_version="1",
+)
+def invoice_files(context: AssetExecutionContext, raw_store: RawStore) -> MaterializeResult:
+    """Chinook sales as delivered: `chinook/invoices/YYYY/MM/DD/invoice.csv` and
+    `invoice_line.csv`. Partition: one day; a day without a folder had no sales."""
+    days = days_in_window(*context.partition_time_window)
+    files = bytes_ = sale_days = 0
+    for day in days:
+        objs = list(raw_store.list(staging.invoice_day_prefix(day)))
+        files += len(objs)
+        bytes_ += sum(o.size for o in objs)
+        sale_days += bool(objs)
+    return MaterializeResult(
+        metadata={
+            "files": files,
+            "bytes": bytes_,
+            "days_with_sales": sale_days,
+            "days_without_sales": len(days) - sale_days,
+            "location": raw_store.uri(staging.INVOICE_PREFIX),
+        }
+    )
+
+
+def _staging_spec(table: str, deps: list[AssetKey], description: str, **kwargs) -> AssetSpec:
+    return AssetSpec(
+        key=[GROUP, f"staging_{table}"],
+        deps=deps,
+        description=description,
+        group_name=GROUP,
+        owners=OWNERS,
+        tags=STAGING_TAGS,
+        kinds={"python", WAREHOUSE_KIND},
+        code_version="1",
+        **kwargs,
+    )
+
+
+REFERENCE_SPECS = [
+    _staging_spec(
+        table,
+        [reference_files.key],
+        f"Table `chinook.staging_{table}`: one row per valid row of `chinook/reference/{table}.csv` "
+        "plus source file/line and load time. Unpartitioned: replaced whole with each snapshot.",
+    )
+    for table in REFERENCE_TABLES
+]
+
+
+@multi_asset(
+    name="chinook_reference_staging",
+    specs=REFERENCE_SPECS,
+    can_subset=True,
+    backfill_policy=BackfillPolicy.single_run(),
+    pool=WAREHOUSE_POOL,
+)
+def reference_staging(context: AssetExecutionContext, raw_store: RawStore, warehouse: Warehouse):
+    """Loads each selected reference snapshot into its staging table."""
+    threshold = get_settings().quarantine_threshold
+    with warehouse.session() as session:
+        for table in REFERENCE_TABLES:
+            key = AssetKey([GROUP, f"staging_{table}"])
+            if key not in context.selected_asset_keys:
+                continue
+            try:
+                stats = staging.load_reference_table(raw_store, session, table, threshold)
+            except QuarantineThresholdExceeded as exc:
+                raise Failure(description=str(exc)) from None
+            if stats.files == 0:
+                context.log.warning(f"{raw_store.uri(reference_key(table))} is missing: staging_{table} is now empty")
+            context.log.info(f"staging_{table}: {stats.loaded:,} rows staged, {stats.quarantined:,} quarantined")
+            metadata = table_metadata(session, staging.staging_table(table))
+            metadata.update(
+                raw_records=stats.records,
+                quarantined=stats.quarantined,
+                quarantine_rate=MetadataValue.float(round(stats.quarantine_rate, 6)),
+            )
+            yield MaterializeResult(asset_key=key, metadata=metadata)
+
+
+# Lines are checked against the track and customer snapshots, so those load first.
+_INVOICE_DEPS = [invoice_files.key, AssetKey([GROUP, "staging_track"]), AssetKey([GROUP, "staging_customer"])]
+INVOICE_SPECS = [
+    _staging_spec(
+        "invoice",
+        _INVOICE_DEPS,
+        "Table `chinook.staging_invoice`: one row per valid invoice of the day's `invoice.csv`. "
+        "Partition: the invoice day, replaced atomically together with its lines.",
+        partitions_def=chinook_daily,
+    ),
+    _staging_spec(
+        "invoice_line",
+        _INVOICE_DEPS,
+        "Table `chinook.staging_invoice_line`: one row per valid line of the day's "
+        "`invoice_line.csv`. Partition: the invoice day, replaced with its invoices.",
+        partitions_def=chinook_daily,
+    ),
+]
+
+@multi_asset(
+    name="chinook_invoice_staging",
+    specs=INVOICE_SPECS,
+    backfill_policy=BackfillPolicy.single_run(),
+    pool=WAREHOUSE_POOL,
+)
+def invoice_staging(context: AssetExecutionContext, raw_store: RawStore, warehouse: Warehouse):
+    """Loads each day's invoices and lines in one transaction per day."""
+    days = days_in_window(*context.partition_time_window)
+    threshold = get_settings().quarantine_threshold
+    per_day = {}
+    totals = {"invoice": [0, 0, 0], "invoice_line": [0, 0, 0]}  # records, loaded, quarantined
+    with warehouse.session() as session:
+        tracks = staging.known_ids(session, "track", "track_id")
+        customers = staging.known_ids(session, "customer", "customer_id")
+        for i, day in enumerate(days, start=1):
+            try:
+                inv, lines = staging.load_invoice_day(raw_store, session, day, threshold, tracks, customers)
+            except QuarantineThresholdExceeded as exc:
+                raise Failure(description=str(exc)) from None
+            for name, stats in (("invoice", inv), ("invoice_line", lines)):
+                totals[name][0] += stats.records
+                totals[name][1] += stats.loaded
+                totals[name][2] += stats.quarantined
+            per_day[day] = {"invoices": inv.loaded, "lines": lines.loaded, "quarantined": inv.quarantined + lines.quarantined}
+            if inv.files or i == len(days) or i % 100 == 0:
+                context.log.info(
+                    f"[{i}/{len(days)}] {day}: {inv.loaded:,} invoices, {lines.loaded:,} lines staged, "
+                    f"{inv.quarantined + lines.quarantined:,} quarantined"
+                )
+        window = ("partition_date >= ? and partition_date <= ?", [days[0], days[-1]])
+        for name in ("invoice", "invoice_line"):
+            records, loaded, quarantined = totals[name]
+            metadata = table_metadata(session, staging.staging_table(name), partition_where=window)
+            metadata.update(
+                raw_records=records,
+                quarantined=quarantined,
+                quarantine_rate=MetadataValue.float(round(quarantined / records, 6) if records else 0.0),
+            )
+            if name == "invoice":
+                metadata["per_day"] = per_day_markdown(dict(list(per_day.items())[-31:]))
+            yield MaterializeResult(asset_key=AssetKey([GROUP, f"staging_{name}"]), metadata=metadata)
+
+
+assets = [reference_files, invoice_files, reference_staging, invoice_staging]

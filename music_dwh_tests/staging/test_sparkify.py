@@ -1,0 +1,184 @@
+"""Sparkify staging: every raw record is staged or quarantined with its reason, and the counts
+reconcile. Each bad-input case feeds a real file through a real DuckDB warehouse."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+
+from music_dwh.staging import sparkify as staging
+from music_dwh.staging.common import QuarantineThresholdExceeded
+
+DAY = dt.date(2018, 11, 1)
+DAY_MS = int(dt.datetime(2018, 11, 1, tzinfo=dt.UTC).timestamp() * 1000)
+LOG_KEY = "sparkify/log_data/2018/11/2018-11-01-events.json"
+
+
+def event(**overrides) -> dict:
+    base = {
+        "artist": "Des'ree", "auth": "Logged In", "firstName": "Kaylee", "gender": "F",
+        "itemInSession": 1, "lastName": "Summers", "length": 246.30812, "level": "free",
+        "location": "Phoenix-Mesa-Scottsdale, AZ", "method": "PUT", "page": "NextSong",
+        "registration": 1540344794796.0, "sessionId": 139, "song": "You Gotta Be", "status": 200,
+        "ts": DAY_MS + 3_600_000, "userAgent": "\"Mozilla/5.0\"", "userId": "8",
+    }
+    base.update(overrides)
+    return base
+
+
+def line(**overrides) -> bytes:
+    return json.dumps(event(**overrides)).encode()
+
+
+def load(store, warehouse, content: bytes | None, threshold: float = 1.0):
+    if content is not None:
+        store.write_bytes(LOG_KEY, content)
+    with warehouse.session() as s:
+        stats = staging.load_events_day(store, s, DAY, threshold)
+        staged = s.query("select source_line, userid, song, artist from sparkify.staging_events order by source_line")
+        quarantined = s.query(
+            "select line_number, reason, raw_text from sparkify.quarantine "
+            "where target_table = 'staging_events' order by line_number"
+        )
+    assert stats.reconciles, "raw records must equal staged + quarantined"
+    assert stats.records == len(staged) + len(quarantined)
+    return stats, staged, quarantined
+
+
+def test_good_events_are_staged_with_lineage(store, warehouse):
+    good = b"\n".join(line(itemInSession=i, ts=DAY_MS + i) for i in range(3))
+    stats, staged, quarantined = load(store, warehouse, good)
+    assert [r[0] for r in staged] == [1, 2, 3]
+    assert quarantined == []
+    assert (stats.files, stats.records, stats.loaded) == (1, 3, 3)
+
+
+@pytest.mark.parametrize(
+    "bad, reason",
+    [
+        (b'{"artist": "x", "auth": "Logged In", "ts": 15411', "malformed JSON"),
+        (b"[1, 2, 3]", "JSON value is list, expected an object"),
+        (b'"just text"', "JSON value is str, expected an object"),
+        (line(ts="1541106106796"), "field 'ts': expected an integer, got str"),
+        (line(sessionId="139"), "field 'sessionId': expected an integer, got str"),
+        (line(sessionId=1.5), "field 'sessionId': expected an integer, got 1.5"),
+        (line(userId="abc"), "field 'userId': expected a numeric user id"),
+        (line(length="long"), "field 'length': expected a number"),
+        (json.dumps({k: v for k, v in event().items() if k != "page"}).encode(), "field 'page' is missing or null"),
+        (line(ts=None), "field 'ts' is missing or null"),
+        (line(ts=DAY_MS - 1), "outside the file's day 2018-11-01"),
+        (line(ts=DAY_MS + 86_400_000), "outside the file's day 2018-11-01"),
+        (line(song=None), "NextSong event without song"),
+        (b'{"artist": "\xff\xfe", "ts": 1}', "invalid UTF-8 at byte"),
+    ],
+)
+def test_bad_records_are_quarantined_with_their_reason(store, warehouse, bad, reason):
+    content = line(itemInSession=0) + b"\n" + bad + b"\n" + line(itemInSession=2)
+    stats, staged, quarantined = load(store, warehouse, content)
+    assert [r[0] for r in staged] == [1, 3]
+    assert len(quarantined) == 1
+    number, got_reason, raw = quarantined[0]
+    assert number == 2
+    assert reason in got_reason
+    assert raw == bad.decode("utf-8", errors="replace")
+
+
+def test_exact_duplicates_are_quarantined_pointing_at_the_first(store, warehouse):
+    content = b"\n".join([line(), line(itemInSession=2), line()])
+    _, staged, quarantined = load(store, warehouse, content)
+    assert [r[0] for r in staged] == [1, 2]
+    assert [(n, reason) for n, reason, _ in quarantined] == [(3, "exact duplicate of line 1")]
+
+
+def test_a_ten_megabyte_line_is_quarantined_without_parsing(store, warehouse):
+    huge = b'{"artist": "' + b"x" * (10 * 1024 * 1024) + b'"}'
+    _, staged, quarantined = load(store, warehouse, line() + b"\n" + huge)
+    assert len(staged) == 1
+    assert "over the 1,048,576-byte limit" in quarantined[0][1]
+    assert len(quarantined[0][2]) < 3000  # the raw text kept is cut, and says so
+    assert "[cut: 10,485,7" in quarantined[0][2]
+
+
+def test_bom_blank_lines_and_missing_final_newline(store, warehouse):
+    content = b"\xef\xbb\xbf" + line(itemInSession=0) + b"\n\n   \n" + line(itemInSession=1)
+    stats, staged, quarantined = load(store, warehouse, content)
+    assert [r[0] for r in staged] == [1, 4]
+    assert stats.records == 2 and quarantined == []
+
+
+def test_empty_file_and_missing_file_are_empty_partitions(store, warehouse):
+    stats, staged, _ = load(store, warehouse, b"")
+    assert (stats.files, stats.records, staged) == (1, 0, [])
+    store.delete_prefix("sparkify/log_data/")
+    stats, staged, _ = load(store, warehouse, None)
+    assert (stats.files, stats.records, staged) == (0, 0, [])
+
+
+def test_logged_out_events_are_staged_without_a_user(store, warehouse):
+    logged_out = line(userId="", auth="Logged Out", page="Home", song=None, artist=None, length=None,
+                      firstName=None, lastName=None)
+    _, staged, quarantined = load(store, warehouse, logged_out)
+    assert staged == [(1, None, None, None)] and quarantined == []
+
+
+def test_double_encoded_text_is_repaired_and_counted(store, warehouse):
+    mojibake = "Björk".encode().decode("latin-1").encode().decode("latin-1")
+    assert mojibake == "Bj\u00c3\u0083\u00c2\u00b6rk"  # as the public sample has it
+    content = line(artist=mojibake, song="J\u00c3\u0083\u00c2\u00b3ga", itemInSession=0) + b"\n" + line(
+        artist="Sigur R\u00f3s", itemInSession=1)  # already correct: left alone
+    stats, staged, _ = load(store, warehouse, content)
+    assert [(r[2], r[3]) for r in staged] == [("Jóga", "Björk"), ("You Gotta Be", "Sigur Rós")]
+    assert stats.repaired_values == 2
+
+
+def test_reloading_a_day_replaces_rows_and_quarantine(store, warehouse):
+    load(store, warehouse, line(itemInSession=0) + b"\nnot json")
+    _, staged, quarantined = load(store, warehouse, line(itemInSession=5))
+    assert [r[0] for r in staged] == [1] and quarantined == []
+
+
+def test_too_many_bad_records_fail_the_day_and_keep_the_old_rows(store, warehouse):
+    load(store, warehouse, line(itemInSession=0))
+    store.write_bytes(LOG_KEY, line(itemInSession=1) + b"\nbad\nworse")
+    with warehouse.session() as s:
+        with pytest.raises(QuarantineThresholdExceeded) as info:
+            staging.load_events_day(store, s, DAY, threshold=0.05)
+        assert s.query("select iteminsession from sparkify.staging_events") == [(0,)]
+        assert s.query("select count(*) from sparkify.quarantine")[0][0] == 0
+    message = str(info.value)
+    assert "2 of 3 raw records (66.7%)" in message
+    assert f"{LOG_KEY} line 2: malformed JSON" in message
+    assert "MUSIC_DWH_QUARANTINE_THRESHOLD" in message
+
+
+SONG = {"num_songs": 1, "artist_id": "ARD7TVE1187B99BFB1", "artist_latitude": None,
+        "artist_longitude": None, "artist_location": "California - LA", "artist_name": "Casual",
+        "song_id": "SOMZWCG12A8C13C480", "title": "I Didn't Mean To", "duration": 218.93179, "year": 0}
+
+
+def test_song_catalogue_duplicates_and_conflicts(store, warehouse):
+    record = json.dumps(SONG)
+    store.write_bytes("sparkify/song_data/A/A/A/TRAAAAW128F429D538.json", f"{record}\n{record}".encode())
+    store.write_bytes("sparkify/song_data/A/A/B/TRAABBB128F429D538.json",
+                      json.dumps({**SONG, "title": "Other title"}).encode())
+    store.write_bytes("sparkify/song_data/A/A/C/TRAACCC128F429D538.json",
+                      json.dumps({**SONG, "song_id": "SOOTHER12A8C13C480", "year": "1999"}).encode())
+    with warehouse.session() as s:
+        stats = staging.load_song_catalogue(store, s, threshold=1.0)
+        staged = s.query("select song_id, title, year from sparkify.staging_songs")
+        reasons = [r[0] for r in s.query(
+            "select reason from sparkify.quarantine where target_table = 'staging_songs' order by source_file")]
+    assert staged == [("SOMZWCG12A8C13C480", "I Didn't Mean To", 0)]
+    assert stats.records == 4 and stats.reconciles
+    assert reasons[0] == "exact duplicate of sparkify/song_data/A/A/A/TRAAAAW128F429D538.json line 1"
+    assert reasons[1].startswith("song_id SOMZWCG12A8C13C480 was already loaded from")
+    assert reasons[2] == "field 'year': expected an integer, got str '1999'"
+
+
+def test_log_days_lists_only_dated_files(store):
+    store.write_bytes("sparkify/log_data/2018/11/2018-11-03-events.json", b"")
+    store.write_bytes("sparkify/log_data/2018/11/2018-11-01-events.json", b"")
+    store.write_bytes("sparkify/log_data/2018/11/README.txt", b"")
+    assert staging.log_days(store) == [dt.date(2018, 11, 1), dt.date(2018, 11, 3)]
