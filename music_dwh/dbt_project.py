@@ -5,6 +5,7 @@ import json
 import os
 import shutil
 import subprocess
+import tempfile
 import sys
 from pathlib import Path
 
@@ -54,14 +55,26 @@ def ensure_manifest(dbt_env: dict[str, str] | None = None, force: bool = False) 
     dbt_env = dict(dbt_env or {})
     if force or manifest_is_stale(dbt_env):
         env = {**os.environ, **QUIET_ENV, **dbt_env}
-        result = subprocess.run(
-            [DBT_EXECUTABLE, "parse", "--quiet", "--project-dir", str(SQL_DIR), "--profiles-dir", str(SQL_DIR)],
-            cwd=SQL_DIR,
-            env=env,
-            capture_output=True,
-            text=True,
-        )
-        if result.returncode != 0:
-            raise RuntimeError(f"dbt parse failed in {SQL_DIR}:\n{result.stdout}{result.stderr}")
-        _env_marker().write_text(json.dumps(dbt_env, sort_keys=True))
+        target = dbt_project.manifest_path.parent
+        target.mkdir(parents=True, exist_ok=True)
+        # Parse into a private folder, then swap the artifacts in: a process reading the
+        # manifest (a test, the webserver) never sees a half-written file.
+        with tempfile.TemporaryDirectory(dir=target, prefix=".parse-") as scratch:
+            result = subprocess.run(
+                [DBT_EXECUTABLE, "parse", "--quiet", "--project-dir", str(SQL_DIR),
+                 "--profiles-dir", str(SQL_DIR), "--target-path", scratch],
+                cwd=SQL_DIR,
+                env=env,
+                capture_output=True,
+                text=True,
+            )
+            if result.returncode != 0:
+                raise RuntimeError(f"dbt parse failed in {SQL_DIR}:\n{result.stdout}{result.stderr}")
+            for name in ("partial_parse.msgpack", "manifest.json"):
+                if (Path(scratch) / name).exists():
+                    os.replace(Path(scratch) / name, target / name)
+        marker = _env_marker()
+        tmp_marker = marker.with_name(f".{marker.name}.{os.getpid()}")
+        tmp_marker.write_text(json.dumps(dbt_env, sort_keys=True))
+        os.replace(tmp_marker, marker)
     return dbt_project.manifest_path

@@ -9,6 +9,7 @@ from dagster_dbt import DbtCliResource
 
 from music_dwh.assets import chinook, sparkify
 from music_dwh.assets.dbt import chinook_dbt_assets, sparkify_dbt_assets
+from music_dwh.checks import sparkify as sparkify_checks
 from music_dwh.dbt_project import DBT_EXECUTABLE, dbt_project
 from music_dwh.resources.raw_store import RawStore
 from music_dwh.resources.warehouse import Warehouse
@@ -18,6 +19,8 @@ _settings = get_settings()
 
 defs = Definitions(
     assets=[*sparkify.assets, *sparkify_dbt_assets, *chinook.assets, *chinook_dbt_assets],
+    asset_checks=[*sparkify_checks.checks],
+    sensors=[sparkify_checks.freshness_sensor],
     resources={
         "raw_store": RawStore(
             location=_settings.raw,

@@ -307,6 +307,16 @@ def load_invoice_day(
     return inv_stats, line_stats
 
 
+def count_records(store: RawStore, key: str) -> int:
+    """CSV data rows in ``key`` (header and blank lines excluded), counted independently of the
+    loader's validation: what reconciliation compares with staged + quarantined."""
+    if not store.exists(key):
+        return 0
+    with store.open(key) as fh:
+        reader = csv.reader(io.TextIOWrapper(fh, encoding="utf-8-sig", errors="replace", newline=""))
+        return sum(1 for i, fields in enumerate(reader) if i > 0 and fields and fields != [""])
+
+
 def invoice_days(store: RawStore) -> list[dt.date]:
     """Every day with an invoice folder in the raw store, sorted."""
     days = set()

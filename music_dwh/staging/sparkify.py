@@ -317,6 +317,17 @@ def load_song_catalogue(store: RawStore, session: WarehouseSession, threshold: f
     return stats
 
 
+def count_records(store: RawStore, prefix: str) -> int:
+    """Raw records (non-blank lines) under ``prefix``, counted independently of the loader's
+    parsing: what reconciliation compares with staged + quarantined."""
+    total = 0
+    for obj_info in store.list(prefix):
+        if obj_info.key.endswith(".json"):
+            with store.open(obj_info.key) as fh:
+                total += sum(1 for _ in _lines(fh))
+    return total
+
+
 def log_days(store: RawStore) -> list[dt.date]:
     """Every day that has a log file in the raw store, sorted."""
     days = set()

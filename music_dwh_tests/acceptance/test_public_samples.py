@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from music_dwh_tests.conftest import query, require_shared
@@ -14,7 +16,10 @@ def test_public_sparkify_month_builds_the_expected_star_schema(workspace):
     import shutil
 
     shutil.copytree(require_shared("sparkify"), workspace.raw / "sparkify")
-    workspace.run("music-dwh", "load", "sparkify", "--start", "2018-11-01", "--end", "2018-11-30")
+    proc = workspace.run("music-dwh", "load", "sparkify", "--start", "2018-11-01", "--end", "2018-11-30")
+    # Every check of the run (expectation suites, reconciliation, bands, dbt tests) passes.
+    assert re.search(r"sparkify: checks (\d+) passed, 0 failed", proc.stdout), proc.stdout
+    assert int(re.search(r"checks (\d+) passed", proc.stdout).group(1)) >= 30
     counts = dict(query(workspace.warehouse, """
         select 'staging_events', count(*) from sparkify.staging_events union all
         select 'songplays', count(*) from sparkify.songplays union all

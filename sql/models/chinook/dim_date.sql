@@ -34,7 +34,7 @@ final as (
         cast(extract(dow from date_day) as integer) as day_of_week,
         -- ISO week (1–53, weeks start on Monday)
         cast(extract(week from date_day) as integer) as week_of_year,
-        cast(extract(dow from date_day) as integer) in (0, 6) as is_weekend
+        case when cast(extract(dow from date_day) as integer) in (0, 6) then true else false end as is_weekend
     from date_spine
 )
 

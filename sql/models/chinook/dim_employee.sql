@@ -35,16 +35,16 @@ employees as (
 hierarchy as (
     select
         level_0.employee_id,
-        {% for level in range(max_levels) -%}
+        {%- for level in range(max_levels) %}
         level_{{ level }}.employee_id as level_{{ level }}_id,
         level_{{ level }}.full_name as level_{{ level }}_name,
-        {% endfor -%}
+        {%- endfor %}
         level_{{ max_levels - 1 }}.manager_id as beyond_top_level_id
     from employees as level_0
-    {% for level in range(1, max_levels) -%}
+    {%- for level in range(1, max_levels) %}
     left join employees as level_{{ level }}
         on level_{{ level }}.employee_id = level_{{ level - 1 }}.manager_id
-    {% endfor %}
+    {%- endfor %}
 ),
 
 -- The top is the highest level found; a manager_id pointing to no employee ends the chain
@@ -54,18 +54,18 @@ hierarchy_paths as (
         employee_id,
         case
             when beyond_top_level_id is not null then null
-            {% for level in range(max_levels - 1, -1, -1) -%}
+            {%- for level in range(max_levels - 1, -1, -1) %}
             when level_{{ level }}_id is not null then {{ level }}
-            {% endfor -%}
+            {%- endfor %}
         end as hierarchy_depth,
         case
             when beyond_top_level_id is not null then null
-            {% for level in range(max_levels - 1, -1, -1) -%}
+            {%- for level in range(max_levels - 1, -1, -1) %}
             when level_{{ level }}_id is not null then
                 {% for step in range(level, -1, -1) -%}
                 level_{{ step }}_name{% if not loop.last %} || ' > ' || {% endif %}
                 {%- endfor %}
-            {% endfor -%}
+            {%- endfor %}
         end as hierarchy_path
     from hierarchy
 ),

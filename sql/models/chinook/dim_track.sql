@@ -32,7 +32,7 @@ final as (
         dim_media_type.media_type_name,
         staging_track.composer,
         staging_track.milliseconds as duration_ms,
-        cast(staging_track.milliseconds / 60000.0 as decimal(10, 2)) as duration_minutes,
+        {{ divide_decimal('staging_track.milliseconds', '60000', scale=2, precision=10) }} as duration_minutes,
         staging_track.bytes,
         staging_track.unit_price
     from staging_track

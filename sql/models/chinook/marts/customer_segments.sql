@@ -33,7 +33,7 @@ rfm as (
         customer_sales.last_purchase_date,
         customer_sales.invoices,
         customer_sales.lifetime_value,
-        cast(customer_sales.lifetime_value / customer_sales.invoices as decimal(12, 2)) as average_order_value,
+        {{ divide_decimal('customer_sales.lifetime_value', 'customer_sales.invoices', scale=2, precision=12) }} as average_order_value,
         {{ days_between('customer_sales.last_purchase_date', 'latest_invoice.latest_invoice_date') }} as recency_days,
         customer_sales.invoices as frequency,
         customer_sales.lifetime_value as monetary

@@ -57,10 +57,8 @@ final as (
         {{ months_between('cohort_sizes.cohort_month', 'calendar_months.activity_month') }} as months_since_first_purchase,
         cohort_sizes.cohort_size,
         coalesce(cohort_activity.active_customers, 0) as active_customers,
-        cast(
-            cast(coalesce(cohort_activity.active_customers, 0) as decimal(18, 6)) / cohort_sizes.cohort_size
-            as decimal(9, 6)
-        ) as retention_rate
+        {{ divide_decimal('coalesce(cohort_activity.active_customers, 0)', 'cohort_sizes.cohort_size', scale=6, precision=9) }}
+            as retention_rate
     from cohort_sizes
     inner join calendar_months
         on calendar_months.activity_month >= cohort_sizes.cohort_month

@@ -1,0 +1,79 @@
+"""Check results shared by every source system: reconciliation and row-count bands."""
+
+from __future__ import annotations
+
+import datetime as dt
+import statistics
+from collections.abc import Mapping
+
+from dagster import AssetCheckResult, AssetCheckSeverity, MetadataValue
+
+from music_dwh.assets.metadata import markdown_table
+from music_dwh.resources.warehouse import WarehouseSession
+
+# A day's row count warns outside [LOW × median, HIGH × median] of the 7 days before it. Real
+# traffic is seasonal: on the public Sparkify month, days range from 0.18× (a Sunday after
+# Thanksgiving) to 2.9× the trailing median, so a tight band would cry wolf every weekend.
+# This band catches what it is for: an empty or truncated delivery, or one delivered many times.
+BAND_LOW, BAND_HIGH, BAND_DAYS, BAND_MIN_HISTORY = 0.15, 5.0, 7, 3
+
+
+def counts_by_day(
+    session: WarehouseSession, table: str, first: dt.date, last: dt.date, where: str = "", params: list | None = None
+) -> dict[dt.date, int]:
+    schema, name = table.split(".")
+    rows = session.query(
+        f'select partition_date, count(*) from "{schema}"."{name}" '
+        f"where partition_date >= ? and partition_date <= ? {where} group by partition_date",
+        [first, last, *(params or [])],
+    )
+    return {(d if isinstance(d, dt.date) else dt.date.fromisoformat(str(d))): int(n) for d, n in rows}
+
+
+def reconciliation_result(books: Mapping[str, tuple[int, int, int]]) -> AssetCheckResult:
+    """``books``: label (a day, a file) → (raw records, staged, quarantined). Blocking."""
+    bad = {label: v for label, v in books.items() if v[0] != v[1] + v[2]}
+    raw, staged, quarantined = (sum(v[i] for v in books.values()) for i in range(3))
+    shown = bad or dict(list(books.items())[-10:])
+    return AssetCheckResult(
+        passed=not bad,
+        severity=AssetCheckSeverity.ERROR,
+        description=None if not bad else
+        f"raw records ≠ staged + quarantined for {len(bad)} of {len(books)}: {', '.join(list(bad)[:5])}",
+        metadata={
+            "raw_records": raw,
+            "staged": staged,
+            "quarantined": quarantined,
+            "unreconciled": len(bad),
+            "books": MetadataValue.md(markdown_table(
+                ["", "raw", "staged", "quarantined", "ok"],
+                [[label, r, s, q, "✅" if r == s + q else "❌"] for label, (r, s, q) in shown.items()],
+            )),
+        },
+    )
+
+
+def row_count_band_result(counts: Mapping[dt.date, int], days: list[dt.date]) -> AssetCheckResult:
+    """Warn when a day's rows leave the band around the trailing median (a missing or
+    truncated delivery, or a duplicated one). Needs a few days of history to judge."""
+    verdicts = []
+    for day in days:
+        history = [counts.get(day - dt.timedelta(days=i), 0) for i in range(1, BAND_DAYS + 1)]
+        history = [n for n in history if n > 0]
+        rows = counts.get(day, 0)
+        if len(history) < BAND_MIN_HISTORY:
+            verdicts.append([day.isoformat(), rows, "", "", "not enough history"])
+            continue
+        median = statistics.median(history)
+        low, high = BAND_LOW * median, BAND_HIGH * median
+        verdicts.append([day.isoformat(), rows, median, f"{low:g} – {high:g}", "ok" if low <= rows <= high else "outside"])
+    outside = [v[0] for v in verdicts if v[4] == "outside"]
+    return AssetCheckResult(
+        passed=not outside,
+        severity=AssetCheckSeverity.WARN,
+        description=None if not outside else f"row count outside the 7-day band on {', '.join(outside[:5])}",
+        metadata={
+            "days_outside_band": len(outside),
+            "days": MetadataValue.md(markdown_table(["day", "rows", "7-day median", "band", "verdict"], verdicts[-31:])),
+        },
+    )

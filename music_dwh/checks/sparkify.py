@@ -1,0 +1,169 @@
+"""Sparkify checks: expectation suites on the staging tables, reconciliation with the raw
+files, row-count bands and freshness. (Star-schema keys, references and accepted values are
+dbt tests in sql/models/sparkify/*.yml; dagster-dbt turns them into checks.)"""
+
+import datetime as dt
+
+from dagster import (
+    AssetCheckExecutionContext,
+    AssetCheckResult,
+    AssetCheckSeverity,
+    asset_check,
+    build_sensor_for_freshness_checks,
+    build_time_partition_freshness_checks,
+)
+
+from music_dwh.assets.sparkify import WAREHOUSE_POOL, staging_events, staging_songs
+from music_dwh.checks.common import counts_by_day, reconciliation_result, row_count_band_result
+from music_dwh.checks.expectations import Expect, Suite, suite_check, window_days
+from music_dwh.partitions import sparkify_daily
+from music_dwh.resources.raw_store import RawStore
+from music_dwh.resources.warehouse import Warehouse
+from music_dwh.settings import get_settings
+from music_dwh.staging import sparkify as staging
+
+PAGES = [
+    "NextSong", "Home", "Login", "Logout", "Settings", "Save Settings", "Help", "About",
+    "Upgrade", "Downgrade", "Submit Upgrade", "Submit Downgrade", "Error", "Register",
+    "Submit Registration",
+]
+
+EVENTS_KEYS = Suite(
+    name="staging_events_expectations",
+    table=staging.EVENTS_TABLE,
+    partition_column="partition_date",
+    blocking=True,
+    expectations=(
+        *(Expect("ExpectColumnValuesToNotBeNull", {"column": c})
+          for c in ("ts", "sessionid", "iteminsession", "page", "level", "auth", "source_file", "source_line")),
+        Expect("ExpectCompoundColumnsToBeUnique", {"column_list": ["source_file", "source_line"]}),
+        Expect("ExpectColumnValuesToBeInSet", {"column": "level", "value_set": ["free", "paid"]}),
+        Expect("ExpectColumnValuesToBeInSet", {"column": "auth", "value_set": ["Logged In", "Logged Out", "Guest", "Cancelled"]}),
+    ),
+)
+EVENTS_DISTRIBUTION = Suite(
+    name="staging_events_distribution",
+    table=staging.EVENTS_TABLE,
+    partition_column="partition_date",
+    blocking=False,
+    expectations=(
+        Expect("ExpectColumnValuesToBeInSet", {"column": "page", "value_set": PAGES}),
+        Expect("ExpectColumnValuesToBeInSet", {"column": "gender", "value_set": ["F", "M"]}),
+        Expect("ExpectColumnValuesToBeInSet", {"column": "status", "value_set": [200, 307, 404]}),
+        Expect("ExpectColumnValuesToBeInSet", {"column": "method", "value_set": ["GET", "PUT"]}),
+        # Logged-out visitors have no user id; far more than usual means broken logging.
+        Expect("ExpectColumnValuesToNotBeNull", {"column": "userid", "mostly": 0.8}),
+        Expect("ExpectColumnValuesToBeBetween", {"column": "length", "min_value": 1, "max_value": 3600, "mostly": 0.999}),
+    ),
+)
+SONGS_KEYS = Suite(
+    name="staging_songs_expectations",
+    table=staging.SONGS_TABLE,
+    blocking=True,
+    expectations=(
+        Expect("ExpectColumnValuesToNotBeNull", {"column": "song_id"}),
+        Expect("ExpectColumnValuesToBeUnique", {"column": "song_id"}),
+        Expect("ExpectColumnValuesToNotBeNull", {"column": "artist_id"}),
+        Expect("ExpectColumnValuesToNotBeNull", {"column": "title"}),
+    ),
+)
+SONGS_DISTRIBUTION = Suite(
+    name="staging_songs_distribution",
+    table=staging.SONGS_TABLE,
+    blocking=False,
+    expectations=(
+        Expect("ExpectColumnValuesToBeBetween", {"column": "duration", "min_value": 1, "max_value": 3600}),
+        Expect("ExpectColumnValuesToBeBetween", {"column": "year", "min_value": 0, "max_value": 2100}),
+        Expect("ExpectColumnValuesToBeBetween", {"column": "artist_latitude", "min_value": -90, "max_value": 90}),
+        Expect("ExpectColumnValuesToBeBetween", {"column": "artist_longitude", "min_value": -180, "max_value": 180}),
+    ),
+)
+
+suite_checks = [
+    suite_check(EVENTS_KEYS, staging_events.key, partitions_def=sparkify_daily, pool=WAREHOUSE_POOL),
+    suite_check(EVENTS_DISTRIBUTION, staging_events.key, partitions_def=sparkify_daily, pool=WAREHOUSE_POOL),
+    suite_check(SONGS_KEYS, staging_songs.key, partitions_def=None, pool=WAREHOUSE_POOL),
+    suite_check(SONGS_DISTRIBUTION, staging_songs.key, partitions_def=None, pool=WAREHOUSE_POOL),
+]
+
+
+@asset_check(
+    asset=staging_events,
+    name="staging_events_reconciliation",
+    description="Blocking: for every day, raw records in the day's log files (counted from the raw "
+    "store) = rows staged + rows quarantined. Nothing lost, nothing doubled.",
+    blocking=True,
+    partitions_def=sparkify_daily,
+    pool=WAREHOUSE_POOL,
+)
+def staging_events_reconciliation(
+    context: AssetCheckExecutionContext, raw_store: RawStore, warehouse: Warehouse
+) -> AssetCheckResult:
+    days = window_days(context)
+    with warehouse.session() as session:
+        staged = counts_by_day(session, staging.EVENTS_TABLE, days[0], days[-1])
+        quarantined = counts_by_day(
+            session, staging.QUARANTINE_TABLE, days[0], days[-1], "and target_table = ?", ["staging_events"]
+        )
+    books = {
+        day.isoformat(): (
+            staging.count_records(raw_store, staging.log_day_prefix(day)),
+            staged.get(day, 0),
+            quarantined.get(day, 0),
+        )
+        for day in days
+    }
+    return reconciliation_result(books)
+
+
+@asset_check(
+    asset=staging_songs,
+    name="staging_songs_reconciliation",
+    description="Blocking: records in the song files = rows staged + rows quarantined.",
+    blocking=True,
+    pool=WAREHOUSE_POOL,
+)
+def staging_songs_reconciliation(raw_store: RawStore, warehouse: Warehouse) -> AssetCheckResult:
+    with warehouse.session() as session:
+        staged = session.query(f"select count(*) from {staging.SONGS_TABLE}")[0][0]
+        quarantined = session.query(
+            f"select count(*) from {staging.QUARANTINE_TABLE} where target_table = ?", ["staging_songs"]
+        )[0][0]
+    return reconciliation_result({"song catalogue": (staging.count_records(raw_store, staging.SONG_PREFIX), staged, quarantined)})
+
+
+@asset_check(
+    asset=staging_events,
+    name="staging_events_row_count_band",
+    description="Warns when a day's staged events fall outside 0.15×–5× the median of the 7 days "
+    "before it (a missing, truncated or doubled delivery).",
+    partitions_def=sparkify_daily,
+    pool=WAREHOUSE_POOL,
+)
+def staging_events_row_count_band(context: AssetCheckExecutionContext, warehouse: Warehouse) -> AssetCheckResult:
+    days = window_days(context)
+    with warehouse.session() as session:
+        counts = counts_by_day(session, staging.EVENTS_TABLE, days[0] - dt.timedelta(days=7), days[-1])
+    return row_count_band_result(counts, days)
+
+
+# Freshness: a day's log lands shortly after midnight UTC; by 06:00 the next day it must be
+# loaded. Evaluated against the wall clock by the freshness sensor (historical samples are,
+# truthfully, stale).
+freshness_checks = build_time_partition_freshness_checks(
+    assets=[staging_events],
+    deadline_cron="0 6 * * *",
+    timezone=get_settings().timezone,
+    severity=AssetCheckSeverity.WARN,
+)
+
+checks = [
+    *suite_checks,
+    staging_events_reconciliation,
+    staging_songs_reconciliation,
+    staging_events_row_count_band,
+    *freshness_checks,
+]
+freshness_sensor = build_sensor_for_freshness_checks(
+    freshness_checks=freshness_checks, name="sparkify_freshness_checks_sensor"
+)
