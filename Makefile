@@ -10,7 +10,7 @@ export DO_NOT_TRACK := 1
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export GX_ANALYTICS_ENABLED := false
 
-.PHONY: install demo test dev clean
+.PHONY: install demo test dev clean postgres-server chromium
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,8 +26,29 @@ demo: install
 	$(BIN)/music-dwh demo
 
 ## test: install and run the whole test suite (what CI runs)
-test: install
+test: install postgres-server chromium
 	$(BIN)/python -m pytest
+
+# The tests start their own PostgreSQL server (initdb + pg_ctl in a temporary directory);
+# install the server binaries when they cannot be found (CI: Debian, as root).
+postgres-server:
+	@if command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
+	  || { command -v pg_config >/dev/null 2>&1 && test -x "$$(pg_config --bindir)/initdb"; }; then :; \
+	else \
+	  echo "initdb not found: installing PostgreSQL (apt-get install -y postgresql)"; \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq postgresql; \
+	fi
+
+# The UI tests drive Debian's Chromium through Playwright (never `playwright install`, which
+# downloads a browser build); install it when missing (CI: Debian, as root).
+chromium:
+	@if test -x /usr/bin/chromium; then :; \
+	else \
+	  echo "/usr/bin/chromium not found: installing Debian's chromium (apt-get install -y chromium)"; \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; \
+	fi
 
 ## dev: the Dagster web UI on http://127.0.0.1:3000
 dev: install

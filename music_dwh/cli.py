@@ -255,6 +255,13 @@ def print_summary() -> None:
             _say("\nBusiest hours (UTC)")
             for hour, count in session.query(_analysis("sparkify_busiest_hours")):
                 _say(f"  {hour:02d}:00  {count:>7,} plays")
+    from music_dwh.assets.reports import report_path
+
+    reports = [report_path(system) for system in SYSTEMS if report_path(system).exists()]
+    if reports:
+        _say("\nReports (open in a browser)")
+        for path in reports:
+            _say(f"  {path}")
 
 
 def cmd_summary(args: argparse.Namespace) -> int:
@@ -280,13 +287,14 @@ def cmd_prepare(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------------------- demo
 def cmd_demo(args: argparse.Namespace) -> int:
-    """Generate sample data, load every system, print the summary."""
+    """Generate sample data for every system, load everything, print the summary."""
     settings = get_settings()
+    from music_dwh.datagen.chinook import generate_chinook
     from music_dwh.datagen.sparkify import generate_sparkify
 
     store = _store(None)
     _say(f"[1/3] Generating sample data into {settings.raw}")
-    summary = generate_sparkify(
+    sparkify = generate_sparkify(
         store,
         start=settings.sparkify_start,
         days=args.days,
@@ -294,7 +302,16 @@ def cmd_demo(args: argparse.Namespace) -> int:
         songs=args.songs,
         seed=args.seed,
     )
-    _say(f"      sparkify: {summary.describe()}")
+    _say(f"      {sparkify.describe()}")
+    chinook = generate_chinook(
+        store,
+        start=settings.chinook_start,
+        days=args.days,
+        customers=args.customers,
+        invoices_per_day=args.invoices_per_day,
+        seed=args.seed,
+    )
+    _say(f"      {chinook.describe()}")
     _say("[2/3] Materializing every asset for every partition")
     ok = True
     for system in SYSTEMS:
@@ -303,6 +320,43 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print_summary()
     _say("\nExplore it in the Dagster UI: make dev  (then open http://127.0.0.1:3000)")
     return 0 if ok else 1
+
+
+# ---------------------------------------------------------------------------- backup
+def cmd_backup(args: argparse.Namespace) -> int:
+    from music_dwh import backup
+
+    settings = get_settings()
+    _say(f"Backing up {settings.warehouse.redacted()} into {args.to} …")
+    try:
+        summary = backup.backup(Path(args.to), settings.warehouse)
+    except backup.BackupError as exc:
+        raise UserError(str(exc)) from None
+    _say(f"backup written to {summary.folder}: {summary.describe()}")
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from music_dwh import backup
+
+    settings = get_settings()
+    _say(f"Restoring {settings.warehouse.redacted()} from {args.source} …")
+    try:
+        summary = backup.restore(Path(args.source), settings.warehouse, force=args.force)
+    except backup.BackupError as exc:
+        raise UserError(str(exc)) from None
+    _say(f"warehouse restored: {summary.describe()}")
+    return 0
+
+
+# ---------------------------------------------------------------------------- bench
+def cmd_bench(args: argparse.Namespace) -> int:
+    from music_dwh.bench import harness
+
+    try:
+        return harness.main(args)
+    except harness.BenchError as exc:
+        raise UserError(str(exc)) from None
 
 
 # ---------------------------------------------------------------------------- parser
@@ -349,12 +403,28 @@ def build_parser() -> argparse.ArgumentParser:
     sm = sub.add_parser("summary", help="rows per table, top songs, busiest hours")
     sm.set_defaults(func=cmd_summary)
 
+    bk = sub.add_parser("backup", help="snapshot the DuckDB warehouse into a new folder (Parquet)")
+    bk.add_argument("--to", required=True, metavar="DIR", help="a new (or empty) folder")
+    bk.set_defaults(func=cmd_backup)
+    rs = sub.add_parser("restore", help="replace the DuckDB warehouse with a backup, atomically")
+    rs.add_argument("--from", dest="source", required=True, metavar="DIR", help="a folder made by backup")
+    rs.add_argument("--force", action="store_true", help="replace an existing warehouse file")
+    rs.set_defaults(func=cmd_restore)
+
     demo = sub.add_parser("demo", help="generate sample data, load everything, print the summary")
     demo.add_argument("--days", type=_positive, default=30)
     demo.add_argument("--events-per-day", type=_positive, default=1_000)
     demo.add_argument("--songs", type=_at_least(10), default=500)
+    demo.add_argument("--customers", type=_positive, default=200)
+    demo.add_argument("--invoices-per-day", type=_positive, default=5)
     demo.add_argument("--seed", type=int, default=42)
     demo.set_defaults(func=cmd_demo)
+
+    from music_dwh.bench.harness import add_arguments as add_bench_arguments
+
+    bn = sub.add_parser("bench", help="benchmark music_dwh against its baselines (writes bench/results.md)")
+    add_bench_arguments(bn)
+    bn.set_defaults(func=cmd_bench)
     return parser
 
 

@@ -7,8 +7,10 @@ manifest (``sql/target/manifest.json``, made by ``make install`` / ``music-dwh``
 from dagster import Definitions, EnvVar, in_process_executor
 from dagster_dbt import DbtCliResource
 
-from music_dwh.assets import chinook, sparkify
+from music_dwh.assets import chinook, reports, sparkify
 from music_dwh.assets.dbt import chinook_dbt_assets, sparkify_dbt_assets
+from music_dwh.automation import alerts, jobs, schedules, sensors
+from music_dwh.checks import chinook as chinook_checks
 from music_dwh.checks import sparkify as sparkify_checks
 from music_dwh.dbt_project import DBT_EXECUTABLE, dbt_project
 from music_dwh.resources.raw_store import RawStore
@@ -18,9 +20,12 @@ from music_dwh.settings import get_settings
 _settings = get_settings()
 
 defs = Definitions(
-    assets=[*sparkify.assets, *sparkify_dbt_assets, *chinook.assets, *chinook_dbt_assets],
-    asset_checks=[*sparkify_checks.checks],
-    sensors=[sparkify_checks.freshness_sensor],
+    assets=[*sparkify.assets, *sparkify_dbt_assets, *chinook.assets, *chinook_dbt_assets, *reports.assets],
+    asset_checks=[*sparkify_checks.checks, *chinook_checks.checks],
+    sensors=[sparkify_checks.freshness_sensor, chinook_checks.freshness_sensor,
+             *sensors.sensors, *alerts.sensors],
+    jobs=jobs.jobs,
+    schedules=schedules.schedules,
     resources={
         "raw_store": RawStore(
             location=_settings.raw,

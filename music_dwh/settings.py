@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -102,6 +102,11 @@ class Settings:
     timezone: str
     aws_endpoint_url: str | None
     aws_region: str | None
+    redshift_iam_role: str | None = None  # the role Redshift's COPY assumes to read S3
+    # Alerts are POSTed here as JSON (logged when unset). A webhook URL often embeds a token:
+    # kept out of repr() so it never reaches a log.
+    alert_webhook: str | None = field(default=None, repr=False)
+    ui_url: str = "http://127.0.0.1:3000"  # base of the run links in alerts
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -130,6 +135,9 @@ class Settings:
             timezone=get("MUSIC_DWH_TIMEZONE"),
             aws_endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
             aws_region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or None,
+            redshift_iam_role=env.get("MUSIC_DWH_REDSHIFT_IAM_ROLE", "").strip() or None,
+            alert_webhook=env.get("MUSIC_DWH_ALERT_WEBHOOK", "").strip() or None,
+            ui_url=(env.get("MUSIC_DWH_UI_URL", "").strip() or "http://127.0.0.1:3000").rstrip("/"),
         )
 
 

@@ -125,3 +125,183 @@ def query(warehouse_path: Path, sql: str, params: list | None = None) -> list[tu
         return con.execute(sql, params or []).fetchall()
     finally:
         con.close()
+
+
+# ---------------------------------------------------------------------------- servers
+# Real servers for the warehouse and S3 tests, started once per test session: a local S3 API
+# (moto) and a PostgreSQL instance made with initdb in a temporary directory. Both bind to
+# 127.0.0.1 only and are always stopped at the end.
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def s3_server():
+    """URL of a moto S3 server on 127.0.0.1 (reachable from subprocesses too)."""
+    from moto.server import ThreadedMotoServer
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()
+
+
+def postgres_bindir() -> Path | None:
+    """Where initdb and pg_ctl are: PATH, ``pg_config --bindir``, /usr/lib/postgresql/*/bin."""
+    import shutil
+
+    candidates = []
+    on_path = shutil.which("initdb")
+    if on_path:
+        candidates.append(Path(on_path).resolve().parent)
+    if shutil.which("pg_config"):
+        proc = subprocess.run(["pg_config", "--bindir"], capture_output=True, text=True)
+        if proc.returncode == 0:
+            candidates.append(Path(proc.stdout.strip()))
+    candidates += sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=lambda p: int(p.parent.name)
+                         if p.parent.name.isdigit() else 0, reverse=True)
+    for bindir in candidates:
+        if (bindir / "initdb").exists() and (bindir / "pg_ctl").exists():
+            return bindir
+    return None
+
+
+@dataclass
+class PostgresServer:
+    host: str
+    port: int
+    user: str
+    password: str
+
+    def url(self, database: str = "postgres") -> str:
+        """The warehouse URL (never with the password: that travels in its own variable)."""
+        return f"postgresql://{self.user}@{self.host}:{self.port}/{database}"
+
+    def connect(self, database: str = "postgres"):
+        import psycopg2
+
+        return psycopg2.connect(host=self.host, port=self.port, user=self.user,
+                                password=self.password, dbname=database)
+
+    def create_database(self) -> str:
+        """A new empty database, so every test starts from nothing."""
+        import uuid
+
+        name = f"music_dwh_{uuid.uuid4().hex[:12]}"
+        con = self.connect()
+        con.autocommit = True
+        try:
+            with con.cursor() as cur:
+                cur.execute(f'create database "{name}"')
+        finally:
+            con.close()
+        return name
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A real PostgreSQL server on 127.0.0.1 (password required over TCP), stopped at the end.
+
+    As root, initdb/postgres refuse to run: they run as ``nobody`` in a directory it owns.
+    """
+    import secrets
+    import shutil
+    import tempfile
+
+    bindir = postgres_bindir()
+    if bindir is None:
+        pytest.fail("PostgreSQL server binaries (initdb, pg_ctl) not found; install them with "
+                    "`apt-get install -y postgresql` (`make test` does this when they are missing)")
+    base = Path(tempfile.mkdtemp(prefix="music-dwh-pg-"))
+    data = base / "data"
+    # Distinctive, so the tests can prove it never appears in logs or run storage.
+    password = f"pg-Secret-{secrets.token_hex(8)}"
+    (base / "pwfile").write_text(password + "\n")
+    prefix: list[str] = []
+    if os.geteuid() == 0:
+        import pwd
+
+        nobody = pwd.getpwnam("nobody")
+        for path in (base, base / "pwfile"):
+            os.chown(path, nobody.pw_uid, nobody.pw_gid)
+        prefix = ["runuser", "-u", "nobody", "--"]
+    os.chmod(base / "pwfile", 0o600)
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C.UTF-8", "LANG": "C.UTF-8"}
+
+    def pg(*args: str, check: bool = True) -> subprocess.CompletedProcess:
+        proc = subprocess.run([*prefix, *args], capture_output=True, text=True, env=env, cwd=base, timeout=120)
+        if check and proc.returncode != 0:
+            log = (base / "server.log").read_text() if (base / "server.log").exists() else ""
+            raise RuntimeError(f"{' '.join(args)} failed:\n{proc.stdout}{proc.stderr}\n{log[-3000:]}")
+        return proc
+
+    port = free_port()
+    started = False
+    try:
+        # UTF-8 with a Unicode-aware ctype (C.UTF-8): lower() and [[:alnum:]] then treat 'ö'
+        # as a letter, as DuckDB does (in the plain C locale they are ASCII-only).
+        pg(str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "--auth-local=trust",
+           "--auth-host=scram-sha-256", f"--pwfile={base / 'pwfile'}", "--encoding=UTF8",
+           "--locale=C.UTF-8", "--no-sync")
+        (base / "pwfile").unlink()
+        options = f"-h 127.0.0.1 -p {port} -k {base} -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+        started = True
+        pg(str(bindir / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(base / "server.log"), "-w", "start")
+        yield PostgresServer(host="127.0.0.1", port=port, user="postgres", password=password)
+    finally:
+        if started:
+            pg(str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop", check=False)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+# ---------------------------------------------------------------------------- loaded systems
+# One small dataset per source system, generated and loaded through `music-dwh load` once per
+# test session and shared by the mart and report tests (read-only: tests never write to it).
+# The two systems load in parallel into their own DuckDB file and Dagster instance.
+
+
+@dataclass
+class LoadedSystems:
+    sparkify: Workspace
+    chinook: Workspace
+
+    def report(self, system: str) -> Path:
+        return getattr(self, system).root / "reports" / f"{system}.html"
+
+
+@pytest.fixture(scope="session")
+def loaded_systems(tmp_path_factory: pytest.TempPathFactory) -> LoadedSystems:
+    root = tmp_path_factory.mktemp("loaded")
+    spaces = {}
+    for system in ("sparkify", "chinook"):
+        base = root / system
+        spaces[system] = Workspace(root=base, raw=base / "raw", warehouse=base / "warehouse.duckdb",
+                                   dagster_home=base / "dagster")
+        spaces[system].raw.mkdir(parents=True)
+    # 7 days from Thursday 2018-11-01: two ISO weeks, and the end of US daylight saving time (Nov 4).
+    spaces["sparkify"].run("music-dwh", "generate", "sparkify", "--days", "7", "--events-per-day", "300",
+                           "--songs", "120", "--out", str(spaces["sparkify"].raw))
+    # 20 days across a month boundary: two retention cohorts.
+    spaces["chinook"].run("music-dwh", "generate", "chinook", "--start", "2021-01-20", "--days", "20",
+                          "--customers", "40", "--invoices-per-day", "4", "--out", str(spaces["chinook"].raw))
+    loads = {
+        system: subprocess.Popen([str(BIN / "music-dwh"), "load", system], cwd=REPO_ROOT, env=ws.env,
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for system, ws in spaces.items()
+    }
+    failures = []
+    for system, proc in loads.items():
+        stdout, stderr = proc.communicate(timeout=600)
+        if proc.returncode != 0:
+            failures.append(f"load {system} exited {proc.returncode}\n--- stdout\n{stdout[-4000:]}\n--- stderr\n{stderr[-4000:]}")
+    assert not failures, "\n".join(failures)
+    return LoadedSystems(**spaces)

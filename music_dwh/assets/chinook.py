@@ -83,12 +83,10 @@ def invoice_files(context: AssetExecutionContext, raw_store: RawStore) -> Materi
     """Chinook sales as delivered: `chinook/invoices/YYYY/MM/DD/invoice.csv` and
     `invoice_line.csv`. Partition: one day; a day without a folder had no sales."""
     days = days_in_window(*context.partition_time_window)
-    files = bytes_ = sale_days = 0
-    for day in days:
-        objs = list(raw_store.list(staging.invoice_day_prefix(day)))
-        files += len(objs)
-        bytes_ += sum(o.size for o in objs)
-        sale_days += bool(objs)
+    delivered = staging.invoice_files_by_day(raw_store, days[0], days[-1])
+    files = sum(len(objs) for objs in delivered.values())
+    bytes_ = sum(o.size for objs in delivered.values() for o in objs.values())
+    sale_days = len(delivered)
     return MaterializeResult(
         metadata={
             "files": files,
@@ -187,12 +185,20 @@ def invoice_staging(context: AssetExecutionContext, raw_store: RawStore, warehou
     threshold = get_settings().quarantine_threshold
     per_day = {}
     totals = {"invoice": [0, 0, 0], "invoice_line": [0, 0, 0]}  # records, loaded, quarantined
+    delivered = staging.invoice_files_by_day(raw_store, days[0], days[-1])
     with warehouse.session() as session:
         tracks = staging.known_ids(session, "track", "track_id")
         customers = staging.known_ids(session, "customer", "customer_id")
+        # A day without a folder is a day without sales; it needs a write only when it has
+        # rows from an earlier delivery to remove.
+        to_load = set(delivered) | staging.days_with_rows(session, days[0], days[-1])
         for i, day in enumerate(days, start=1):
+            if day not in to_load:
+                continue
             try:
-                inv, lines = staging.load_invoice_day(raw_store, session, day, threshold, tracks, customers)
+                inv, lines = staging.load_invoice_day(
+                    raw_store, session, day, threshold, tracks, customers, present=delivered.get(day, {})
+                )
             except QuarantineThresholdExceeded as exc:
                 raise Failure(description=str(exc)) from None
             for name, stats in (("invoice", inv), ("invoice_line", lines)):
@@ -200,15 +206,18 @@ def invoice_staging(context: AssetExecutionContext, raw_store: RawStore, warehou
                 totals[name][1] += stats.loaded
                 totals[name][2] += stats.quarantined
             per_day[day] = {"invoices": inv.loaded, "lines": lines.loaded, "quarantined": inv.quarantined + lines.quarantined}
-            if inv.files or i == len(days) or i % 100 == 0:
+            if inv.files or i == len(days):
                 context.log.info(
                     f"[{i}/{len(days)}] {day}: {inv.loaded:,} invoices, {lines.loaded:,} lines staged, "
                     f"{inv.quarantined + lines.quarantined:,} quarantined"
                 )
+        context.log.info(f"{len(delivered):,} of {len(days):,} days had sales; {len(to_load):,} days written")
         window = ("partition_date >= ? and partition_date <= ?", [days[0], days[-1]])
         for name in ("invoice", "invoice_line"):
             records, loaded, quarantined = totals[name]
-            metadata = table_metadata(session, staging.staging_table(name), partition_where=window)
+            metadata = table_metadata(
+                session, staging.staging_table(name), partition_where=window, range_days=len(days)
+            )
             metadata.update(
                 raw_records=records,
                 quarantined=quarantined,

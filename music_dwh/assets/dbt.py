@@ -7,6 +7,7 @@ under the system's prefix (``sparkify/songplays``).
 """
 
 
+import datetime as dt
 import json
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -15,8 +16,10 @@ from dagster import (
     AssetExecutionContext,
     AssetKey,
     AssetMaterialization,
+    AutomationCondition,
     BackfillPolicy,
     Failure,
+    MetadataValue,
     Output,
     PartitionsDefinition,
 )
@@ -50,6 +53,18 @@ class MusicDwhTranslator(DagsterDbtTranslator):
     def get_owners(self, dbt_resource_props: Mapping[str, Any]):
         return ["team:analytics-engineering"]
 
+    def get_automation_condition(self, dbt_resource_props: Mapping[str, Any]) -> AutomationCondition | None:
+        # A mart aggregates many days: rebuild it whenever a day upstream is (re)loaded by a run
+        # that did not rebuild it (a late day, a one-day fix), once its inputs are idle. Not
+        # eager(): that waits for every upstream day to exist, which never holds for gappy data.
+        if dbt_resource_props.get("resource_type") != "model" or "marts" not in dbt_resource_props["fqn"]:
+            return None
+        return (
+            AutomationCondition.any_deps_updated().since_last_handled()
+            & ~AutomationCondition.any_deps_in_progress()
+            & ~AutomationCondition.in_progress()
+        ).with_label("refresh after an upstream day is loaded")
+
 
 translator = MusicDwhTranslator(settings=DagsterDbtTranslatorSettings(enable_code_references=False))
 
@@ -72,9 +87,27 @@ def _with_table_metadata(
                 where = None
                 if window and partition_column:
                     where = (f'"{partition_column}" >= ? and "{partition_column}" < ?', list(window))
-                extra = table_metadata(session, table, partition_where=where)
+                range_days = (
+                    (dt.date.fromisoformat(window[1]) - dt.date.fromisoformat(window[0])).days if window else 1
+                )
+                extra = table_metadata(session, table, partition_where=where, range_days=range_days)
+                extra.update(_match_metadata(session, table, where))
                 event = event.with_metadata({**event.metadata, **extra})
             yield event
+
+
+def _match_metadata(session, table: str, where: tuple[str, list] | None) -> dict:
+    """The share of plays matched to a catalogue song (``songplays``; the window's, if any)."""
+    if table != "sparkify.songplays":
+        return {}
+    where_sql, params = where or ("1 = 1", [])
+    plays, matched = session.query(
+        f'select count(*), count(song_id) from "sparkify"."songplays" where {where_sql}', params
+    )[0]
+    return {
+        "matched_plays": int(matched),
+        "song_match_rate": MetadataValue.float(round(matched / plays, 6) if plays else 0.0),
+    }
 
 
 _PARTITION_COLUMNS: dict[str, str] | None = None

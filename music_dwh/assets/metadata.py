@@ -12,6 +12,10 @@ from dagster import MetadataValue, TableColumn, TableSchema
 from music_dwh.resources.warehouse import WarehouseSession
 
 PREVIEW_ROWS = 5
+# A single run over a range records one materialization per day, each with a copy of the
+# metadata; past a month of days, the schema and preview tables are left out (they would be
+# copied thousands of times into the instance for a multi-year backfill).
+FULL_METADATA_MAX_DAYS = 31
 
 
 def days_in_window(start: dt.datetime, end: dt.datetime) -> list[dt.date]:
@@ -36,6 +40,7 @@ def table_metadata(
     *,
     partition_where: tuple[str, Sequence[Any]] | None = None,
     preview_order: str | None = None,
+    range_days: int = 1,
 ) -> dict[str, Any]:
     """Row count (whole table and, for partitioned assets, the window), schema and preview."""
     quoted = ".".join(f'"{part}"' for part in table.split("."))
@@ -46,6 +51,11 @@ def table_metadata(
         if partition_where
         else None
     )
+    if range_days > FULL_METADATA_MAX_DAYS:
+        metadata = {"dagster/row_count": MetadataValue.int(int(total)), "dagster/table_name": MetadataValue.text(table)}
+        if partition_rows is not None:
+            metadata["dagster/partition_row_count"] = MetadataValue.int(int(partition_rows))
+        return metadata
     columns = session.columns(table)
     order = f" order by {preview_order}" if preview_order else ""
     preview: pa.Table = session.query_arrow(

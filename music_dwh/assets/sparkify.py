@@ -59,7 +59,7 @@ def log_data(context: AssetExecutionContext, raw_store: RawStore) -> Materialize
             "bytes": sum(v["bytes"] for v in per_day.values()),
             "days_without_files": len(missing),
             "location": raw_store.uri(staging.LOG_PREFIX),
-            "per_day": per_day_markdown(per_day),
+            "per_day": per_day_markdown(dict(list(per_day.items())[-31:])),
         }
     )
 
@@ -142,6 +142,7 @@ def staging_events(
             staging.EVENTS_TABLE,
             partition_where=("partition_date >= ? and partition_date <= ?", [days[0], days[-1]]),
             preview_order="ts",
+            range_days=len(days),
         )
     rate = totals["quarantined"] / totals["records"] if totals["records"] else 0.0
     metadata.update(
@@ -152,7 +153,7 @@ def staging_events(
             "repaired_text_values": totals["repaired"],
             "files": totals["files"],
             "bytes": totals["bytes"],
-            "per_day": per_day_markdown(per_day),
+            "per_day": per_day_markdown(dict(list(per_day.items())[-31:])),
         }
     )
     return MaterializeResult(metadata=metadata)

@@ -3,6 +3,7 @@ files, row-count bands and freshness. (Star-schema keys, references and accepted
 dbt tests in sql/models/sparkify/*.yml; dagster-dbt turns them into checks.)"""
 
 import datetime as dt
+import warnings
 
 from dagster import (
     AssetCheckExecutionContext,
@@ -150,12 +151,16 @@ def staging_events_row_count_band(context: AssetCheckExecutionContext, warehouse
 # Freshness: a day's log lands shortly after midnight UTC; by 06:00 the next day it must be
 # loaded. Evaluated against the wall clock by the freshness sensor (historical samples are,
 # truthfully, stale).
-freshness_checks = build_time_partition_freshness_checks(
-    assets=[staging_events],
-    deadline_cron="0 6 * * *",
-    timezone=get_settings().timezone,
-    severity=AssetCheckSeverity.WARN,
-)
+# Dagster 1.13 prefers FreshnessPolicy, which measures time since the last update; these
+# checks say what we mean: the newest *day* must be loaded by the deadline.
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    freshness_checks = build_time_partition_freshness_checks(
+        assets=[staging_events],
+        deadline_cron="0 6 * * *",
+        timezone=get_settings().timezone,
+        severity=AssetCheckSeverity.WARN,
+    )
 
 checks = [
     *suite_checks,
@@ -164,6 +169,8 @@ checks = [
     staging_events_row_count_band,
     *freshness_checks,
 ]
-freshness_sensor = build_sensor_for_freshness_checks(
-    freshness_checks=freshness_checks, name="sparkify_freshness_checks_sensor"
-)
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    freshness_sensor = build_sensor_for_freshness_checks(
+        freshness_checks=freshness_checks, name="sparkify_freshness_checks_sensor"
+    )

@@ -51,6 +51,9 @@ class DuckDBSession:
     def __init__(self, con: duckdb.DuckDBPyConnection, path: Path) -> None:
         self.con = con
         self.path = path
+        # Tables already created or verified in this session: loading a long range of days
+        # must not re-read the catalog for every day.
+        self._ensured: dict[str, pa.Schema] = {}
 
     @classmethod
     def open(cls, path: Path) -> DuckDBSession:
@@ -73,6 +76,12 @@ class DuckDBSession:
 
     # ------------------------------------------------------------------ DDL
     def ensure_table(self, table: str, schema: pa.Schema) -> None:
+        if self._ensured.get(table) == schema:
+            return
+        self._ensure_table(table, schema)
+        self._ensured[table] = schema
+
+    def _ensure_table(self, table: str, schema: pa.Schema) -> None:
         schema_name, _ = split_table(table)
         self.con.execute(f"create schema if not exists {quote(schema_name)}")
         if self.table_exists(table):

@@ -1,7 +1,7 @@
 """The warehouse: where staging tables are loaded and dbt builds the star schemas.
 
 One small interface (``WarehouseSession``) that every engine implements in its own module
-(``duckdb.py`` today; PostgreSQL and Redshift implement the same calls). Assets speak only to
+(``duckdb.py``, ``postgres.py``, ``redshift.py``). Assets speak only to
 this interface, so the same asset code runs on every engine; table layouts are pyarrow schemas,
 and each engine turns them into its own DDL.
 """
@@ -86,11 +86,23 @@ class Warehouse(ConfigurableResource):
             from music_dwh.resources.duckdb import DuckDBSession
 
             session = DuckDBSession.open(target.path)
-        else:
-            raise WarehouseError(
-                f"the {target.engine} warehouse loader is not available in this version; "
-                "use MUSIC_DWH_WAREHOUSE=duckdb:///data/warehouse.duckdb"
+        elif target.engine == "postgres":
+            from music_dwh.resources.postgres import PostgresSession
+
+            session = PostgresSession.connect(target, self.password)
+        elif target.engine == "redshift":
+            from music_dwh.resources.raw_store import open_raw_store
+            from music_dwh.resources.redshift import RedshiftSession
+            from music_dwh.settings import get_settings
+
+            # COPY reads from S3: rows are staged in the raw store's bucket (MUSIC_DWH_RAW).
+            settings = get_settings()
+            store = open_raw_store(settings.raw, settings.aws_endpoint_url, settings.aws_region)
+            session = RedshiftSession.open(
+                target, self.password, store, settings.redshift_iam_role, settings.aws_region
             )
+        else:
+            raise WarehouseError(f"no loader for the {target.engine} warehouse")
         try:
             yield session
         finally:
@@ -110,7 +122,8 @@ class Warehouse(ConfigurableResource):
                 MUSIC_DWH_DB_NAME=target.database or "",
             )
             if self.password:
-                env["MUSIC_DWH_WAREHOUSE_PASSWORD"] = self.password
+                # dbt scrubs DBT_ENV_SECRET_* values from its logs and artifacts.
+                env["DBT_ENV_SECRET_WAREHOUSE_PASSWORD"] = self.password
         return env
 
     @contextlib.contextmanager

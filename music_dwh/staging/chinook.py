@@ -37,7 +37,7 @@ from music_dwh.datagen.chinook_export import (
     invoice_day_key,
     reference_key,
 )
-from music_dwh.resources.raw_store import RawStore
+from music_dwh.resources.raw_store import RawObject, RawStore
 from music_dwh.resources.warehouse import TableWrite, WarehouseSession
 from music_dwh.staging.common import QUARANTINE_SCHEMA, LoadStats, raw_text, utc_now
 
@@ -231,6 +231,35 @@ def known_ids(session: WarehouseSession, table: str, column: str) -> set[int]:
     return {r[0] for r in session.query(f'select "{column}" from "{SCHEMA}"."staging_{table}"')}
 
 
+def invoice_files_by_day(store: RawStore, first: dt.date, last: dt.date) -> dict[dt.date, dict[str, RawObject]]:
+    """The delivered invoice files of [first, last], by day, from one listing of the store."""
+    by_day: dict[dt.date, dict[str, RawObject]] = {}
+    for obj in store.list(INVOICE_PREFIX):
+        parts = obj.key[len(INVOICE_PREFIX) :].split("/")
+        try:
+            day = dt.date(int(parts[0]), int(parts[1]), int(parts[2]))
+        except (ValueError, IndexError):
+            continue
+        if first <= day <= last:
+            by_day.setdefault(day, {})[obj.key] = obj
+    return by_day
+
+
+def days_with_rows(session: WarehouseSession, first: dt.date, last: dt.date) -> set[dt.date]:
+    """Days of [first, last] that already have staged or quarantined invoice rows."""
+    days: set[dt.date] = set()
+    for table in (staging_table("invoice"), staging_table("invoice_line"), QUARANTINE_TABLE):
+        if session.table_exists(table):
+            schema, name = table.split(".")
+            rows = session.query(
+                f'select distinct partition_date from "{schema}"."{name}" '
+                "where partition_date >= ? and partition_date <= ?",
+                [first, last],
+            )
+            days |= {d if isinstance(d, dt.date) else dt.date.fromisoformat(str(d)) for (d,) in rows}
+    return days
+
+
 def load_invoice_day(
     store: RawStore,
     session: WarehouseSession,
@@ -238,12 +267,17 @@ def load_invoice_day(
     threshold: float,
     track_ids: set[int],
     customer_ids: set[int],
+    present: dict[str, RawObject] | None = None,
 ) -> tuple[LoadStats, LoadStats]:
-    """Replace ``staging_invoice`` and ``staging_invoice_line`` for ``day`` in one transaction."""
+    """Replace ``staging_invoice`` and ``staging_invoice_line`` for ``day`` in one transaction.
+
+    ``present``: the day's delivered files when the caller already listed them.
+    """
     loaded_at = utc_now()
     inv_stats = LoadStats(target_table="staging_invoice", partition_date=day)
     line_stats = LoadStats(target_table="staging_invoice_line", partition_date=day)
-    present = {o.key: o for o in store.list(invoice_day_prefix(day))}
+    if present is None:
+        present = {o.key: o for o in store.list(invoice_day_prefix(day))}
     invoices: dict[int, ParsedRow] = {}
     lines: list[ParsedRow] = []
     inv_key, line_key = invoice_day_key(day, "invoice"), invoice_day_key(day, "invoice_line")
@@ -315,6 +349,10 @@ def count_records(store: RawStore, key: str) -> int:
     with store.open(key) as fh:
         reader = csv.reader(io.TextIOWrapper(fh, encoding="utf-8-sig", errors="replace", newline=""))
         return sum(1 for i, fields in enumerate(reader) if i > 0 and fields and fields != [""])
+
+
+def invoice_days_between(store: RawStore, first: dt.date, last: dt.date) -> list[dt.date]:
+    return [d for d in invoice_days(store) if first <= d <= last]
 
 
 def invoice_days(store: RawStore) -> list[dt.date]:

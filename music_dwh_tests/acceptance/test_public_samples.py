@@ -52,3 +52,55 @@ def test_public_sparkify_month_builds_the_expected_star_schema(workspace):
     con.close()
     assert top and top[0][1] >= 1
     assert sum(n for _, n in by_hour) == 6820
+
+
+def test_public_chinook_reconciles_with_the_source_database(workspace):
+    """Export the public Chinook database, load every day, and compare with the database itself."""
+    import sqlite3
+    from decimal import Decimal
+
+    db = require_shared("chinook", "Chinook_Sqlite.sqlite")
+    workspace.run("music-dwh", "export-chinook", "--sqlite", str(db), "--out", str(workspace.raw))
+    proc = workspace.run("music-dwh", "load", "chinook", timeout=1200)
+    assert re.search(r"chinook: checks (\d+) passed, 0 failed", proc.stdout), proc.stdout
+
+    src = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+
+    def source(sql: str) -> list[tuple]:
+        # SQLite stores NUMERIC as binary floats: sum exact cents from the text of each amount.
+        return src.execute(sql).fetchall()
+
+    def cents(rows) -> dict:
+        out: dict = {}
+        for key, amount in rows:
+            out[key] = out.get(key, Decimal("0")) + Decimal(str(amount)).quantize(Decimal("0.01"))
+        return out
+
+    invoices, lines = source("select (select count(*) from Invoice), (select count(*) from InvoiceLine)")[0]
+    assert query(workspace.warehouse, "select count(*) from chinook.fact_invoice")[0][0] == invoices
+    assert query(workspace.warehouse, "select count(*) from chinook.fact_invoice_line")[0][0] == lines
+
+    total = sum(cents(source("select 1, Total from Invoice")).values())
+    assert query(workspace.warehouse, "select sum(total) from chinook.fact_invoice")[0][0] == total
+    assert query(workspace.warehouse, "select sum(line_amount) from chinook.fact_invoice_line")[0][0] == total
+
+    by_year = cents(source("select cast(strftime('%Y', InvoiceDate) as integer), Total from Invoice"))
+    assert dict(query(workspace.warehouse, "select year, revenue from chinook.sales_yearly")) == by_year
+
+    by_country = cents(source("select BillingCountry, Total from Invoice"))
+    assert dict(query(workspace.warehouse,
+                      "select billing_country, sum(total) from chinook.fact_invoice group by 1")) == by_country
+
+    by_genre = cents(source(
+        "select g.Name, il.UnitPrice * il.Quantity from InvoiceLine il "
+        "join Track t on t.TrackId = il.TrackId join Genre g on g.GenreId = t.GenreId"))
+    assert dict(query(workspace.warehouse, "select genre_name, revenue from chinook.top_genres")) == by_genre
+
+    by_rep = cents(source(
+        "select e.FirstName || ' ' || e.LastName, i.Total from Invoice i "
+        "join Customer c on c.CustomerId = i.CustomerId join Employee e on e.EmployeeId = c.SupportRepId"))
+    assert dict(query(workspace.warehouse,
+                      "select full_name, revenue from chinook.employee_performance")) == by_rep
+    # Money stays exact: no floating-point column anywhere in the Chinook schema.
+    assert query(workspace.warehouse, "select count(*) from information_schema.columns where "
+                 "table_schema = 'chinook' and data_type in ('DOUBLE', 'FLOAT', 'REAL')")[0][0] == 0

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import socket
-
 import pytest
 
 from music_dwh.resources.raw_store import RawStoreError, open_raw_store
@@ -41,21 +39,8 @@ def test_missing_file_is_a_clear_error(tmp_path):
         pass
 
 
-@pytest.fixture(scope="module")
-def s3_server():
-    from moto.server import ThreadedMotoServer
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port)
-    server.start()
-    yield f"http://127.0.0.1:{port}"
-    server.stop()
-
-
 @pytest.fixture
-def s3_store(s3_server, monkeypatch):
+def s3_store(s3_server, monkeypatch):  # s3_server: music_dwh_tests/conftest.py
     import boto3
 
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")

@@ -1,11 +1,11 @@
-{# numerator / denominator rounded half away from zero to `scale` decimals, as an exact
-   DECIMAL(precision, scale); NULL when the denominator is 0 or NULL. For averages and
-   fractions of money and counts: the operands may have at most 6 decimals. #}
+{# Restored from the dbt manifest after it was accidentally overwritten (the macros are
+   byte-for-byte the original ones; the original comments were lost).
+   divide_decimal: numerator / denominator as decimal(precision, scale), rounded half away
+   from zero, exactly on every engine (DuckDB divides DECIMALs as DOUBLE). #}
 {% macro divide_decimal(numerator, denominator, scale=2, precision=18) -%}
     {{ return(adapter.dispatch('divide_decimal', 'music_dwh')(numerator, denominator, scale, precision)) }}
 {%- endmacro %}
 
-{# PostgreSQL and Redshift divide NUMERIC exactly (to at least 16 significant digits here). #}
 {% macro default__divide_decimal(numerator, denominator, scale, precision) -%}
     cast(
         round(cast({{ numerator }} as decimal(38, 10)) / nullif({{ denominator }}, 0), {{ scale }})
@@ -13,9 +13,6 @@
     )
 {%- endmacro %}
 
-{# DuckDB divides DECIMALs as DOUBLEs (4.645 becomes 4.64499…, rounded to 4.64). Instead: scale
-   both operands to HUGEINTs (× 10^6) and round with integer division (//), which is exact:
-   round(n / d) = (2n + d) // 2d for n ≥ 0, d > 0, signs handled apart. #}
 {% macro duckdb__divide_decimal(numerator, denominator, scale, precision) -%}
     {%- set n = 'cast(cast(' ~ numerator ~ ' as decimal(38, 6)) * 1000000 as hugeint)' -%}
     {%- set d = 'cast(cast(nullif(' ~ denominator ~ ', 0) as decimal(38, 6)) * 1000000 as hugeint)' -%}

@@ -1,0 +1,347 @@
+"""Sensors on the raw store: one per raw source, each requesting a run for exactly what landed.
+
+| sensor | watches | requests |
+|---|---|---|
+| ``sparkify_log_sensor`` | ``sparkify/log_data/YYYY/MM/YYYY-MM-DD-*.json`` | one run per affected day |
+| ``sparkify_song_catalogue_sensor`` | ``sparkify/song_data/**.json`` | one run reloading the catalogue |
+| ``chinook_reference_sensor`` | ``chinook/reference/<table>.csv`` | one run for the changed snapshots |
+| ``chinook_invoice_sensor`` | ``chinook/invoices/YYYY/MM/DD/{invoice,invoice_line}.csv`` | one run per affected day |
+
+A delivery is a new key or a known key with a new version (``RawObject.version``: the ETag on
+S3, mtime and size in a folder). Each sensor lists its prefix through the ``raw_store``
+resource (paginated on S3) and keeps a compact cursor: a short digest of ``(key, version)``
+per day for the daily sources, one digest for the whole song catalogue (10k+ files would not
+fit a key → version map), and one version per reference table. A run key carries the day, the
+digest and a generation number from the cursor, so one delivery triggers exactly once even if
+a tick is retried, and a later re-delivery (even of content seen before) triggers again.
+
+What never triggers a run: keys outside the layout (other names, a folder that disagrees with
+the file's date, impossible dates), days before the system's first partition, and files
+removed from the store (their day is forgotten, so a re-delivery triggers). A file for a day
+whose partition does not exist yet (a day not over in ``MUSIC_DWH_TIMEZONE``) waits,
+unrecorded, until the day's partition exists.
+
+A daily run selects every asset of the system for that day except the unpartitioned raw and
+staging assets (the snapshot loads): the day's partitioned assets, and the dimensions and marts
+that are built from them or that the day's checks compare it with. A catalogue or reference
+run selects the raw and staging assets of what changed and the unpartitioned models downstream
+of them (the ``<system>_models`` dimensions, and marts). Checks ride along with their assets.
+
+All four start stopped (turn them on in the UI under Automation). On a store that already holds
+history, the first tick requests one run per day not yet seen; ``music-dwh load`` (one run for
+any range) is the faster way to catch up before turning a sensor on.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import re
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+from dagster import (
+    AssetKey,
+    AssetSelection,
+    AutomationConditionSensorDefinition,
+    DailyPartitionsDefinition,
+    DefaultSensorStatus,
+    RunRequest,
+    SensorEvaluationContext,
+    SensorResult,
+    sensor,
+)
+
+from music_dwh.automation.jobs import chinook_job, sparkify_job
+from music_dwh.datagen.chinook_export import REFERENCE_TABLES, TRANSACTION_TABLES, reference_key
+from music_dwh.partitions import chinook_daily, sparkify_daily
+from music_dwh.resources.raw_store import RawObject, RawStore
+
+LOG_PREFIX = "sparkify/log_data/"
+SONG_PREFIX = "sparkify/song_data/"
+REFERENCE_PREFIX = "chinook/reference/"
+INVOICE_PREFIX = "chinook/invoices/"
+
+DAILY_INTERVAL_SECONDS = 30
+# Listing a 10k-file catalogue is a few S3 requests; no need to do it every 30 s.
+SNAPSHOT_INTERVAL_SECONDS = 120
+TRIGGER_TAG = "music_dwh/trigger"
+# Unpartitioned assets of these layers are the snapshot loads (song catalogue, reference tables).
+SNAPSHOT_LAYERS = ("raw", "staging")
+
+_LOG_KEY = re.compile(r"sparkify/log_data/(\d{4})/(\d{2})/(\d{4})-(\d{2})-(\d{2})-[^/]*\.json")
+_INVOICE_KEY = re.compile(
+    r"chinook/invoices/(\d{4})/(\d{2})/(\d{2})/(" + "|".join(map(re.escape, TRANSACTION_TABLES)) + r")\.csv"
+)
+_REFERENCE_KEYS = {reference_key(table): table for table in REFERENCE_TABLES}
+
+
+# ---------------------------------------------------------------------------- layout
+def _date(year: str, month: str, day: str) -> dt.date | None:
+    try:
+        return dt.date(int(year), int(month), int(day))
+    except ValueError:  # 2018-02-30
+        return None
+
+
+def log_file_day(key: str) -> dt.date | None:
+    """The day of a Sparkify log key, or None when the key is not in the log layout."""
+    m = _LOG_KEY.fullmatch(key)
+    if not m or (m[1], m[2]) != (m[3], m[4]):  # the YYYY/MM folder must agree with the name
+        return None
+    return _date(m[3], m[4], m[5])
+
+
+def invoice_file_day(key: str) -> dt.date | None:
+    """The day of a Chinook invoice key, or None when the key is not in the invoice layout."""
+    m = _INVOICE_KEY.fullmatch(key)
+    return _date(m[1], m[2], m[3]) if m else None
+
+
+def is_song_file(key: str) -> bool:
+    return key.startswith(SONG_PREFIX) and key.endswith(".json") and "/." not in key
+
+
+def digest(objects: Iterable[RawObject]) -> str:
+    """A short fingerprint of a set of delivered files (keys and versions)."""
+    h = hashlib.sha256()
+    for key, version in sorted((o.key, o.version) for o in objects):
+        h.update(f"{key}\0{version}\n".encode())
+    return h.hexdigest()[:16]
+
+
+# ---------------------------------------------------------------------------- cursor
+def _load(cursor: str | None) -> dict:
+    try:
+        state = json.loads(cursor) if cursor else {}
+    except ValueError:
+        state = {}
+    return state if isinstance(state, dict) else {}
+
+
+def _dump(state: dict) -> str:
+    return json.dumps(state, sort_keys=True, separators=(",", ":"))
+
+
+# ---------------------------------------------------------------------------- selections
+def _asset_graph(context: SensorEvaluationContext):
+    if context.repository_def is None:
+        raise RuntimeError(
+            "this sensor needs its Definitions to choose assets: evaluate it with "
+            "build_sensor_context(definitions=defs, ...)"
+        )
+    return context.repository_def.asset_graph
+
+
+def daily_selection(context: SensorEvaluationContext, system: str) -> list[AssetKey]:
+    """Every asset of the system but the unpartitioned raw and staging ones.
+
+    That is the day's partitioned assets, the models built from them (dimensions, marts) and
+    the models they are checked against: a day's dbt tests compare its facts with the
+    dimensions (``relationships`` to ``users``), so those are rebuilt in the same run, before
+    the facts. The song catalogue and reference snapshots are not reloaded: their own sensors
+    do that when they change.
+    """
+    graph = _asset_graph(context)
+    return sorted(
+        k
+        for k in AssetSelection.groups(system).resolve(graph)
+        if graph.get(k).partitions_def is not None
+        or graph.get(k).tags.get("layer") not in SNAPSHOT_LAYERS
+    )
+
+
+def snapshot_selection(
+    context: SensorEvaluationContext, system: str, roots: Sequence[AssetKey]
+) -> list[AssetKey]:
+    """``roots`` and the unpartitioned assets of the system downstream of them."""
+    graph = _asset_graph(context)
+    group = AssetSelection.groups(system)
+    downstream = (AssetSelection.assets(*roots).downstream() & group).resolve(graph)
+    return sorted(k for k in downstream if graph.get(k).partitions_def is None)
+
+
+# ---------------------------------------------------------------------------- daily sources
+@dataclass(frozen=True)
+class DailySource:
+    system: str
+    prefix: str
+    day_of: Callable[[str], dt.date | None]
+    partitions_def: DailyPartitionsDefinition
+    sensor_name: str
+
+
+def evaluate_daily(
+    context: SensorEvaluationContext, source: DailySource, store: RawStore
+) -> SensorResult:
+    state = _load(context.cursor)
+    known: dict[str, str] = dict(state.get("days", {}))
+    generation = int(state.get("n", 0))
+    first = source.partitions_def.start.date()
+    last_key = source.partitions_def.get_last_partition_key()  # None before the first day ends
+    last = dt.date.fromisoformat(last_key) if last_key else None
+
+    by_day: dict[dt.date, list[RawObject]] = defaultdict(list)
+    ignored = 0
+    for obj in store.list(source.prefix):
+        day = source.day_of(obj.key)
+        if day is None or day < first:
+            ignored += 1
+            continue
+        by_day[day].append(obj)
+
+    current = {day.isoformat(): digest(objs) for day, objs in by_day.items()}
+    changed = sorted(d for d, fp in current.items() if known.get(d) != fp)
+    ready = [d for d in changed if last is not None and dt.date.fromisoformat(d) <= last]
+    waiting = [d for d in changed if d not in ready]
+    # Forget removed days; remember everything else except days whose partition does not exist yet.
+    new_days = {d: fp for d, fp in current.items() if d not in waiting}
+    if ready:
+        generation += 1
+    selection = daily_selection(context, source.system) if ready else []
+    requests = [
+        RunRequest(
+            run_key=f"{source.system}:{day}:{current[day]}:{generation}",
+            partition_key=day,
+            asset_selection=selection,
+            tags={TRIGGER_TAG: source.sensor_name},
+        )
+        for day in ready
+    ]
+    if ready:
+        context.log.info(f"new or re-delivered files for {len(ready)} day(s): {', '.join(ready[:20])}")
+    if waiting:
+        context.log.info(f"files for day(s) not over yet, waiting: {', '.join(waiting[:20])}")
+    cursor = _dump({"n": generation, "days": dict(sorted(new_days.items()))})
+    if requests:
+        return SensorResult(run_requests=requests, cursor=cursor)
+    reason = f"no new or re-delivered files under {source.prefix} ({len(new_days)} day(s) known"
+    reason += f", {len(waiting)} waiting" if waiting else ""
+    reason += f", {ignored} key(s) outside the layout ignored)" if ignored else ")"
+    return SensorResult(skip_reason=reason, cursor=cursor)
+
+
+SPARKIFY_LOGS = DailySource("sparkify", LOG_PREFIX, log_file_day, sparkify_daily, "sparkify_log_sensor")
+CHINOOK_INVOICES = DailySource("chinook", INVOICE_PREFIX, invoice_file_day, chinook_daily, "chinook_invoice_sensor")
+
+
+@sensor(
+    name="sparkify_log_sensor",
+    target=sparkify_job,
+    minimum_interval_seconds=DAILY_INTERVAL_SECONDS,
+    default_status=DefaultSensorStatus.STOPPED,
+    description="Loads each day whose Sparkify log file is new or re-delivered: one run per day.",
+)
+def sparkify_log_sensor(context: SensorEvaluationContext, raw_store: RawStore) -> SensorResult:
+    return evaluate_daily(context, SPARKIFY_LOGS, raw_store)
+
+
+@sensor(
+    name="chinook_invoice_sensor",
+    target=chinook_job,
+    minimum_interval_seconds=DAILY_INTERVAL_SECONDS,
+    default_status=DefaultSensorStatus.STOPPED,
+    description="Loads each day whose Chinook invoice files are new or re-delivered: one run per day.",
+)
+def chinook_invoice_sensor(context: SensorEvaluationContext, raw_store: RawStore) -> SensorResult:
+    return evaluate_daily(context, CHINOOK_INVOICES, raw_store)
+
+
+# ---------------------------------------------------------------------------- snapshots
+@sensor(
+    name="sparkify_song_catalogue_sensor",
+    target=sparkify_job,
+    minimum_interval_seconds=SNAPSHOT_INTERVAL_SECONDS,
+    default_status=DefaultSensorStatus.STOPPED,
+    description="Reloads the song catalogue and the dimensions built from it when any song "
+    "file is new, re-delivered or removed.",
+)
+def sparkify_song_catalogue_sensor(context: SensorEvaluationContext, raw_store: RawStore) -> SensorResult:
+    state = _load(context.cursor)
+    generation = int(state.get("n", 0))
+    files = [o for o in raw_store.list(SONG_PREFIX) if is_song_file(o.key)]
+    fingerprint = digest(files) if files else None
+    if fingerprint is None or fingerprint == state.get("digest"):
+        # An emptied catalogue is not a delivery: keep the tables, forget the fingerprint.
+        cursor = _dump({"n": generation, "digest": fingerprint})
+        what = "no song files" if fingerprint is None else f"catalogue unchanged ({len(files)} files)"
+        return SensorResult(skip_reason=what, cursor=cursor)
+    generation += 1
+    roots = [AssetKey(["sparkify", "song_data"])]
+    context.log.info(f"song catalogue changed: {len(files)} files, fingerprint {fingerprint}")
+    return SensorResult(
+        run_requests=[
+            RunRequest(
+                run_key=f"sparkify:song_data:{fingerprint}:{generation}",
+                asset_selection=snapshot_selection(context, "sparkify", roots),
+                tags={TRIGGER_TAG: "sparkify_song_catalogue_sensor"},
+            )
+        ],
+        cursor=_dump({"n": generation, "digest": fingerprint}),
+    )
+
+
+@sensor(
+    name="chinook_reference_sensor",
+    target=chinook_job,
+    minimum_interval_seconds=SNAPSHOT_INTERVAL_SECONDS,
+    default_status=DefaultSensorStatus.STOPPED,
+    description="Reloads the Chinook reference tables whose snapshot file is new or "
+    "re-delivered, and the dimensions built from them.",
+)
+def chinook_reference_sensor(context: SensorEvaluationContext, raw_store: RawStore) -> SensorResult:
+    state = _load(context.cursor)
+    generation = int(state.get("n", 0))
+    known: dict[str, str] = dict(state.get("files", {}))
+    current = {
+        _REFERENCE_KEYS[o.key]: o.version for o in raw_store.list(REFERENCE_PREFIX) if o.key in _REFERENCE_KEYS
+    }
+    changed = sorted(t for t, version in current.items() if known.get(t) != version)
+    cursor_state = {"files": dict(sorted(current.items()))}
+    if not changed:
+        return SensorResult(
+            skip_reason=f"no new or re-delivered reference snapshot ({len(current)} known)",
+            cursor=_dump({"n": generation, **cursor_state}),
+        )
+    generation += 1
+    # The raw asset, the changed tables' staging assets and what is built from them (not from
+    # reference_files itself: it is upstream of every staging table).
+    staging = [AssetKey(["chinook", f"staging_{t}"]) for t in changed]
+    selection = sorted({AssetKey(["chinook", "reference_files"]), *snapshot_selection(context, "chinook", staging)})
+    fingerprint = hashlib.sha256(
+        "".join(f"{t}\0{current[t]}\n" for t in changed).encode()
+    ).hexdigest()[:16]
+    context.log.info(f"reference snapshot(s) new or re-delivered: {', '.join(changed)}")
+    return SensorResult(
+        run_requests=[
+            RunRequest(
+                run_key=f"chinook:reference:{fingerprint}:{generation}",
+                asset_selection=selection,
+                tags={TRIGGER_TAG: "chinook_reference_sensor"},
+            )
+        ],
+        cursor=_dump({"n": generation, **cursor_state}),
+    )
+
+
+# ---------------------------------------------------------------------------- automation
+# Marts carry an AutomationCondition (assets/dbt.py): when any upstream day is (re)loaded by a
+# run that did not also rebuild the mart, this sensor requests the mart. Running by default: it
+# only ever acts after an upstream update, so starting it requests nothing.
+automation_sensor = AutomationConditionSensorDefinition(
+    "default_automation_condition_sensor",
+    target=AssetSelection.all(),
+    default_status=DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=30,
+    description="Refreshes the marts after a late or re-loaded day (declarative automation).",
+)
+
+sensors = [
+    sparkify_log_sensor,
+    sparkify_song_catalogue_sensor,
+    chinook_reference_sensor,
+    chinook_invoice_sensor,
+    automation_sensor,
+]

@@ -1,0 +1,128 @@
+"""The benchmark harness (``music-dwh bench``).
+
+The smoke test runs the whole harness at a tiny scale and checks that every part of the report
+is there; it never asserts a timing (CI machines are shared and noisy). The small tests check
+the pieces the report's numbers rest on: the memory monitor, the SQL splitting and streaming,
+and the one-shot script's text repair.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from music_dwh.bench import common
+from music_dwh.bench.harness import APPROACHES
+from music_dwh.bench.monitor import measure
+from music_dwh_tests.conftest import BIN, REPO_ROOT
+
+
+# ---------------------------------------------------------------------------- pieces
+def test_sql_statements_split_on_line_ends_and_drop_comment_only_chunks():
+    text = "-- heading\ncreate table a (x int);\n-- a comment\ninsert into a values (1);\n-- the end\n"
+    assert common.sql_statements(text) == [
+        "-- heading\ncreate table a (x int)",
+        "-- a comment\ninsert into a values (1)",
+    ]
+
+
+def test_every_bench_sql_file_splits_into_statements():
+    files = sorted(common.PACKAGE_DIR.rglob("*.sql"))
+    assert {p.parent.name for p in files} >= {"bench", "seed_elt", "row_by_row", "queries"}
+    for path in files:
+        assert common.sql_statements(path.read_text()), path
+
+
+def test_chained_lines_adds_the_missing_newlines_between_files(tmp_path: Path):
+    (tmp_path / "a.json").write_bytes(b'{"a":1}\n{"a":2}')  # no final newline, like the logs
+    (tmp_path / "b.json").write_bytes(b'{"b":1}\n')
+    (tmp_path / "c.json").write_bytes(b'{"c":1}')
+    reader = common.ChainedLines(sorted(tmp_path.glob("*.json")))
+    data = b"".join(iter(lambda: reader.read(3), b""))
+    assert data == b'{"a":1}\n{"a":2}\n{"b":1}\n{"c":1}\n'
+
+
+def test_monitor_sees_the_memory_of_grandchildren(tmp_path: Path):
+    # The child starts a grandchild that holds 150 MB for a moment: the tree's peak includes it.
+    script = textwrap.dedent(
+        """
+        import subprocess, sys
+        subprocess.run([sys.executable, "-c", "import time; b = bytearray(150 * 1024 * 1024); time.sleep(0.5)"], check=True)
+        """
+    )
+    m = measure([sys.executable, "-c", script], log=tmp_path / "out.log")
+    assert m.returncode == 0
+    assert m.peak_rss >= 150 * 1024 * 1024
+    assert m.wall_s >= 0.5
+    assert m.cpu_s > 0
+
+
+def test_one_shot_repairs_double_encoded_names_like_the_staging_loader():
+    import duckdb
+    from ftfy import fix_encoding
+
+    con = duckdb.connect()
+    head = common.sql_file("one_shot.sql").split("create schema")[0]
+    for statement in common.sql_statements(head):
+        con.execute(statement)
+    names = ["Björk", "Hélène Dvořák", "Земфира", "坂本龍一", "Sigur Rós", "plain ASCII"]
+    for name in names:
+        mangled = name.encode("utf-8").decode("latin-1").encode("utf-8").decode("latin-1")
+        assert con.execute("select repair_text(?)", [mangled]).fetchone()[0] == fix_encoding(mangled) == name
+        assert con.execute("select repair_text(?)", [name]).fetchone()[0] == name
+
+
+def test_bench_rejects_an_unknown_approach():
+    proc = subprocess.run([str(BIN / "music-dwh"), "bench", "--approaches", "duckdb,spark"],
+                          capture_output=True, text=True, cwd=REPO_ROOT)  # fmt: skip
+    assert proc.returncode == 2
+    assert "unknown approach(es) spark" in proc.stderr
+
+
+# ---------------------------------------------------------------------------- smoke
+@pytest.mark.e2e
+def test_bench_smoke_run_produces_every_part_of_the_report(tmp_path: Path):
+    """Every approach, the targets, the profile, incremental, storage and queries, at a tiny scale
+    (5 `music-dwh load` processes: the bulk of the ≈3 minutes)."""
+    out = tmp_path / "results.md"
+    proc = subprocess.run(
+        [str(BIN / "music-dwh"), "bench", "--days", "2", "--events-per-day", "200", "--songs", "60",
+         "--repeat", "1", "--incremental-loaded", "1,2", "--incremental-events-per-day", "50",
+         "--out", str(out), "--workdir", str(tmp_path / "work")],
+        capture_output=True, text=True, cwd=REPO_ROOT, timeout=900,
+    )  # fmt: skip
+    assert proc.returncode == 0, f"--- stdout\n{proc.stdout[-6000:]}\n--- stderr\n{proc.stderr[-4000:]}"
+    text = out.read_text()
+    assert text in proc.stdout  # also printed
+
+    results = text.split("## Results")[1].split("\n## ")[0]
+    for label in APPROACHES.values():
+        row = next((line for line in results.splitlines() if line.startswith(f"| {label}")), None)
+        assert row is not None, f"no row for {label}"
+        assert "FAILED" not in row
+    assert "star schema equals music_dwh's on DuckDB" in results
+
+    targets = text.split("## Targets")[1].split("\n## ")[0]
+    assert len([line for line in targets.splitlines() if line.startswith("| ") and "---" not in line]) == 7
+    assert "not measured in this run" in targets  # the 10× memory target needs --scale 10
+
+    assert "## Where music_dwh's time goes" in text
+    assert "dbt executing models and tests" in text
+    incremental = text.split("## Incremental cost")[1].split("\n## ")[0]
+    assert "| 1 | 2018-11-02 |" in incremental and "| 2 | 2018-11-03 |" in incremental
+    storage = text.split("## Storage")[1].split("\n## ")[0]
+    for table in ("songplays", "staging_events", "**total on disk**", "**share of the raw JSON**"):
+        assert f"| {table} |" in storage
+    queries = text.split("## Query latency")[1].split("\n## ")[0]
+    for name in ("top_songs", "plays_by_hour", "users_by_level", "top_artists_by_week"):
+        assert f"| `{name}` |" in queries
+    assert "| CPU |" in text and "| PostgreSQL |" in text
+
+    data = json.loads(out.with_suffix(".json").read_text())
+    assert set(data["approaches"]) == set(APPROACHES)
+    assert all(a["runs"] and a["runs"][0]["ok"] for a in data["approaches"].values())

@@ -1,0 +1,224 @@
+"""Backup, restore and rebuild of the DuckDB warehouse.
+
+Fast tests use a small hand-made DuckDB file. The end-to-end tests share one loaded warehouse:
+``music-dwh load sparkify`` and ``music-dwh load chinook`` started together on one DAGSTER_HOME
+and one DuckDB file (the concurrency test), then backed up and restored, then deleted and
+rebuilt from the raw store with ``music-dwh load all``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import shutil
+import subprocess
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from music_dwh import backup
+from music_dwh.settings import parse_warehouse_url
+from music_dwh_tests.conftest import BIN, REPO_ROOT, Workspace, snapshot
+
+SCHEMAS = ("sparkify", "chinook")
+
+
+def make_warehouse(path: Path) -> None:
+    con = duckdb.connect(str(path))
+    con.execute("""
+        create schema sparkify; create schema chinook;
+        create table sparkify.songplays (id bigint, start_time timestamp, day date, level varchar);
+        insert into sparkify.songplays values (1, '2018-11-01 10:00:00', '2018-11-01', 'free'),
+                                              (2, '2018-11-02 11:30:00', '2018-11-02', null);
+        create table chinook.fact_invoice (invoice_id integer, total decimal(10, 2));
+        insert into chinook.fact_invoice values (1, 1.98), (2, 13.86);
+        create view chinook.revenue as select sum(total) as total from chinook.fact_invoice;
+    """)
+    con.close()
+
+
+def contents(path: Path) -> dict:
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return {
+            "songplays": con.execute("select * from sparkify.songplays order by id").fetchall(),
+            "invoices": con.execute("select * from chinook.fact_invoice order by 1").fetchall(),
+            "revenue": con.execute("select * from chinook.revenue").fetchall(),
+            "types": con.execute(
+                "select table_schema, table_name, column_name, data_type from information_schema.columns "
+                "where table_schema in ('sparkify', 'chinook') order by all").fetchall(),
+        }
+    finally:
+        con.close()
+
+
+def duckdb_target(path: Path):
+    return parse_warehouse_url(f"duckdb:///{path}")
+
+
+def test_round_trip_keeps_rows_types_and_views(tmp_path):
+    source = tmp_path / "warehouse.duckdb"
+    make_warehouse(source)
+    before = contents(source)
+    summary = backup.backup(tmp_path / "bk", duckdb_target(source))
+    assert summary.tables == {"chinook.fact_invoice": 2, "sparkify.songplays": 2}
+    manifest = json.loads((tmp_path / "bk" / backup.MANIFEST).read_text())
+    assert manifest["tables"] == summary.tables
+    assert list((tmp_path / "bk").glob("*.parquet"))
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no leftovers
+
+    restored = tmp_path / "elsewhere" / "restored.duckdb"
+    backup.restore(tmp_path / "bk", duckdb_target(restored))
+    assert contents(restored) == before
+    assert before["invoices"][1] == (2, Decimal("13.86"))
+    assert before["songplays"][0][1] == dt.datetime(2018, 11, 1, 10)
+
+
+def test_restore_over_an_existing_warehouse_needs_force_and_is_atomic(tmp_path):
+    source = tmp_path / "warehouse.duckdb"
+    make_warehouse(source)
+    backup.backup(tmp_path / "bk", duckdb_target(source))
+    con = duckdb.connect(str(source))
+    con.execute("insert into chinook.fact_invoice values (3, 0.99)")
+    con.close()
+    changed = contents(source)
+
+    with pytest.raises(backup.BackupError, match="--force"):
+        backup.restore(tmp_path / "bk", duckdb_target(source))
+    assert contents(source) == changed
+
+    # A damaged backup fails the import: the warehouse is untouched, no temporary file is left.
+    damaged = tmp_path / "damaged"
+    shutil.copytree(tmp_path / "bk", damaged)
+    next(damaged.glob("*fact_invoice*.parquet")).write_bytes(b"not parquet")
+    with pytest.raises(backup.BackupError, match="left unchanged"):
+        backup.restore(damaged, duckdb_target(source), force=True)
+    assert contents(source) == changed
+    # A backup whose tables do not match its record is refused too.
+    tampered = tmp_path / "tampered"
+    shutil.copytree(tmp_path / "bk", tampered)
+    manifest = json.loads((tampered / backup.MANIFEST).read_text())
+    manifest["tables"]["sparkify.songplays"] = 3
+    (tampered / backup.MANIFEST).write_text(json.dumps(manifest))
+    with pytest.raises(backup.BackupError, match="do not match"):
+        backup.restore(tampered, duckdb_target(source), force=True)
+    assert contents(source) == changed
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bk", "damaged", "tampered", "warehouse.duckdb"]
+
+    backup.restore(tmp_path / "bk", duckdb_target(source), force=True)
+    assert len(contents(source)["invoices"]) == 2
+
+
+def test_backup_refuses_an_existing_folder_and_a_missing_warehouse(tmp_path):
+    source = tmp_path / "warehouse.duckdb"
+    with pytest.raises(backup.BackupError, match="no DuckDB warehouse"):
+        backup.backup(tmp_path / "bk", duckdb_target(source))
+    make_warehouse(source)
+    (tmp_path / "bk").mkdir()
+    (tmp_path / "bk" / "old.txt").write_text("keep me")
+    with pytest.raises(backup.BackupError, match="not an empty folder"):
+        backup.backup(tmp_path / "bk", duckdb_target(source))
+    assert (tmp_path / "bk" / "old.txt").read_text() == "keep me"
+    with pytest.raises(backup.BackupError, match="not a music-dwh backup"):
+        backup.restore(tmp_path / "bk", duckdb_target(tmp_path / "new.duckdb"))
+
+
+@pytest.mark.parametrize(
+    "url, advice",
+    [("postgresql://etl@db.example.org:5432/dwh", "pg_dump"),
+     ("redshift://awsuser@cluster.example.org:5439/dev", "cluster snapshots")],
+)
+def test_server_warehouses_are_refused_with_the_tool_to_use(tmp_path, monkeypatch, capsys, url, advice):
+    from music_dwh import cli
+
+    monkeypatch.setenv("MUSIC_DWH_WAREHOUSE", url)
+    assert cli.main(["backup", "--to", str(tmp_path / "bk")]) == 2
+    assert cli.main(["restore", "--from", str(tmp_path / "bk")]) == 2
+    err = capsys.readouterr().err
+    assert err.count(advice) == 2
+    assert "music-dwh load all" in err
+    assert not (tmp_path / "bk").exists()
+
+
+# ---------------------------------------------------------------------------- end to end
+@pytest.fixture(scope="module")
+def loaded(tmp_path_factory):
+    """Tiny raw data for both systems, loaded by two `music-dwh load` processes started
+    together on one DAGSTER_HOME and one DuckDB file."""
+    root = tmp_path_factory.mktemp("loaded")
+    ws = Workspace(root=root, raw=root / "raw", warehouse=root / "warehouse.duckdb",
+                   dagster_home=root / "dagster")
+    ws.raw.mkdir()
+    ws.run("music-dwh", "generate", "sparkify", "--days", "2", "--events-per-day", "150",
+           "--songs", "60", "--out", str(ws.raw))
+    ws.run("music-dwh", "generate", "chinook", "--days", "2", "--customers", "15",
+           "--invoices-per-day", "2", "--out", str(ws.raw))
+    ws.run("music-dwh", "prepare")  # dagster.yaml in DAGSTER_HOME, dbt manifest parsed
+    procs = {
+        system: subprocess.Popen([str(BIN / "music-dwh"), "load", system], cwd=REPO_ROOT, env=ws.env,
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for system in ("sparkify", "chinook")
+    }
+    results = {system: (p.wait(timeout=600), *p.communicate()) for system, p in procs.items()}
+    before = {schema: snapshot(ws.warehouse, schema) for schema in SCHEMAS}
+    return ws, results, before
+
+
+def _runs(ws: Workspace):
+    from dagster import DagsterInstance
+
+    instance = DagsterInstance.from_config(str(ws.dagster_home))
+    try:
+        return list(instance.get_run_records())
+    finally:
+        instance.dispose()
+
+
+@pytest.mark.e2e
+def test_two_loads_started_together_on_one_duckdb_file_both_succeed(loaded):
+    ws, results, before = loaded
+    for system, (code, out, err) in results.items():
+        assert code == 0, f"{system}:\n{out[-3000:]}\n{err[-5000:]}"
+        assert f"{system}: run " in out and "succeeded" in out
+        assert "Could not set lock" not in out + err
+    records = _runs(ws)
+    assert sorted(r.dagster_run.tags.get("music_dwh/command") for r in records) == ["load chinook", "load sparkify"]
+    assert all(r.dagster_run.status.value == "SUCCESS" for r in records)
+    # They really ran at the same time: each started before the other ended.
+    (a, b) = records
+    assert a.start_time < b.end_time and b.start_time < a.end_time
+    # The shipped dagster.yaml's pool limit is what kept them apart.
+    assert "default_limit: 1" in (ws.dagster_home / "dagster.yaml").read_text()
+    assert before["sparkify"]["songplays"] and before["chinook"]["fact_invoice"]
+
+
+@pytest.mark.e2e
+def test_backup_then_restore_gives_back_every_table(loaded, tmp_path):
+    ws, _, before = loaded
+    proc = ws.run("music-dwh", "backup", "--to", str(tmp_path / "bk"))
+    assert "backup written to" in proc.stdout
+    restored_ws = dataclasses.replace(ws, warehouse=tmp_path / "restored.duckdb")
+    restored_ws.run("music-dwh", "restore", "--from", str(tmp_path / "bk"))
+    assert {schema: snapshot(restored_ws.warehouse, schema) for schema in SCHEMAS} == before
+    again = restored_ws.run("music-dwh", "restore", "--from", str(tmp_path / "bk"), check=False)
+    assert again.returncode == 2 and "--force" in again.stderr
+    restored_ws.run("music-dwh", "restore", "--from", str(tmp_path / "bk"), "--force")
+    assert {schema: snapshot(restored_ws.warehouse, schema) for schema in SCHEMAS} == before
+
+
+@pytest.mark.e2e
+def test_a_deleted_warehouse_is_rebuilt_from_the_raw_store(loaded):
+    ws, _, before = loaded
+    ws.warehouse.unlink()
+    assert not ws.warehouse.exists()
+    proc = ws.run("music-dwh", "load", "all")
+    assert proc.stdout.count("succeeded") == 2
+    after = {schema: snapshot(ws.warehouse, schema) for schema in SCHEMAS}
+    assert sorted(after["sparkify"]) == sorted(before["sparkify"])
+    assert sorted(after["chinook"]) == sorted(before["chinook"])
+    for schema in SCHEMAS:
+        for table in before[schema]:
+            assert after[schema][table] == before[schema][table], f"{schema}.{table} differs after the rebuild"

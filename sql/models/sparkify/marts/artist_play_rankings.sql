@@ -1,0 +1,47 @@
+with
+
+artist_plays_daily as (
+    select * from {{ ref('artist_plays_daily') }}
+),
+
+-- The same plays summed per day, per ISO week (starting Monday) and per calendar month.
+period_artist_plays as (
+    select 'day' as period_type, date_day as period_start, artist_key, artist_id, artist_name, plays
+    from artist_plays_daily
+    union all
+    select 'week', {{ week_start('date_day') }}, artist_key, artist_id, artist_name, plays
+    from artist_plays_daily
+    union all
+    select 'month', {{ month_start('date_day') }}, artist_key, artist_id, artist_name, plays
+    from artist_plays_daily
+),
+
+period_plays as (
+    select
+        period_type,
+        period_start,
+        artist_key,
+        artist_id,
+        artist_name,
+        cast(sum(plays) as bigint) as plays
+    from period_artist_plays
+    group by period_type, period_start, artist_key, artist_id, artist_name
+),
+
+-- Ties are broken by name and key, so every rank is unique and stable.
+final as (
+    select
+        period_type,
+        period_start,
+        rank() over (
+            partition by period_type, period_start
+            order by plays desc, artist_name, artist_key
+        ) as play_rank,
+        artist_key,
+        artist_id,
+        artist_name,
+        plays
+    from period_plays
+)
+
+select * from final
