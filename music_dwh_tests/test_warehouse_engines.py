@@ -199,12 +199,20 @@ REDSHIFT_SETUP = (
 )
 
 
+# Opt-in, never collected without a cluster: CI cannot reach Redshift, and a test that is
+# always skipped there would read as coverage it is not. Run it by hand as REDSHIFT_SETUP says.
+_REDSHIFT_READY = bool(
+    os.environ.get("MUSIC_DWH_TEST_REDSHIFT")
+    and os.environ.get("MUSIC_DWH_TEST_RAW")
+    and os.environ.get("MUSIC_DWH_REDSHIFT_IAM_ROLE")
+)
+
+
 @pytest.mark.e2e
-def test_redshift_builds_the_same_warehouse_as_duckdb(tmp_path):
-    """The PostgreSQL comparison above, against a real cluster. Opt-in: it cannot run here."""
+@pytest.mark.skipif(not _REDSHIFT_READY, reason=REDSHIFT_SETUP)
+def _redshift_builds_the_same_warehouse_as_duckdb(tmp_path):
+    """The PostgreSQL comparison above, against a real cluster."""
     url, raw = os.environ.get("MUSIC_DWH_TEST_REDSHIFT"), os.environ.get("MUSIC_DWH_TEST_RAW")
-    if not (url and raw and os.environ.get("MUSIC_DWH_REDSHIFT_IAM_ROLE")):
-        pytest.skip(REDSHIFT_SETUP)
     import psycopg2
 
     from music_dwh.settings import parse_warehouse_url
@@ -296,3 +304,7 @@ def test_the_sparkify_graph_runs_on_an_s3_raw_store(tmp_path, s3_server):
     assert counts["songs"] + counts["songs_quarantined"] == lines["song_data"]
     assert counts["songs"] == 1100
     assert counts["songplays"] == counts["plays"] >= counts["matched"] > 0
+
+
+if _REDSHIFT_READY:
+    test_redshift_builds_the_same_warehouse_as_duckdb = _redshift_builds_the_same_warehouse_as_duckdb
