@@ -15,6 +15,82 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
 BIN = Path(sys.executable).parent
 
+# ---------------------------------------------------------------------------- how the suite runs
+# Two xdist workers (pyproject addopts), one test module per work unit so module fixtures (a
+# `dagster dev` server, a loaded warehouse) are built once. The end-to-end modules are
+# CPU-bound Dagster/dbt processes of 30-150 s each; they start first, slowest first (measured
+# with --durations), so that both workers finish together instead of one waiting on a long
+# module picked up last. Modules not listed follow in collection order.
+SLOWEST_FIRST = [
+    "music_dwh_tests/bench/test_harness.py",
+    "music_dwh_tests/acceptance/test_public_samples.py",
+    "music_dwh_tests/test_warehouse_engines.py",
+    "music_dwh_tests/test_backup.py",
+    "music_dwh_tests/test_webserver.py",
+    "music_dwh_tests/test_cli.py",
+    "music_dwh_tests/assets/test_chinook.py",
+    # Both read the session's `loaded_systems`: one work unit, so it is loaded once.
+    "music_dwh_tests/assets/test_reports.py",
+    "music_dwh_tests/sql/test_sparkify_marts.py",
+    "music_dwh_tests/checks/test_sparkify.py",
+]
+SHARED_UNITS = {
+    "music_dwh_tests/sql/test_sparkify_marts.py": "music_dwh_tests/assets/test_reports.py",
+}
+# Temporary files (DuckDB files, Dagster's SQLite instances, PostgreSQL's data directory) go
+# to RAM when the machine has a tmpfs at /dev/shm: the instances fsync on every event.
+RAM_TMP = Path("/dev/shm")
+
+
+def _module(nodeid: str) -> str:
+    return nodeid.split("::", 1)[0]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if config.option.basetemp is None and not hasattr(config, "workerinput") and _ram_tmp_usable():
+        import tempfile
+
+        config.option.basetemp = tempfile.mkdtemp(prefix="music-dwh-tests-", dir=RAM_TMP)
+        config._music_dwh_ram_tmp = config.option.basetemp
+
+
+def _ram_tmp_usable() -> bool:
+    if os.environ.get("MUSIC_DWH_TESTS_TMP") == "disk" or not RAM_TMP.is_dir() or not os.access(RAM_TMP, os.W_OK):
+        return False
+    stats = os.statvfs(RAM_TMP)
+    return stats.f_bavail * stats.f_frsize > 4 * 1024**3  # the suite peaks well below this
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    # Kept after a failure (the path is printed), removed after a clean run: RAM is not a bin.
+    ram_tmp = getattr(session.config, "_music_dwh_ram_tmp", None)
+    if ram_tmp and exitstatus == 0:
+        import shutil
+
+        shutil.rmtree(ram_tmp, ignore_errors=True)
+    elif ram_tmp:
+        print(f"\ntest files kept in {ram_tmp}")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    stale = [m for m in [*SLOWEST_FIRST, *SHARED_UNITS] if not (REPO_ROOT / m).is_file()]
+    if stale:
+        raise pytest.UsageError(f"conftest.py names test modules that do not exist: {stale}")
+    rank = {module: i for i, module in enumerate(SLOWEST_FIRST)}
+    items.sort(key=lambda item: rank.get(_module(item.nodeid), len(rank)))  # stable: keeps the rest
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ByModule(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = _module(nodeid)
+            return SHARED_UNITS.get(module, module)
+
+    return ByModule(config, log)
+
 
 @dataclass
 class Workspace:
