@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
@@ -23,7 +24,12 @@ DEFAULTS = {
     "MUSIC_DWH_REPORTS": "./data/reports",
     "MUSIC_DWH_QUARANTINE_THRESHOLD": "0.05",
     "MUSIC_DWH_TIMEZONE": "UTC",
+    # DuckDB's own default is 80 % of the machine's RAM, per process: the run and its dbt
+    # subprocess could then claim 160 % between them. Past the limit DuckDB spills to disk.
+    "MUSIC_DWH_DUCKDB_MEMORY_LIMIT": "1GB",
 }
+
+_MEMORY_LIMIT = re.compile(r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$", re.IGNORECASE)
 
 
 class SettingsError(ValueError):
@@ -107,6 +113,7 @@ class Settings:
     # kept out of repr() so it never reaches a log.
     alert_webhook: str | None = field(default=None, repr=False)
     ui_url: str = "http://127.0.0.1:3000"  # base of the run links in alerts
+    duckdb_memory_limit: str = DEFAULTS["MUSIC_DWH_DUCKDB_MEMORY_LIMIT"]
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -125,6 +132,11 @@ class Settings:
             raise SettingsError("MUSIC_DWH_QUARANTINE_THRESHOLD must be a fraction such as 0.05") from exc
         if not 0 <= threshold <= 1:
             raise SettingsError("MUSIC_DWH_QUARANTINE_THRESHOLD must be between 0 and 1 (0.05 = 5 %)")
+        memory_limit = get("MUSIC_DWH_DUCKDB_MEMORY_LIMIT")
+        if not _MEMORY_LIMIT.match(memory_limit):
+            raise SettingsError(
+                f"MUSIC_DWH_DUCKDB_MEMORY_LIMIT={memory_limit!r} is not a size; use e.g. 1GB or 512MB"
+            )
         return cls(
             raw=raw,
             warehouse=parse_warehouse_url(get("MUSIC_DWH_WAREHOUSE")),
@@ -138,6 +150,7 @@ class Settings:
             redshift_iam_role=env.get("MUSIC_DWH_REDSHIFT_IAM_ROLE", "").strip() or None,
             alert_webhook=env.get("MUSIC_DWH_ALERT_WEBHOOK", "").strip() or None,
             ui_url=(env.get("MUSIC_DWH_UI_URL", "").strip() or "http://127.0.0.1:3000").rstrip("/"),
+            duckdb_memory_limit=memory_limit,
         )
 
 

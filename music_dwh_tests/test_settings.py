@@ -14,6 +14,7 @@ def test_defaults_are_the_embedded_warehouse_and_a_local_raw_folder(tmp_path, mo
     assert settings.sparkify_start.isoformat() == "2018-11-01"
     assert settings.chinook_start.isoformat() == "2021-01-01"
     assert settings.quarantine_threshold == 0.05
+    assert settings.duckdb_memory_limit == "1GB"
 
 
 def test_duckdb_urls_follow_the_sqlalchemy_convention(tmp_path, monkeypatch):
@@ -38,6 +39,7 @@ def test_server_urls_are_parsed_and_redacted():
         ({"MUSIC_DWH_SPARKIFY_START": "2018-13-01"}, "MUSIC_DWH_SPARKIFY_START"),
         ({"MUSIC_DWH_QUARANTINE_THRESHOLD": "5%"}, "fraction"),
         ({"MUSIC_DWH_QUARANTINE_THRESHOLD": "1.5"}, "between 0 and 1"),
+        ({"MUSIC_DWH_DUCKDB_MEMORY_LIMIT": "lots"}, "MUSIC_DWH_DUCKDB_MEMORY_LIMIT='lots' is not a size"),
     ],
 )
 def test_bad_configuration_names_the_variable(env, message):

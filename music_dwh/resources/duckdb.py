@@ -56,12 +56,13 @@ class DuckDBSession:
         self._ensured: dict[str, pa.Schema] = {}
 
     @classmethod
-    def open(cls, path: Path) -> DuckDBSession:
+    def open(cls, path: Path, memory_limit: str | None = None) -> DuckDBSession:
         path.parent.mkdir(parents=True, exist_ok=True)
+        config = {"memory_limit": memory_limit} if memory_limit else {}
         deadline = time.monotonic() + LOCK_WAIT_SECONDS
         while True:
             try:
-                return cls(duckdb.connect(str(path)), path)
+                return cls(duckdb.connect(str(path), config=config), path)
             except duckdb.IOException as exc:
                 if "lock" not in str(exc).lower() or time.monotonic() > deadline:
                     raise WarehouseError(

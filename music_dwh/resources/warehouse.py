@@ -85,7 +85,9 @@ class Warehouse(ConfigurableResource):
         if target.engine == "duckdb":
             from music_dwh.resources.duckdb import DuckDBSession
 
-            session = DuckDBSession.open(target.path)
+            from music_dwh.settings import get_settings
+
+            session = DuckDBSession.open(target.path, get_settings().duckdb_memory_limit)
         elif target.engine == "postgres":
             from music_dwh.resources.postgres import PostgresSession
 
@@ -114,6 +116,9 @@ class Warehouse(ConfigurableResource):
         env = {"MUSIC_DWH_DBT_TARGET": target.dbt_target}
         if target.engine == "duckdb":
             env["MUSIC_DWH_DUCKDB_PATH"] = str(target.path)
+            from music_dwh.settings import get_settings
+
+            env["MUSIC_DWH_DUCKDB_MEMORY_LIMIT"] = get_settings().duckdb_memory_limit
         else:
             env.update(
                 MUSIC_DWH_DB_HOST=target.host or "",

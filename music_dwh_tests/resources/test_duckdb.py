@@ -76,3 +76,25 @@ def test_a_second_writer_waits_then_says_what_to_do(warehouse, monkeypatch):
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_the_memory_limit_applies_to_the_loader_and_to_dbt(warehouse, monkeypatch, tmp_path):
+    """Both processes that open the file (the run and dbt) get MUSIC_DWH_DUCKDB_MEMORY_LIMIT,
+    instead of DuckDB's default of 80 % of the machine each."""
+    import os
+    import subprocess
+
+    from music_dwh.dbt_project import DBT_EXECUTABLE, SQL_DIR
+
+    monkeypatch.setenv("MUSIC_DWH_DUCKDB_MEMORY_LIMIT", "300MB")
+    with warehouse.session() as s:
+        ((limit,),) = s.query("select current_setting('memory_limit')")
+    assert limit.replace(" ", "") == "286.1MiB"  # 300 MB, reported in MiB
+    proc = subprocess.run(
+        [DBT_EXECUTABLE, "show", "--inline", "select current_setting('memory_limit') as memory_limit",
+         "--project-dir", str(SQL_DIR), "--profiles-dir", str(SQL_DIR), "--target-path", str(tmp_path / "t"),
+         "--log-path", str(tmp_path / "logs"), "--no-partial-parse"],
+        env={**os.environ, **warehouse.dbt_env()}, cwd=SQL_DIR, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "286.1 MiB" in proc.stdout, proc.stdout[-2000:]
