@@ -389,7 +389,7 @@ def prepare_manifest(env: dict[str, str], log: Path) -> None:
     log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "wb") as out:
         proc = subprocess.run(music_dwh_argv("prepare"), env=env, stdout=out, stderr=subprocess.STDOUT,
-                              cwd=log.parent)  # fmt: skip
+                              cwd=log.parent, check=False)  # fmt: skip
     if proc.returncode != 0:
         raise BenchError(f"music-dwh prepare failed; see {log}")
 
@@ -663,8 +663,10 @@ class Bench:
 
     def _run_of(self, m, detail: dict | None = None) -> Run:
         ok = m.returncode == 0
+        detail = {**(detail or {}), "peak_processes": m.describe_peak(), "monitor_cpu_s": m.monitor_cpu_s,
+                  "wall_s": m.wall_s}  # fmt: skip
         return Run(wall_s=m.wall_s, cpu_s=m.cpu_s, peak_rss=m.peak_rss, server_peak_pss=m.server_peak_pss,
-                   ok=ok, detail=detail or {}, error="" if ok else m.tail(2000))  # fmt: skip
+                   ok=ok, detail=detail, error="" if ok else m.tail(2000))  # fmt: skip
 
     def _pg_env(self) -> dict[str, str]:
         from music_dwh.bench.monitor import proc_env
@@ -847,7 +849,7 @@ class Bench:
                 walls.append(m.wall_s)
                 peak = max(peak, m.peak_rss)
                 if rep == 1:
-                    profile = _safe(lambda: pipeline_profile(home, began, ended), {})
+                    profile = _safe(lambda b=began, e=ended: pipeline_profile(home, b, e), {})
             self.report.incremental.append(IncrementalPoint(loaded, new_day, walls, peak, setup_s, profile))
             loaded += 1
 
@@ -960,6 +962,7 @@ def main(args: argparse.Namespace) -> int:
                 "PostgreSQL server binaries (initdb, pg_ctl) not found: install them "
                 "(apt-get install -y postgresql) or choose --approaches floor,oneshot,duckdb"
             )
+    _cleanup_on_signals()
     report = Bench(config).run()
     markdown = render(report)
     out = config.out
@@ -975,6 +978,18 @@ def main(args: argparse.Namespace) -> int:
             print(failure, file=sys.stderr)
         return 1
     return 0
+
+
+def _cleanup_on_signals() -> None:
+    """SIGTERM (and SIGINT, which a shell ignores for background jobs) raise KeyboardInterrupt,
+    so the PostgreSQL server is stopped and the work folder removed on the way out."""
+    import signal
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    signal.signal(signal.SIGTERM, interrupt)
+    signal.signal(signal.SIGINT, interrupt)
 
 
 def _jsonable(report: Report) -> dict:

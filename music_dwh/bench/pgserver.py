@@ -36,7 +36,7 @@ def postgres_bindir() -> Path | None:
     if on_path:
         candidates.append(Path(on_path).resolve().parent)
     if shutil.which("pg_config"):
-        proc = subprocess.run(["pg_config", "--bindir"], capture_output=True, text=True)
+        proc = subprocess.run(["pg_config", "--bindir"], capture_output=True, text=True, check=False)
         if proc.returncode == 0:
             candidates.append(Path(proc.stdout.strip()))
     candidates += sorted(
@@ -89,7 +89,8 @@ class LocalPostgres:
     def _pg(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C.UTF-8", "LANG": "C.UTF-8"}
         proc = subprocess.run(
-            [*self._prefix, *args], capture_output=True, text=True, env=env, cwd=self.base, timeout=300
+            [*self._prefix, *args], capture_output=True, text=True, env=env, cwd=self.base, timeout=300,
+            check=False,
         )
         if check and proc.returncode != 0:
             log = self.base / "server.log"

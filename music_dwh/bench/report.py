@@ -197,8 +197,13 @@ def _results(report: Report) -> list[str]:
             notes.append(f"¹ Row-by-row ran on {result.note}; its events/s and ratios use that full-dataset time.")
         if name in ("duckdb", "postgres"):
             run = _median_run(result)
+            engine = "DuckDB" if name == "duckdb" else "PostgreSQL"
             if run and run.detail.get("checks"):
-                notes.append(f"music_dwh on {'DuckDB' if name == 'duckdb' else 'PostgreSQL'}: {run.detail['checks']}.")
+                notes.append(f"music_dwh on {engine}: {run.detail['checks']}.")
+            peak_run = max(result.runs, key=lambda r: r.peak_rss)
+            if peak_run.detail.get("peak_processes"):
+                notes.append(f"music_dwh on {engine}, processes at the peak of memory: "
+                             f"{peak_run.detail['peak_processes']}.")  # fmt: skip
     lines.append("")
     notes.append(
         "Ratios compare time per event (the same files, except row-by-row). \"time ÷ X\" above 1 means "
@@ -398,6 +403,8 @@ def _method(report: Report) -> list[str]:
         "high-water mark (VmHWM). CPU s: user + system time of the process tree (getrusage). The "
         "PostgreSQL server is not a child of the measured process: its peak is reported apart as "
         "the sum of PSS over the postmaster and its backends.",
+        f"- The sampler runs in the harness beside the measured process; it used at most "
+        f"{_monitor_share(report):.1%} of one CPU during a run.",
         "- music_dwh: `music-dwh load sparkify` (every Sparkify asset and check except wall-clock "
         "freshness, the HTML report included) as one single-run backfill, with a new DAGSTER_HOME and "
         "an empty warehouse (DuckDB file deleted / PostgreSQL database re-created) every run; "
@@ -407,6 +414,16 @@ def _method(report: Report) -> list[str]:
         "- No timing is asserted by the tests; compare reports of the same machine and scale.",
         "",
     ]
+
+
+def _monitor_share(report: Report) -> float:
+    shares = [
+        r.detail["monitor_cpu_s"] / r.detail["wall_s"]
+        for result in report.approaches.values()
+        for r in result.runs
+        if r.detail.get("wall_s")
+    ]
+    return max(shares, default=0.0)
 
 
 def render(report: Report) -> str:

@@ -79,7 +79,7 @@ def test_one_shot_repairs_double_encoded_names_like_the_staging_loader():
 
 def test_bench_rejects_an_unknown_approach():
     proc = subprocess.run([str(BIN / "music-dwh"), "bench", "--approaches", "duckdb,spark"],
-                          capture_output=True, text=True, cwd=REPO_ROOT)  # fmt: skip
+                          capture_output=True, text=True, cwd=REPO_ROOT, check=False)  # fmt: skip
     assert proc.returncode == 2
     assert "unknown approach(es) spark" in proc.stderr
 
@@ -94,7 +94,7 @@ def test_bench_smoke_run_produces_every_part_of_the_report(tmp_path: Path):
         [str(BIN / "music-dwh"), "bench", "--days", "2", "--events-per-day", "200", "--songs", "60",
          "--repeat", "1", "--incremental-loaded", "1,2", "--incremental-events-per-day", "50",
          "--out", str(out), "--workdir", str(tmp_path / "work")],
-        capture_output=True, text=True, cwd=REPO_ROOT, timeout=900,
+        capture_output=True, text=True, cwd=REPO_ROOT, timeout=900, check=False,
     )  # fmt: skip
     assert proc.returncode == 0, f"--- stdout\n{proc.stdout[-6000:]}\n--- stderr\n{proc.stderr[-4000:]}"
     text = out.read_text()
