@@ -181,9 +181,15 @@ _I_LENGTH = [c for _, c, _, _ in EVENT_FIELDS].index("length")
 
 
 def event_batches(
-    store: RawStore, day: dt.date, stats: LoadStats, loaded_at: dt.datetime
+    store: RawStore, day: dt.date, stats: LoadStats, loaded_at: dt.datetime, fast: bool = True
 ) -> Iterator[pa.RecordBatch]:
-    """Staging rows for one day's log file(s), as Arrow batches; bad records go to ``stats``."""
+    """Staging rows for one day's log file(s), as Arrow batches; bad records go to ``stats``.
+
+    Lines are taken ``CHUNK_LINES`` at a time. A chunk is parsed by Arrow's JSON reader when
+    every line of it passes every rule (``_fast_chunk``); a chunk with anything wrong in it goes
+    line by line through ``_checked_event`` instead, which names each bad line's fault. Both give
+    the same rows (tested); ``fast=False`` forces the line-by-line path.
+    """
     day_start = int(dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC).timestamp() * 1000)
     day_end = day_start + _DAY_MS
     builder = BatchBuilder(EVENTS_SCHEMA)
@@ -195,38 +201,159 @@ def event_batches(
         # Line digests, not lines: a day's raw text would otherwise stay in memory to the end.
         seen: dict[bytes, int] = {}
         with store.open(obj_info.key) as fh:
-            for number, raw in _lines(fh):
-                stats.records += 1
-                try:
-                    if len(raw) > MAX_RECORD_BYTES:
-                        raise RecordError(
-                            f"line is {len(raw):,} bytes, over the {MAX_RECORD_BYTES:,}-byte limit for one event"
-                        )
-                    identity = blake2b(raw.rstrip(), digest_size=16).digest()
-                    first = seen.get(identity)
-                    if first is not None:
-                        raise RecordError(f"exact duplicate of line {first}")
-                    values = _values(_parse_object(raw), EVENT_FIELDS, stats)
-                    ts = values[_I_TS]
-                    if not day_start <= ts < day_end:
-                        when = dt.datetime.fromtimestamp(ts / 1000, dt.UTC).isoformat(timespec="seconds")
-                        raise RecordError(
-                            f"field 'ts': {when} is outside the file's day {day.isoformat()} (UTC)"
-                        )
-                    if values[_I_PAGE] == "NextSong" and (
-                        values[_I_SONG] is None or values[_I_ARTIST] is None or values[_I_LENGTH] is None
-                    ):
-                        raise RecordError("NextSong event without song, artist or length")
-                except RecordError as exc:
-                    stats.reject(obj_info.key, number, raw, str(exc))
+            for chunk in _chunks(_lines(fh), CHUNK_LINES):
+                batch = _fast_chunk(chunk, seen, day, day_start, day_end, obj_info.key, loaded_at, stats) if fast else None
+                if batch is not None:
+                    yield batch
                     continue
-                seen[identity] = number
-                builder.append((*values, day, obj_info.key, number, loaded_at))
-                stats.loaded += 1
-                if builder.full():
-                    yield builder.flush()
+                for number, raw in chunk:
+                    stats.records += 1
+                    try:
+                        values = _checked_event(raw, number, seen, day, day_start, day_end, stats)
+                    except RecordError as exc:
+                        stats.reject(obj_info.key, number, raw, str(exc))
+                        continue
+                    builder.append((*values, day, obj_info.key, number, loaded_at))
+                    stats.loaded += 1
+                    if builder.full():
+                        yield builder.flush()
     if len(builder):
         yield builder.flush()
+
+
+def _checked_event(
+    raw: bytes, number: int, seen: dict[bytes, int], day: dt.date, day_start: int, day_end: int, stats: LoadStats
+) -> list:
+    """One event line's staging values, or ``RecordError`` with the reason it is quarantined."""
+    if len(raw) > MAX_RECORD_BYTES:
+        raise RecordError(f"line is {len(raw):,} bytes, over the {MAX_RECORD_BYTES:,}-byte limit for one event")
+    identity = _digest(raw)
+    first = seen.get(identity)
+    if first is not None:
+        raise RecordError(f"exact duplicate of line {first}")
+    values = _values(_parse_object(raw), EVENT_FIELDS, stats)
+    ts = values[_I_TS]
+    if not day_start <= ts < day_end:
+        when = dt.datetime.fromtimestamp(ts / 1000, dt.UTC).isoformat(timespec="seconds")
+        raise RecordError(f"field 'ts': {when} is outside the file's day {day.isoformat()} (UTC)")
+    if values[_I_PAGE] == "NextSong" and (
+        values[_I_SONG] is None or values[_I_ARTIST] is None or values[_I_LENGTH] is None
+    ):
+        raise RecordError("NextSong event without song, artist or length")
+    seen[identity] = number
+    return values
+
+
+def _digest(raw: bytes) -> bytes:
+    return blake2b(raw.rstrip(), digest_size=16).digest()
+
+
+def _chunks(lines: Iterator[tuple[int, bytes]], size: int) -> Iterator[list[tuple[int, bytes]]]:
+    chunk: list[tuple[int, bytes]] = []
+    for line in lines:
+        chunk.append(line)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+# ---------------------------------------------------------------------------- fast path
+# Arrow's JSON reader parses a clean chunk ≈10× faster than json-per-line in Python. It is only
+# trusted where it agrees with the rules above: it rejects (and the chunk goes line by line)
+# type changes, booleans for numbers, 1.0 for an integer, duplicate keys, non-objects and bad
+# UTF-8; what it would accept but the rules do not (NaN/Infinity, several objects on one line,
+# a numeric user id as a JSON number) is checked below and also sends the chunk line by line.
+CHUNK_LINES = 20_000
+_RAW_EVENT_SCHEMA = pa.schema(
+    [(key, pa.string() if kind in ("str", "userid") else _ARROW[kind]) for key, _, kind, _ in EVENT_FIELDS]
+)
+_STR_COLUMNS = [i for i, (_, _, kind, _) in enumerate(EVENT_FIELDS) if kind == "str"]
+_REQUIRED = [i for i, (_, _, _, required) in enumerate(EVENT_FIELDS) if required]
+_FLOATS = [i for i, (_, _, kind, _) in enumerate(EVENT_FIELDS) if kind == "float"]
+_I_USERID = [c for _, c, _, _ in EVENT_FIELDS].index("userid")
+
+
+def _fast_chunk(
+    chunk: list[tuple[int, bytes]],
+    seen: dict[bytes, int],
+    day: dt.date,
+    day_start: int,
+    day_end: int,
+    source_file: str,
+    loaded_at: dt.datetime,
+    stats: LoadStats,
+) -> pa.RecordBatch | None:
+    """The chunk's staging rows when every line is a valid event, else ``None``."""
+    import pyarrow.compute as pc
+    import pyarrow.json as pa_json
+
+    if any(len(raw) > MAX_RECORD_BYTES for _, raw in chunk):
+        return None
+    digests = [_digest(raw) for _, raw in chunk]
+    if len(set(digests)) != len(digests) or any(d in seen for d in digests):
+        return None
+    data = b"".join(raw if raw.endswith(b"\n") else raw + b"\n" for _, raw in chunk)
+    try:
+        data.decode("utf-8")
+        table = pa_json.read_json(
+            pa.BufferReader(data),
+            parse_options=pa_json.ParseOptions(explicit_schema=_RAW_EVENT_SCHEMA, unexpected_field_behavior="ignore"),
+        )
+    except (pa.ArrowException, UnicodeDecodeError, ValueError):
+        return None
+    if table.num_rows != len(chunk):
+        return None
+    columns = [table.column(key).combine_chunks() for key, _, _, _ in EVENT_FIELDS]
+    if any(columns[i].null_count for i in _REQUIRED):
+        return None
+    for i in _FLOATS:
+        if pc.any(pc.invert(pc.is_finite(columns[i]))).as_py():
+            return None
+    ts = columns[_I_TS]
+    if pc.any(pc.or_(pc.less(ts, day_start), pc.greater_equal(ts, day_end))).as_py():
+        return None
+    plays = pc.equal(columns[_I_PAGE], "NextSong")
+    incomplete = pc.or_(pc.or_(pc.is_null(columns[_I_SONG]), pc.is_null(columns[_I_ARTIST])), pc.is_null(columns[_I_LENGTH]))
+    if pc.any(pc.and_(plays, incomplete)).as_py():
+        return None
+    user = columns[_I_USERID]
+    user = pc.if_else(pc.equal(user, ""), pa.scalar(None, pa.string()), user)
+    if pc.any(pc.invert(pc.utf8_is_digit(user))).as_py():
+        return None
+    try:
+        columns[_I_USERID] = pc.cast(user, pa.int64())
+    except pa.ArrowInvalid:
+        return None  # a user id beyond int64: the line-by-line path says so
+    for i in _STR_COLUMNS:
+        columns[i] = _repair(columns[i], stats)
+    n = len(chunk)
+    numbers = pa.array([number for number, _ in chunk], pa.int64())
+    batch = pa.RecordBatch.from_arrays(
+        [*columns, pa.array([day] * n, pa.date32()), pa.array([source_file] * n, pa.string()), numbers,
+         pa.array([loaded_at] * n, pa.timestamp("us"))],
+        schema=EVENTS_SCHEMA,
+    )  # fmt: skip
+    for digest, (number, _) in zip(digests, chunk, strict=True):
+        seen[digest] = number
+    stats.records += n
+    stats.loaded += n
+    return batch
+
+
+def _repair(column: pa.Array, stats: LoadStats) -> pa.Array:
+    """``fix_encoding`` on the non-ASCII values only, counted per value as ``_convert`` does."""
+    import pyarrow.compute as pc
+
+    non_ascii = pc.fill_null(pc.invert(pc.string_is_ascii(column)), False)
+    if not pc.any(non_ascii).as_py():
+        return column
+    fixes: dict[str, str] = {}
+    originals = column.filter(non_ascii).to_pylist()
+    fixed = [fixes.get(v) or fixes.setdefault(v, fix_encoding(v)) for v in originals]
+    stats.repaired_values += sum(a != b for a, b in zip(originals, fixed, strict=True))
+    return pc.replace_with_mask(column, non_ascii, pa.array(fixed, pa.string()))
 
 
 def song_batches(store: RawStore, stats: LoadStats, loaded_at: dt.datetime) -> Iterator[pa.RecordBatch]:

@@ -182,3 +182,72 @@ def test_log_days_lists_only_dated_files(store):
     store.write_bytes("sparkify/log_data/2018/11/2018-11-01-events.json", b"")
     store.write_bytes("sparkify/log_data/2018/11/README.txt", b"")
     assert staging.log_days(store) == [dt.date(2018, 11, 1), dt.date(2018, 11, 3)]
+
+
+# ---------------------------------------------------------------------------- fast path
+def _batches(store, fast: bool):
+    import pyarrow as pa
+
+    from music_dwh.staging.common import LoadStats
+
+    loaded_at = dt.datetime(2026, 1, 1)
+    stats = LoadStats(target_table="staging_events", partition_date=DAY)
+    table = pa.Table.from_batches(list(staging.event_batches(store, DAY, stats, loaded_at, fast=fast)),
+                                  schema=staging.EVENTS_SCHEMA).sort_by("source_line")  # fmt: skip
+    return table, stats
+
+
+def _books(stats):
+    return (stats.records, stats.loaded, stats.repaired_values,
+            [(r.line_number, r.reason, r.raw_text) for r in stats.rejected])  # fmt: skip
+
+
+def test_arrow_and_line_by_line_parsing_give_the_same_rows_on_generated_logs(store, monkeypatch):
+    """A generated day has every quirk of the public sample (logged-out visitors with empty
+    userId, double-encoded names, paid/free moves): Arrow's reader must give exactly what the
+    line-by-line rules give, and must really be the path taken."""
+    from music_dwh.datagen.sparkify import generate_sparkify
+
+    generate_sparkify(store, DAY, days=1, events_per_day=3_000, songs=200)
+    monkeypatch.setattr(staging, "CHUNK_LINES", 700)  # several chunks per file
+    slow, slow_stats = _batches(store, fast=False)
+    taken = []
+    real_fast_chunk = staging._fast_chunk
+    monkeypatch.setattr(staging, "_fast_chunk", lambda *a: taken.append(r := real_fast_chunk(*a)) or r)
+    fast, fast_stats = _batches(store, fast=True)
+    assert taken and all(batch is not None for batch in taken)  # every chunk went through Arrow
+    assert slow_stats.repaired_values > 0 and slow.column("userid").null_count > 0  # the quirks are there
+    assert fast.equals(slow)
+    assert _books(fast_stats) == _books(slow_stats)
+
+
+@pytest.mark.parametrize(
+    "odd, accepted",
+    [
+        (b'{"ts": NaN}', False),  # Arrow reads NaN; JSON does not allow it
+        (line(length=1.5).replace(b"1.5", b"1e999"), False),  # infinite
+        (line() + b" " + line(itemInSession=2), False),  # two objects on one line
+        (line(itemInSession=True), False),
+        (line(userId="8x"), False),
+        (line(ts=DAY_MS - 1), False),
+        (line(song=None), False),
+        (line(auth=None), False),
+        (b"[1, 2]", False),
+        (line()[:-1] + f', "ts": {DAY_MS + 99}}}'.encode(), True),  # a duplicate key: the last one counts, as in orjson
+        (line(artist="Bjork").replace(b"Bjork", b"Bj\xf6rk"), False),  # not UTF-8
+        (line(userId=8), True),  # Arrow rejects a number for the text column, the rules accept it
+        (line(itemInSession=1.0), True),  # Arrow rejects 1.0 for an integer, the rules accept it
+    ],
+)
+def test_a_chunk_with_any_odd_line_goes_line_by_line_with_the_same_books(store, monkeypatch, odd, accepted):
+    """Whatever Arrow's reader would accept or reject, a chunk holding an odd line is judged by
+    the line-by-line rules: the same rows, quarantine reasons and line numbers either way."""
+    monkeypatch.setattr(staging, "CHUNK_LINES", 4)
+    lines = [line(itemInSession=i, ts=DAY_MS + i, artist="BjÃ\x83Â¶rk" if i % 3 else "Abba") for i in range(10)]
+    lines.insert(6, odd)
+    store.write_bytes(LOG_KEY, b"\n".join(lines) + b"\n")
+    slow, slow_stats = _batches(store, fast=False)
+    fast, fast_stats = _batches(store, fast=True)
+    assert fast.equals(slow)
+    assert _books(fast_stats) == _books(slow_stats)
+    assert (slow_stats.loaded, slow_stats.quarantined) == ((11, 0) if accepted else (10, 1))
