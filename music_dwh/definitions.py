@@ -5,7 +5,6 @@ manifest (``sql/target/manifest.json``, made by ``make install`` / ``music-dwh``
 """
 
 from dagster import Definitions, EnvVar, in_process_executor
-from dagster_dbt import DbtCliResource
 
 from music_dwh.assets import chinook, reports, sparkify
 from music_dwh.assets.dbt import chinook_dbt_assets, sparkify_dbt_assets
@@ -13,6 +12,7 @@ from music_dwh.automation import alerts, jobs, schedules, sensors
 from music_dwh.checks import chinook as chinook_checks
 from music_dwh.checks import sparkify as sparkify_checks
 from music_dwh.dbt_project import DBT_EXECUTABLE, dbt_project
+from music_dwh.resources.dbt_cli import DbtCli
 from music_dwh.resources.raw_store import RawStore
 from music_dwh.resources.warehouse import Warehouse
 from music_dwh.settings import get_settings
@@ -38,7 +38,7 @@ defs = Definitions(
             if _settings.warehouse.engine == "duckdb"
             else EnvVar("MUSIC_DWH_WAREHOUSE_PASSWORD"),
         ),
-        "dbt": DbtCliResource(
+        "dbt": DbtCli(
             project_dir=dbt_project,
             profiles_dir=str(dbt_project.profiles_dir),
             dbt_executable=DBT_EXECUTABLE,
