@@ -118,10 +118,9 @@ def dev_server(tmp_path_factory):
            "--songs", "60", "--out", str(ws.raw))
     ws.run("music-dwh", "prepare")
     # Hold the second day back: the daemon test delivers it.
-    key = f"sparkify/log_data/2018/11/{SENSOR_DAY}-events.json"
-    held_back = root / "incoming" / Path(key).name
+    held_back = root / "incoming" / f"{SENSOR_DAY}-events.json"
     held_back.parent.mkdir()
-    shutil.move(ws.raw / key, held_back)
+    shutil.move(ws.raw / "sparkify/log_data/2018/11" / held_back.name, held_back)
 
     port = free_port()
     log = root / "dagster-dev.log"
@@ -268,6 +267,7 @@ def test_the_daemon_loads_a_newly_delivered_day_by_itself(dev_server):
     from dagster import build_sensor_context
 
     from music_dwh.automation.sensors import sparkify_log_sensor
+    from music_dwh.definitions import defs
     from music_dwh.resources.raw_store import open_raw_store
 
     server = dev_server
@@ -275,43 +275,47 @@ def test_the_daemon_loads_a_newly_delivered_day_by_itself(dev_server):
                 "sensorName": "sparkify_log_sensor"}
     # Start from what is already in the store (as an operator would after `music-dwh load`):
     # the sensor's own evaluation of the current files gives that cursor.
-    from music_dwh.definitions import defs
-
     data = sparkify_log_sensor.evaluate_tick(build_sensor_context(
         repository_def=defs.get_repository_def(), resources={"raw_store": open_raw_store(str(server.ws.raw))}))
     assert [r.partition_key for r in data.run_requests] == [UI_DAY]
     server.graphql("""mutation($s: SensorSelector!, $c: String) { setSensorCursor(sensorSelector: $s, cursor: $c) {
                         __typename } }""", {"s": selector, "c": data.cursor})
-    started = server.graphql("""mutation($s: SensorSelector!) { startSensor(sensorSelector: $s) {
-                                  ... on Sensor { sensorState { status } } } }""", {"s": selector})
-    assert started["startSensor"]["sensorState"]["status"] == "RUNNING"
 
-    # The day's file lands (atomically, as a delivery would), and nobody asks for anything.
+    # The day lands (atomically, as a delivery would), the sensor is switched on (its first
+    # tick comes at once), and nobody asks for anything.
     target = server.ws.raw / "sparkify/log_data/2018/11" / server.held_back.name
     tmp = target.with_name(".tmp-delivery")
     shutil.copy(server.held_back, tmp)
     os.replace(tmp, target)
+    started = server.graphql("""mutation($s: SensorSelector!) { startSensor(sensorSelector: $s) {
+                                  ... on Sensor { sensorState { status } } } }""", {"s": selector})
+    assert started["startSensor"]["sensorState"]["status"] == "RUNNING"
 
     run = server.wait_for_success({"dagster/partition": SENSOR_DAY}, timeout=300)
-    tags = {t["key"]: t["value"] for t in run["tags"]}
-    assert tags["dagster/sensor_name"] == "sparkify_log_sensor"
-    # Only that day: the day already in the store was not requested again.
+    assert {t["key"]: t["value"] for t in run["tags"]}["dagster/sensor_name"] == "sparkify_log_sensor"
+    # One run, for that day only: the day already in the store was not requested again.
     assert [r["runId"] for r in server.runs({"dagster/sensor_name": "sparkify_log_sensor"})] == [run["runId"]]
+    logs = [server.log, *(p for p in server.ws.dagster_home.rglob("*") if p.is_file())]  # run logs too
+    assert not [p for p in logs if b"Could not set lock" in p.read_bytes()]
 
     from music_dwh_tests.conftest import query
 
-    staged = query(server.ws.warehouse, "select count(*) from sparkify.staging_events where partition_date = ?",
-                   [SENSOR_DAY])
-    assert staged[0][0] > 0
-    # The materialization carries the song match rate for the day.
-    from dagster import AssetKey, DagsterInstance
+    staged = dict(query(server.ws.warehouse, "select partition_date::varchar, count(*) from "
+                        "sparkify.staging_events group by 1"))
+    assert all(staged.get(day, 0) > 0 for day in (UI_DAY, SENSOR_DAY)), staged
+    plays = dict(query(server.ws.warehouse, "select start_time::date::varchar, count(*) from sparkify.songplays group by 1"))
+    assert all(plays.get(day, 0) > 0 for day in (UI_DAY, SENSOR_DAY)), plays
+    # The day's materialization carries its row count and song match rate.
+    from dagster import AssetKey, AssetRecordsFilter, DagsterInstance
 
     instance = DagsterInstance.from_config(str(server.ws.dagster_home))
     try:
-        event = instance.get_latest_materialization_event(AssetKey(["sparkify", "songplays"]))
-        assert event.asset_materialization.partition == SENSOR_DAY
-        metadata = event.asset_materialization.metadata
+        (record,) = instance.fetch_materializations(
+            AssetRecordsFilter(asset_key=AssetKey(["sparkify", "songplays"]), asset_partitions=[SENSOR_DAY]),
+            limit=1,
+        ).records
+        metadata = record.asset_materialization.metadata
         assert 0 < metadata["song_match_rate"].value <= 1
-        assert metadata["dagster/partition_row_count"].value > 0
+        assert metadata["dagster/partition_row_count"].value == plays[SENSOR_DAY]
     finally:
         instance.dispose()
