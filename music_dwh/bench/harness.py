@@ -190,7 +190,7 @@ def config_from_args(args: argparse.Namespace) -> BenchConfig:
         incremental_events_per_day=args.incremental_events_per_day,
         workdir=args.workdir,
         keep=args.keep,
-        command="music-dwh bench " + " ".join(sys.argv[2:]) if len(sys.argv) > 1 else "music-dwh bench",
+        command=" ".join(["music-dwh bench", *sys.argv[2:]]),
     )
 
 
@@ -413,7 +413,7 @@ def _dbt_run_results(step: str, run_id: str) -> float | None:
 def pipeline_profile(dagster_home: Path, process_started: float, process_ended: float) -> dict:
     """Where a ``music-dwh load`` process spent its time, from its Dagster instance: start-up
     (interpreter, imports, manifest check, definitions) before the run, each step, and for dbt
-    steps the time before dbt starts (dagster-dbt set-up, ``dbt --version``), dbt itself
+    steps the time before dbt starts (dagster-dbt set-up: adapter, manifest), dbt itself
     (process start-up and parse, then models and tests) and after it (table metadata)."""
     import warnings
 

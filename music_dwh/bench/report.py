@@ -263,7 +263,7 @@ def _profile(report: Report) -> list[str]:
         found = [next((s for s in profiles[lb][1].get("steps", []) if s["step"] == step), None) for lb in labels]
         row(f"step `{step}`", [f["seconds"] if f else None for f in found])
         if any(f and "dbt_process" in f for f in found):
-            row("  ↳ before dbt starts (dagster-dbt set-up, `dbt --version`)", [f.get("before_dbt") if f else None for f in found])
+            row("  ↳ before dbt starts (dagster-dbt set-up: adapter, manifest)", [f.get("before_dbt") if f else None for f in found])
             row("  ↳ dbt process (start-up, parse, models and tests)", [f.get("dbt_process") if f else None for f in found])
             row("  ↳ of which dbt executing models and tests (run_results.json)", [f.get("dbt_execution") if f else None for f in found])
             row("  ↳ after dbt (table metadata queries)", [f.get("after_dbt") if f else None for f in found])
