@@ -69,11 +69,12 @@ def _connect(path: Path, read_only: bool):
     """Open the DuckDB file, waiting up to a minute for a running load to release it."""
     import duckdb
 
+    from music_dwh.resources.duckdb import connection_config
+
     deadline = time.monotonic() + LOCK_WAIT_SECONDS
     while True:
         try:
-            return duckdb.connect(str(path), read_only=read_only,
-                                  config={"memory_limit": get_settings().duckdb_memory_limit})
+            return duckdb.connect(str(path), read_only=read_only, config=connection_config())
         except duckdb.IOException as exc:
             if "lock" not in str(exc).lower() or time.monotonic() > deadline:
                 raise BackupError(

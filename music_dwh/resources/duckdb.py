@@ -11,9 +11,16 @@ import duckdb
 import pyarrow as pa
 
 from music_dwh.resources.warehouse import TableWrite, WarehouseError, split_table
+from music_dwh.settings import get_settings
 
 # How long to wait for another process (a parallel run, a notebook) to release the file.
 LOCK_WAIT_SECONDS = 60.0
+
+
+def connection_config() -> dict[str, str]:
+    """Settings of every connection this package opens on the warehouse file (loads, backups);
+    dbt gets the same memory limit through profiles.yml (``Warehouse.dbt_env``)."""
+    return {"memory_limit": get_settings().duckdb_memory_limit}
 
 
 def sql_type(dtype: pa.DataType) -> str:
@@ -56,9 +63,9 @@ class DuckDBSession:
         self._ensured: dict[str, pa.Schema] = {}
 
     @classmethod
-    def open(cls, path: Path, memory_limit: str | None = None) -> DuckDBSession:
+    def open(cls, path: Path) -> DuckDBSession:
         path.parent.mkdir(parents=True, exist_ok=True)
-        config = {"memory_limit": memory_limit} if memory_limit else {}
+        config = connection_config()
         deadline = time.monotonic() + LOCK_WAIT_SECONDS
         while True:
             try:

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 import pyarrow as pa
 from dagster import ConfigurableResource
 
-from music_dwh.settings import WarehouseTarget, parse_warehouse_url
+from music_dwh.settings import WarehouseTarget, get_settings, parse_warehouse_url
 
 
 class WarehouseError(Exception):
@@ -85,9 +85,7 @@ class Warehouse(ConfigurableResource):
         if target.engine == "duckdb":
             from music_dwh.resources.duckdb import DuckDBSession
 
-            from music_dwh.settings import get_settings
-
-            session = DuckDBSession.open(target.path, get_settings().duckdb_memory_limit)
+            session = DuckDBSession.open(target.path)
         elif target.engine == "postgres":
             from music_dwh.resources.postgres import PostgresSession
 
@@ -95,7 +93,6 @@ class Warehouse(ConfigurableResource):
         elif target.engine == "redshift":
             from music_dwh.resources.raw_store import open_raw_store
             from music_dwh.resources.redshift import RedshiftSession
-            from music_dwh.settings import get_settings
 
             # COPY reads from S3: rows are staged in the raw store's bucket (MUSIC_DWH_RAW).
             settings = get_settings()
@@ -116,8 +113,6 @@ class Warehouse(ConfigurableResource):
         env = {"MUSIC_DWH_DBT_TARGET": target.dbt_target}
         if target.engine == "duckdb":
             env["MUSIC_DWH_DUCKDB_PATH"] = str(target.path)
-            from music_dwh.settings import get_settings
-
             env["MUSIC_DWH_DUCKDB_MEMORY_LIMIT"] = get_settings().duckdb_memory_limit
         else:
             env.update(

@@ -20,8 +20,8 @@ Rules (documented in the README's data-quality section):
 from __future__ import annotations
 
 import datetime as dt
-from hashlib import blake2b
 from collections.abc import Iterator
+from hashlib import blake2b
 from typing import IO
 
 import orjson
@@ -178,6 +178,7 @@ _I_TS = [c for _, c, _, _ in EVENT_FIELDS].index("ts")
 _I_SONG = [c for _, c, _, _ in EVENT_FIELDS].index("song")
 _I_ARTIST = [c for _, c, _, _ in EVENT_FIELDS].index("artist")
 _I_LENGTH = [c for _, c, _, _ in EVENT_FIELDS].index("length")
+_I_USERID = [c for _, c, _, _ in EVENT_FIELDS].index("userid")
 
 
 def event_batches(
@@ -202,7 +203,9 @@ def event_batches(
         seen: dict[bytes, int] = {}
         with store.open(obj_info.key) as fh:
             for chunk in _chunks(_lines(fh), CHUNK_LINES):
-                batch = _fast_chunk(chunk, seen, day, day_start, day_end, obj_info.key, loaded_at, stats) if fast else None
+                batch = None
+                if fast:
+                    batch = _fast_chunk(chunk, seen, day, day_start, day_end, obj_info.key, loaded_at, stats)
                 if batch is not None:
                     yield batch
                     continue
@@ -260,11 +263,12 @@ def _chunks(lines: Iterator[tuple[int, bytes]], size: int) -> Iterator[list[tupl
 
 
 # ---------------------------------------------------------------------------- fast path
-# Arrow's JSON reader parses a clean chunk ≈10× faster than json-per-line in Python. It is only
-# trusted where it agrees with the rules above: it rejects (and the chunk goes line by line)
-# type changes, booleans for numbers, 1.0 for an integer, duplicate keys, non-objects and bad
-# UTF-8; what it would accept but the rules do not (NaN/Infinity, several objects on one line,
-# a numeric user id as a JSON number) is checked below and also sends the chunk line by line.
+# Arrow's JSON reader stages a clean day ≈3× faster than a JSON parse per line in Python
+# (270k events: 1.1 s vs 3.1 s). It is only trusted where it agrees with the rules above. What
+# it rejects sends the chunk line by line, where the rules judge it: type changes, booleans for
+# numbers, duplicate keys, non-objects, bad UTF-8, and also 1.0 for an integer or a user id as a
+# JSON number, which the rules accept. What it would accept but the rules do not (NaN/Infinity,
+# several objects on one line) is checked below and also sends the chunk line by line.
 CHUNK_LINES = 20_000
 _RAW_EVENT_SCHEMA = pa.schema(
     [(key, pa.string() if kind in ("str", "userid") else _ARROW[kind]) for key, _, kind, _ in EVENT_FIELDS]
@@ -272,7 +276,6 @@ _RAW_EVENT_SCHEMA = pa.schema(
 _STR_COLUMNS = [i for i, (_, _, kind, _) in enumerate(EVENT_FIELDS) if kind == "str"]
 _REQUIRED = [i for i, (_, _, _, required) in enumerate(EVENT_FIELDS) if required]
 _FLOATS = [i for i, (_, _, kind, _) in enumerate(EVENT_FIELDS) if kind == "float"]
-_I_USERID = [c for _, c, _, _ in EVENT_FIELDS].index("userid")
 
 
 def _fast_chunk(
@@ -329,10 +332,9 @@ def _fast_chunk(
     for i in _STR_COLUMNS:
         columns[i] = _repair(columns[i], stats)
     n = len(chunk)
-    numbers = pa.array([number for number, _ in chunk], pa.int64())
     batch = pa.RecordBatch.from_arrays(
-        [*columns, pa.array([day] * n, pa.date32()), pa.array([source_file] * n, pa.string()), numbers,
-         pa.array([loaded_at] * n, pa.timestamp("us"))],
+        [*columns, pa.repeat(pa.scalar(day, pa.date32()), n), pa.repeat(pa.scalar(source_file, pa.string()), n),
+         pa.array([number for number, _ in chunk], pa.int64()), pa.repeat(pa.scalar(loaded_at, pa.timestamp("us")), n)],
         schema=EVENTS_SCHEMA,
     )  # fmt: skip
     for digest, (number, _) in zip(digests, chunk, strict=True):
