@@ -8,6 +8,9 @@ Rules (documented in the README's data-quality section):
   quarantined with the header problem as its reason): the columns cannot be trusted.
 * A row with too many or too few fields, a non-numeric id or amount, money with more than two
   decimals, a negative quantity or price, a bad datetime, or a repeated primary key is quarantined.
+* Every number and date has a physical range (``BOUNDS``: keys 1 … 2^31 - 1, prices up to
+  999.99, quantities 1 … 1,000, invoices up to 999,999.99, invoice dates in 2000 … 2099 …); a
+  value outside it is quarantined naming the column, the value and the accepted range.
 * Invoice days are loaded as a unit, invoices and their lines in one transaction: a line whose
   invoice is not in that day's invoice file, or whose track is not in the track snapshot, is
   quarantined; an invoice whose total differs from the sum of its lines is quarantined with all
@@ -39,7 +42,14 @@ from music_dwh.datagen.chinook_export import (
 )
 from music_dwh.resources.raw_store import RawObject, RawStore
 from music_dwh.resources.warehouse import TableWrite, WarehouseSession
-from music_dwh.staging.common import QUARANTINE_SCHEMA, LoadStats, raw_text, utc_now
+from music_dwh.staging.common import (
+    INT32_MAX,
+    QUARANTINE_SCHEMA,
+    Bound,
+    LoadStats,
+    raw_text,
+    utc_now,
+)
 
 SCHEMA = "chinook"
 QUARANTINE_TABLE = f"{SCHEMA}.quarantine"
@@ -56,6 +66,25 @@ REQUIRED = {
     "invoice_line": {"invoice_id", "track_id", "unit_price", "quantity"},
 }
 NON_NEGATIVE = {"quantity", "unit_price", "milliseconds", "bytes"}
+# Physical ranges (the README's table says why each). Keys are positive 32-bit integers (the
+# Chinook schema's INT identity columns). Money bounds keep every mart sum exact in
+# DECIMAL(18,2): a line is at most 999.99 × 1,000 < 10^6, an invoice at most 999,999.99, so a
+# sum over at most 2^31 - 1 invoices or lines stays below 2.2 × 10^15 < 10^16.
+_KEY = Bound(1, INT32_MAX, "1 to 2,147,483,647")
+_LAST_DAY = dt.datetime(2099, 12, 31, 23, 59, 59, 999_999)
+BOUNDS: dict[str, Bound] = {
+    **{c: _KEY for c in INTEGER_COLUMNS if c.endswith("_id") or c == "reports_to"},
+    "milliseconds": Bound(0, 86_400_000, "0 to 86,400,000 (one day)"),
+    "bytes": Bound(0, 10**12, "0 to 1,000,000,000,000 (1 TB)"),
+    "quantity": Bound(1, 1_000, "1 to 1,000"),
+    "unit_price": Bound(Decimal("0.00"), Decimal("999.99"), "0.00 to 999.99"),
+    "total": Bound(Decimal("0.00"), Decimal("999999.99"), "0.00 to 999,999.99"),
+    "invoice_date": Bound(dt.datetime(2000, 1, 1), _LAST_DAY, "2000-01-01 to 2099-12-31"),
+    "birth_date": Bound(dt.datetime(1900, 1, 1), _LAST_DAY, "1900-01-01 to 2099-12-31"),
+    "hire_date": Bound(dt.datetime(1900, 1, 1), _LAST_DAY, "1900-01-01 to 2099-12-31"),
+}
+# Every number and date has its range: nothing staged can overflow a column or a mart.
+assert set(BOUNDS) == INTEGER_COLUMNS | MONEY_COLUMNS | DATETIME_COLUMNS
 
 
 def staging_table(table: str) -> str:
@@ -97,10 +126,13 @@ def _convert(table: str, column: str, text: str):
             value = Decimal(text)
         except InvalidOperation:
             raise RowError(f"column '{column}': {text!r:.40} is not an amount") from None
-        if not value.is_finite() or value != value.quantize(_CENT) or abs(value) >= Decimal("1e8"):
+        if not value.is_finite():
             raise RowError(f"column '{column}': {text!r:.40} is not an amount with at most two decimals")
         if column in NON_NEGATIVE and value < 0:
-            raise RowError(f"column '{column}': {text} is negative")
+            raise RowError(f"column '{column}': {text:.40} is negative")
+        _check_bound(column, value, text)  # before quantize, which fails on 1e30
+        if value != value.quantize(_CENT):
+            raise RowError(f"column '{column}': {text!r:.40} is not an amount with at most two decimals")
         return value.quantize(_CENT)
     if column in INTEGER_COLUMNS:
         try:
@@ -108,16 +140,28 @@ def _convert(table: str, column: str, text: str):
         except ValueError:
             raise RowError(f"column '{column}': {text!r:.40} is not a whole number") from None
         if column in NON_NEGATIVE and value < 0:
-            raise RowError(f"column '{column}': {text} is negative")
+            raise RowError(f"column '{column}': {text:.40} is negative")
+        _check_bound(column, value, text)
         return value
     if column in DATETIME_COLUMNS:
         try:
-            return dt.datetime.fromisoformat(text)
+            value = dt.datetime.fromisoformat(text)
         except ValueError:
-            raise RowError(f"column '{column}': {text!r:.40} is not a date-time (YYYY-MM-DD HH:MM:SS)") from None
+            value = None
+        if value is None or value.tzinfo is not None:  # the delivery has no time zones
+            raise RowError(f"column '{column}': {text!r:.40} is not a date-time (YYYY-MM-DD HH:MM:SS)")
+        _check_bound(column, value, text)
+        return value
     if "\ufffd" in text:
         raise RowError(f"column '{column}': invalid UTF-8 bytes in the text")
     return text
+
+
+def _check_bound(column: str, value, text: str) -> None:
+    bound = BOUNDS[column]
+    if not bound.admits(value):
+        shown = text if len(text) <= 40 else text[:40] + "…"
+        raise RowError(f"column '{column}': {shown} is out of range (accepted: {bound.accepted})")
 
 
 @dataclass

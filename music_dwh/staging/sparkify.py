@@ -12,6 +12,9 @@ Rules (documented in the README's data-quality section):
   the freshness check reports late days.
 * Text fields double-encoded as UTF-8 (``BjÃ\\x83Â¶rk``) are repaired with ``ftfy.fix_encoding``;
   the number of repaired values is reported.
+* Every numeric field has a physical range (``EVENT_BOUNDS``, ``SONG_BOUNDS``): a record with a
+  value no real event or song can have (a length of 1e308, a year 20000, a latitude of 95) is
+  quarantined naming the field, the value and the accepted range.
 * Exact duplicate records (byte-identical event lines; song records equal as JSON) are
   quarantined as duplicates of the first; a song_id seen again with other attributes is
   quarantined as a conflict (the first, in key order, wins).
@@ -31,9 +34,11 @@ from ftfy import fix_encoding
 from music_dwh.resources.raw_store import RawStore
 from music_dwh.resources.warehouse import TableWrite, WarehouseSession
 from music_dwh.staging.common import (
+    INT32_MAX,
     MAX_RECORD_BYTES,
     QUARANTINE_SCHEMA,
     BatchBuilder,
+    Bound,
     LoadStats,
     utc_now,
 )
@@ -81,6 +86,34 @@ SONG_FIELDS: list[tuple[str, str, str, bool]] = [
     ("year", "year", "int", False),
 ]
 _ARROW = {"str": pa.string(), "int": pa.int64(), "float": pa.float64(), "userid": pa.int64()}
+
+# Physical ranges (the README's table says why each). Epoch milliseconds of 2000-01-01 and of
+# the last millisecond of 2099-12-31, UTC.
+EPOCH_MS_MIN = 946_684_800_000
+EPOCH_MS_MAX = 4_102_444_799_999
+_EPOCH_MS = Bound(EPOCH_MS_MIN, EPOCH_MS_MAX, "epoch milliseconds 946,684,800,000 to 4,102,444,799,999: "
+                  "2000-01-01 to 2099-12-31 UTC")
+_COUNTER = Bound(0, INT32_MAX, "0 to 2,147,483,647")
+_SECONDS = Bound(0.0, 86_400.0, "more than 0 and at most 86,400 seconds (one day)", low_open=True)
+EVENT_BOUNDS: dict[str, Bound] = {
+    "itemInSession": _COUNTER,
+    "length": _SECONDS,
+    "registration": _EPOCH_MS,
+    "sessionId": _COUNTER,
+    "status": Bound(100, 599, "an HTTP status, 100 to 599"),
+    "ts": _EPOCH_MS,
+    "userId": _COUNTER,
+}
+SONG_BOUNDS: dict[str, Bound] = {
+    "num_songs": _COUNTER,
+    "artist_latitude": Bound(-90.0, 90.0, "-90 to 90 degrees"),
+    "artist_longitude": Bound(-180.0, 180.0, "-180 to 180 degrees"),
+    "duration": _SECONDS,
+    "year": Bound(1800, 2100, "0 (unknown) or 1800 to 2100", also=(0,)),
+}
+# Every numeric field has its range: nothing staged can overflow int64 or a mart's arithmetic.
+assert {k for k, _, kind, _ in EVENT_FIELDS if kind != "str"} == set(EVENT_BOUNDS)
+assert {k for k, _, kind, _ in SONG_FIELDS if kind != "str"} == set(SONG_BOUNDS)
 
 LINEAGE = [
     ("source_file", pa.string()),
@@ -153,13 +186,18 @@ def _parse_object(raw: bytes) -> dict:
     return obj
 
 
-def _values(obj: dict, fields, stats: LoadStats) -> list:
+def _values(obj: dict, fields, stats: LoadStats, bounds: dict[str, Bound]) -> list:
     values = []
     for key, _col, kind, required in fields:
         value = obj.get(key)
         if value is None and required:
             raise RecordError(f"field '{key}' is missing or null")
-        values.append(_convert(key, kind, value, stats))
+        converted = _convert(key, kind, value, stats)
+        bound = bounds.get(key)
+        if converted is not None and bound is not None and not bound.admits(converted):
+            # The value as delivered (1e+308, not the 309 digits of its integer).
+            raise RecordError(f"field '{key}': {value!r:.40} is out of range (accepted: {bound.accepted})")
+        values.append(converted)
     return values
 
 
@@ -234,7 +272,7 @@ def _checked_event(
     first = seen.get(identity)
     if first is not None:
         raise RecordError(f"exact duplicate of line {first}")
-    values = _values(_parse_object(raw), EVENT_FIELDS, stats)
+    values = _values(_parse_object(raw), EVENT_FIELDS, stats, EVENT_BOUNDS)
     ts = values[_I_TS]
     if not day_start <= ts < day_end:
         when = dt.datetime.fromtimestamp(ts / 1000, dt.UTC).isoformat(timespec="seconds")
@@ -268,7 +306,8 @@ def _chunks(lines: Iterator[tuple[int, bytes]], size: int) -> Iterator[list[tupl
 # it rejects sends the chunk line by line, where the rules judge it: type changes, booleans for
 # numbers, duplicate keys, non-objects, bad UTF-8, and also 1.0 for an integer or a user id as a
 # JSON number, which the rules accept. What it would accept but the rules do not (NaN/Infinity,
-# several objects on one line) is checked below and also sends the chunk line by line.
+# several objects on one line, a value outside its physical range) is checked below, column by
+# column, and also sends the chunk line by line.
 CHUNK_LINES = 20_000
 _RAW_EVENT_SCHEMA = pa.schema(
     [(key, pa.string() if kind in ("str", "userid") else _ARROW[kind]) for key, _, kind, _ in EVENT_FIELDS]
@@ -276,6 +315,7 @@ _RAW_EVENT_SCHEMA = pa.schema(
 _STR_COLUMNS = [i for i, (_, _, kind, _) in enumerate(EVENT_FIELDS) if kind == "str"]
 _REQUIRED = [i for i, (_, _, _, required) in enumerate(EVENT_FIELDS) if required]
 _FLOATS = [i for i, (_, _, kind, _) in enumerate(EVENT_FIELDS) if kind == "float"]
+_BOUNDED = [(i, EVENT_BOUNDS[key]) for i, (key, _, _, _) in enumerate(EVENT_FIELDS) if key in EVENT_BOUNDS]
 
 
 def _fast_chunk(
@@ -329,6 +369,8 @@ def _fast_chunk(
         columns[_I_USERID] = pc.cast(user, pa.int64())
     except pa.ArrowInvalid:
         return None  # a user id beyond int64: the line-by-line path says so
+    if any(_outside(columns[i], bound) for i, bound in _BOUNDED):
+        return None  # a value out of its physical range: the line-by-line path names it
     for i in _STR_COLUMNS:
         columns[i] = _repair(columns[i], stats)
     n = len(chunk)
@@ -342,6 +384,17 @@ def _fast_chunk(
     stats.records += n
     stats.loaded += n
     return batch
+
+
+def _outside(column: pa.Array, bound: Bound) -> bool:
+    """Whether any non-null value of ``column`` is outside ``bound`` (``Bound.admits``, vectorized)."""
+    import pyarrow.compute as pc
+
+    above = pc.greater(column, bound.low) if bound.low_open else pc.greater_equal(column, bound.low)
+    admitted = pc.and_(above, pc.less_equal(column, bound.high))
+    for value in bound.also:
+        admitted = pc.or_(admitted, pc.equal(column, value))
+    return bool(pc.any(pc.invert(admitted)).as_py())  # nulls are skipped: absent is not out of range
 
 
 def _repair(column: pa.Array, stats: LoadStats) -> pa.Array:
@@ -381,7 +434,7 @@ def song_batches(store: RawStore, stats: LoadStats, loaded_at: dt.datetime) -> I
                     if canonical in seen_records:
                         file, line = seen_records[canonical]
                         raise RecordError(f"exact duplicate of {file} line {line}")
-                    values = _values(obj, SONG_FIELDS, stats)
+                    values = _values(obj, SONG_FIELDS, stats, SONG_BOUNDS)
                     song_id = obj["song_id"]
                     if song_id in seen_ids:
                         file, line = seen_ids[song_id]

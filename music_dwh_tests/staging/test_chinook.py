@@ -56,6 +56,15 @@ def test_a_good_day_is_staged_to_the_cent(store, warehouse):
         ("2,9,2,0.99,1", "invoice_id 9 is not in this day's invoice file"),
         ("2,1,99,0.99,1", "track_id 99 is not in the track snapshot"),
         ("1,1,2,0.99,1", "duplicate invoice_line_id 1 (first at line 2)"),
+        # Physical ranges: values no real sale can have, each named with its accepted range.
+        ("2,1,2,1000.00,1", "column 'unit_price': 1000.00 is out of range (accepted: 0.00 to 999.99)"),
+        ("2,1,2,1e30,1", "column 'unit_price': 1e30 is out of range (accepted: 0.00 to 999.99)"),
+        ("2,1,2,0.99,0", "column 'quantity': 0 is out of range (accepted: 1 to 1,000)"),
+        ("2,1,2,0.99,1001", "column 'quantity': 1001 is out of range (accepted: 1 to 1,000)"),
+        ("2,1,2,0.99,99999999999999999999", "column 'quantity': 99999999999999999999 is out of range"),
+        ("2,1,2147483648,0.99,1", "column 'track_id': 2147483648 is out of range (accepted: 1 to 2,147,483,647)"),
+        ("0,1,2,0.99,1", "column 'invoice_line_id': 0 is out of range (accepted: 1 to 2,147,483,647)"),
+        ("2," + "9" * 60 + ",2,0.99,1", "column 'invoice_id': " + "9" * 40 + "… is out of range"),
     ],
 )
 def test_bad_lines_are_quarantined(store, warehouse, bad_line, reason):
@@ -76,6 +85,39 @@ def test_an_invoice_whose_total_differs_waits_in_quarantine_with_its_lines(store
         ("staging_invoice", 3, "total 5.00 differs from the sum of its lines 3.98"),
         ("staging_invoice_line", 4, "its invoice 2 is quarantined (total differs from its lines)"),
     ]
+
+
+@pytest.mark.parametrize(
+    "bad_invoice, reason",
+    [
+        ("2,7,2021-01-02 00:00:00,a,b,,c,d,1000000.00",
+         "column 'total': 1000000.00 is out of range (accepted: 0.00 to 999,999.99)"),
+        ("2,7,2021-01-02 00:00:00,a,b,,c,d,-1.00", "column 'total': -1.00 is out of range"),
+        ("2,7,2021-01-02 00:00:00,a,b,,c,d,1E+400", "column 'total': 1E+400 is out of range"),
+        ("2,0,2021-01-02 00:00:00,a,b,,c,d,0.99", "column 'customer_id': 0 is out of range"),
+        ("2147483648,7,2021-01-02 00:00:00,a,b,,c,d,0.99", "column 'invoice_id': 2147483648 is out of range"),
+        ("2,7,9999-01-02 00:00:00,a,b,,c,d,0.99",
+         "column 'invoice_date': 9999-01-02 00:00:00 is out of range (accepted: 2000-01-01 to 2099-12-31)"),
+        ("2,7,1999-12-31 23:59:59,a,b,,c,d,0.99", "column 'invoice_date': 1999-12-31 23:59:59 is out of range"),
+        ("2,7,2021-01-02T00:00:00+05:00,a,b,,c,d,0.99",
+         "column 'invoice_date': '2021-01-02T00:00:00+05:00' is not a date-time (YYYY-MM-DD HH:MM:SS)"),
+    ],
+)
+def test_invoices_out_of_their_physical_range_are_quarantined(store, warehouse, bad_invoice, reason):
+    write_day(store, ["1,7,2021-01-02 00:00:00,a,b,,c,d,0.99", bad_invoice], ["1,1,1,0.99,1"])
+    inv, lines, quarantine = load_day(store, warehouse)
+    assert inv == [(1, Decimal("0.99"))] and [r[0] for r in lines] == [1]
+    assert quarantine == [("staging_invoice", 3, quarantine[0][2])]
+    assert quarantine[0][2].startswith(reason)
+
+
+def test_sales_at_the_edges_of_the_ranges_are_staged(store, warehouse):
+    # The largest line (999.99 x 1,000) and an invoice of it; the last key; the last day.
+    write_day(store, [f"{2**31 - 1},7,2021-01-02 23:59:59,a,b,,c,d,999990.00"],
+              [f"{2**31 - 1},{2**31 - 1},1,999.99,1000"])
+    inv, lines, quarantine = load_day(store, warehouse)
+    assert quarantine == []
+    assert inv == [(2**31 - 1, Decimal("999990.00"))] and lines == [(2**31 - 1, Decimal("999.99"), 1000)]
 
 
 def test_a_header_that_does_not_match_quarantines_the_file(store, warehouse):
@@ -124,3 +166,42 @@ def test_reference_snapshot_with_quoted_fields_and_bad_rows(store, warehouse):
     assert [(n, r) for n, r, _ in reasons] == [(4, "column 'name' is empty"), (5, "column 'unit_price': -0.99 is negative")]
     assert reasons[0][2] == "3,,3,2,1,,230619,3990994,0.99"
     assert stats.reconciles and stats.records == 4
+
+
+def test_reference_rows_out_of_their_physical_range_are_quarantined(store, warehouse):
+    tracks = [
+        TRACK_HEADER,
+        "1,Longest Possible,1,1,1,,86400000,1000000000000,999.99",
+        "2,Longer Than A Day,1,1,1,,86400001,5510424,0.99",
+        "3,A Petabyte,1,1,1,,342562,1000000000001,0.99",
+        "4,Too Dear,1,1,1,,342562,5510424,1000.00",
+        "5,No Genre Id,1,1,0,,342562,5510424,0.99",
+    ]
+    employees = [
+        "employee_id,last_name,first_name,title,reports_to,birth_date,hire_date,address,city,state,"
+        + "country,postal_code,phone,fax,email",
+        "1,Adams,Andrew,General Manager,,1962-02-18 00:00:00,2002-08-14 00:00:00,a,b,c,d,e,f,g,h",
+        "2,Old,Very,Agent,1,1899-12-31 00:00:00,2002-08-14 00:00:00,a,b,c,d,e,f,g,h",
+        "3,Future,Hire,Agent,1,1962-02-18 00:00:00,2100-01-01 00:00:00,a,b,c,d,e,f,g,h",
+        "4,Nobody,Reports,Agent,-1,1962-02-18 00:00:00,2002-08-14 00:00:00,a,b,c,d,e,f,g,h",
+    ]
+    store.write_bytes("chinook/reference/track.csv", ("\n".join(tracks) + "\n").encode())
+    store.write_bytes("chinook/reference/employee.csv", ("\n".join(employees) + "\n").encode())
+    with warehouse.session() as s:
+        track_stats = staging.load_reference_table(store, s, "track", 1.0)
+        employee_stats = staging.load_reference_table(store, s, "employee", 1.0)
+        staged = s.query("select track_id from chinook.staging_track union all "
+                         "select employee_id from chinook.staging_employee")
+        reasons = s.query("select target_table, line_number, reason from chinook.quarantine order by 1, 2")
+    assert staged == [(1,), (1,)]
+    assert reasons == [
+        ("staging_employee", 3, "column 'birth_date': 1899-12-31 00:00:00 is out of range (accepted: 1900-01-01 to 2099-12-31)"),
+        ("staging_employee", 4, "column 'hire_date': 2100-01-01 00:00:00 is out of range (accepted: 1900-01-01 to 2099-12-31)"),
+        ("staging_employee", 5, "column 'reports_to': -1 is out of range (accepted: 1 to 2,147,483,647)"),
+        ("staging_track", 3, "column 'milliseconds': 86400001 is out of range (accepted: 0 to 86,400,000 (one day))"),
+        ("staging_track", 4, "column 'bytes': 1000000000001 is out of range (accepted: 0 to 1,000,000,000,000 (1 TB))"),
+        ("staging_track", 5, "column 'unit_price': 1000.00 is out of range (accepted: 0.00 to 999.99)"),
+        ("staging_track", 6, "column 'genre_id': 0 is out of range (accepted: 1 to 2,147,483,647)"),
+    ]
+    assert track_stats.reconciles and employee_stats.reconciles
+    assert (track_stats.records, employee_stats.records) == (5, 4)

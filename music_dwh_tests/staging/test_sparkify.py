@@ -14,6 +14,9 @@ from music_dwh.staging.common import QuarantineThresholdExceeded
 DAY = dt.date(2018, 11, 1)
 DAY_MS = int(dt.datetime(2018, 11, 1, tzinfo=dt.UTC).timestamp() * 1000)
 LOG_KEY = "sparkify/log_data/2018/11/2018-11-01-events.json"
+SECONDS = "more than 0 and at most 86,400 seconds (one day)"
+EPOCH_MS = "epoch milliseconds 946,684,800,000 to 4,102,444,799,999: 2000-01-01 to 2099-12-31 UTC"
+COUNTER = "0 to 2,147,483,647"
 
 
 def event(**overrides) -> dict:
@@ -72,6 +75,25 @@ def test_good_events_are_staged_with_lineage(store, warehouse):
         (line(ts=DAY_MS + 86_400_000), "outside the file's day 2018-11-01"),
         (line(song=None), "NextSong event without song"),
         (b'{"artist": "\xff\xfe", "ts": 1}', "invalid UTF-8 at byte"),
+        # Physical ranges: values no real event can have, each named with its accepted range.
+        (line(length=1e308), f"field 'length': 1e+308 is out of range (accepted: {SECONDS})"),
+        (line(length=-1.0), f"field 'length': -1.0 is out of range (accepted: {SECONDS})"),
+        (line(length=0), f"field 'length': 0 is out of range (accepted: {SECONDS})"),
+        (line(length=86_400.001), "field 'length': 86400.001 is out of range"),
+        (line(length=1.5).replace(b"1.5", b"1e999"), "malformed JSON"),  # infinite: not a JSON double
+        (line(ts=1e308), f"field 'ts': 1e+308 is out of range (accepted: {EPOCH_MS})"),
+        (line(ts=-1), f"field 'ts': -1 is out of range (accepted: {EPOCH_MS})"),
+        (line(ts=4_102_444_800_000), "field 'ts': 4102444800000 is out of range"),  # 2100-01-01
+        (line(registration=1e20), f"field 'registration': 1e+20 is out of range (accepted: {EPOCH_MS})"),
+        (line(registration=-5.0), "field 'registration': -5.0 is out of range"),
+        (line(itemInSession=-1), f"field 'itemInSession': -1 is out of range (accepted: {COUNTER})"),
+        (line(itemInSession=2**31), "field 'itemInSession': 2147483648 is out of range"),
+        (line(sessionId=2**64 - 1), f"field 'sessionId': 18446744073709551615 is out of range (accepted: {COUNTER})"),
+        (line(sessionId=1e300), "field 'sessionId': 1e+300 is out of range"),
+        (line(status=999), "field 'status': 999 is out of range (accepted: an HTTP status, 100 to 599)"),
+        (line(status=-200), "field 'status': -200 is out of range"),
+        (line(userId="99999999999999999999"), "field 'userId': '99999999999999999999' is out of range"),
+        (line(userId=2**31), f"field 'userId': 2147483648 is out of range (accepted: {COUNTER})"),
     ],
 )
 def test_bad_records_are_quarantined_with_their_reason(store, warehouse, bad, reason):
@@ -177,6 +199,56 @@ def test_song_catalogue_duplicates_and_conflicts(store, warehouse):
     assert reasons[2] == "field 'year': expected an integer, got str '1999'"
 
 
+@pytest.mark.parametrize(
+    "overrides, reason",
+    [
+        ({"year": 20000}, "field 'year': 20000 is out of range (accepted: 0 (unknown) or 1800 to 2100)"),
+        ({"year": 1799}, "field 'year': 1799 is out of range"),
+        ({"year": -1}, "field 'year': -1 is out of range"),
+        ({"duration": 1e308}, f"field 'duration': 1e+308 is out of range (accepted: {SECONDS})"),
+        ({"duration": 0.0}, "field 'duration': 0.0 is out of range"),
+        ({"duration": -218.9}, "field 'duration': -218.9 is out of range"),
+        ({"artist_latitude": 90.5, "artist_longitude": 0.0},
+         "field 'artist_latitude': 90.5 is out of range (accepted: -90 to 90 degrees)"),
+        ({"artist_latitude": 0.0, "artist_longitude": -180.01},
+         "field 'artist_longitude': -180.01 is out of range (accepted: -180 to 180 degrees)"),
+        ({"artist_latitude": 1e308, "artist_longitude": 0.0}, "field 'artist_latitude': 1e+308 is out of range"),
+        ({"num_songs": 2**63}, f"field 'num_songs': 9223372036854775808 is out of range (accepted: {COUNTER})"),
+        ({"num_songs": -1}, "field 'num_songs': -1 is out of range"),
+    ],
+)
+def test_song_records_out_of_their_physical_range_are_quarantined(store, warehouse, overrides, reason):
+    store.write_bytes("sparkify/song_data/A/A/A/TRAAAAW128F429D538.json", json.dumps(SONG).encode())
+    bad = json.dumps({**SONG, "song_id": "SOBADBADBADBADBAD1", **overrides})
+    store.write_bytes("sparkify/song_data/A/A/B/TRAABBB128F429D538.json", bad.encode())
+    with warehouse.session() as s:
+        stats = staging.load_song_catalogue(store, s, threshold=1.0)
+        staged = s.query("select song_id from sparkify.staging_songs")
+        quarantined = s.query("select source_file, line_number, reason, raw_text from sparkify.quarantine "
+                              "where target_table = 'staging_songs'")
+    assert staged == [(SONG["song_id"],)]
+    assert quarantined == [("sparkify/song_data/A/A/B/TRAABBB128F429D538.json", 1, quarantined[0][2], bad)]
+    assert quarantined[0][2].startswith(reason)
+    assert stats.records == 2 and stats.reconciles
+
+
+def test_song_records_at_the_edges_of_their_ranges_are_staged(store, warehouse):
+    edges = [
+        {"year": 0, "duration": 5e-324, "artist_latitude": -90.0, "artist_longitude": -180.0, "num_songs": 0},
+        {"year": 1800, "duration": 86_400.0, "artist_latitude": 90.0, "artist_longitude": 180.0,
+         "num_songs": 2**31 - 1},
+        {"year": 2100, "duration": 1.0, "artist_latitude": None, "artist_longitude": None, "num_songs": None},
+    ]
+    for i, overrides in enumerate(edges):
+        record = {**SONG, "song_id": f"SOEDGE{i:012d}", **overrides}
+        store.write_bytes(f"sparkify/song_data/A/A/{i}/TRAA{i}.json", json.dumps(record).encode())
+    with warehouse.session() as s:
+        stats = staging.load_song_catalogue(store, s, threshold=1.0)
+        staged = s.query("select year, duration from sparkify.staging_songs order by song_id")
+    assert stats.quarantined == 0 and stats.loaded == 3
+    assert staged == [(0, 5e-324), (1800, 86_400.0), (2100, 1.0)]
+
+
 def test_log_days_lists_only_dated_files(store):
     store.write_bytes("sparkify/log_data/2018/11/2018-11-03-events.json", b"")
     store.write_bytes("sparkify/log_data/2018/11/2018-11-01-events.json", b"")
@@ -185,6 +257,31 @@ def test_log_days_lists_only_dated_files(store):
 
 
 # ---------------------------------------------------------------------------- fast path
+# Values Arrow's reader parses but no real event can have, and values exactly at the edges.
+OUT_OF_RANGE = [
+    (line(length=1e308), False),
+    (line(length=0.0), False),
+    (line(length=-0.0), False),
+    (line(length=86_400.000001), False),
+    (line(registration=946_684_799_999.0), False),
+    (line(registration=4_102_444_800_000.0), False),
+    (line(itemInSession=-1), False),
+    (line(itemInSession=2**31), False),
+    (line(sessionId=-1), False),
+    (line(sessionId=2**31), False),
+    (line(status=99), False),
+    (line(status=600), False),
+    (line(userId="2147483648"), False),
+]
+AT_THE_EDGE = [
+    (line(length=5e-324, itemInSession=0, sessionId=0, status=100, userId="0"), True),
+    (line(length=86_400.0, itemInSession=2**31 - 1, sessionId=2**31 - 1, status=599, userId=str(2**31 - 1)), True),
+    (line(registration=946_684_800_000.0), True),
+    (line(registration=4_102_444_799_999.0), True),
+    (line(length=None, page="Home", song=None, artist=None, registration=None, status=None), True),
+]
+
+
 def _batches(store, fast: bool):
     import pyarrow as pa
 
@@ -237,6 +334,12 @@ def test_arrow_and_line_by_line_parsing_give_the_same_rows_on_generated_logs(sto
         (line(artist="Bjork").replace(b"Bjork", b"Bj\xf6rk"), False),  # not UTF-8
         (line(userId=8), True),  # Arrow rejects a number for the text column, the rules accept it
         (line(itemInSession=1.0), True),  # Arrow rejects 1.0 for an integer, the rules accept it
+        # Physical ranges: Arrow reads each of these; the range checks send the chunk line by line.
+        *OUT_OF_RANGE,
+        *AT_THE_EDGE,
+        (line(ts=1e308), False),  # Arrow rejects a double for the integer column
+        (line(sessionId=2**64 - 1), False),  # beyond int64: Arrow rejects it
+        (line(userId="99999999999999999999"), False),  # beyond int64: the cast fails
     ],
 )
 def test_a_chunk_with_any_odd_line_goes_line_by_line_with_the_same_books(store, monkeypatch, odd, accepted):
@@ -251,3 +354,16 @@ def test_a_chunk_with_any_odd_line_goes_line_by_line_with_the_same_books(store, 
     assert fast.equals(slow)
     assert _books(fast_stats) == _books(slow_stats)
     assert (slow_stats.loaded, slow_stats.quarantined) == ((11, 0) if accepted else (10, 1))
+
+
+@pytest.mark.parametrize("odd, accepted", OUT_OF_RANGE + AT_THE_EDGE)
+def test_the_arrow_path_checks_physical_ranges_column_by_column(odd, accepted):
+    """Arrow parses every one of these lines: its own range checks must turn away exactly the
+    chunks the line-by-line rules would quarantine a line of, and keep the rest on the fast path."""
+    from music_dwh.staging.common import LoadStats
+
+    chunk = [(i + 1, line(itemInSession=i, ts=DAY_MS + i)) for i in range(3)] + [(4, odd)]
+    stats = LoadStats(target_table="staging_events", partition_date=DAY)
+    batch = staging._fast_chunk(chunk, {}, DAY, DAY_MS, DAY_MS + 86_400_000, LOG_KEY, dt.datetime(2026, 1, 1), stats)
+    assert (batch is not None) == accepted
+    assert (stats.records, stats.loaded) == ((4, 4) if accepted else (0, 0))

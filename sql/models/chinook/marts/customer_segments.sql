@@ -21,7 +21,7 @@ customer_sales as (
         min(date_day) as first_purchase_date,
         max(date_day) as last_purchase_date,
         count(*) as invoices,
-        cast(sum(total) as decimal(12, 2)) as lifetime_value
+        cast(sum(total) as decimal(18, 2)) as lifetime_value
     from fact_invoice
     group by customer_id
 ),

@@ -26,7 +26,7 @@ rep_sales as (
     select
         support_rep_id as employee_id,
         count(*) as invoices,
-        cast(sum(total) as decimal(12, 2)) as revenue
+        cast(sum(total) as decimal(18, 2)) as revenue
     from fact_invoice
     where support_rep_id is not null
     group by support_rep_id
@@ -34,7 +34,7 @@ rep_sales as (
 
 -- Every invoice's revenue, including any without a support rep: the shares are of the whole.
 total_sales as (
-    select cast(sum(total) as decimal(12, 2)) as total_revenue
+    select cast(sum(total) as decimal(18, 2)) as total_revenue
     from fact_invoice
 ),
 
@@ -49,7 +49,7 @@ rep_measures as (
         support_reps.employee_id,
         coalesce(rep_customers.customers, 0) as customers,
         coalesce(rep_sales.invoices, 0) as invoices,
-        coalesce(rep_sales.revenue, cast(0 as decimal(12, 2))) as revenue
+        coalesce(rep_sales.revenue, cast(0 as decimal(18, 2))) as revenue
     from support_reps
     left join rep_customers
         on rep_customers.employee_id = support_reps.employee_id

@@ -24,7 +24,7 @@ final as (
         count(*) as invoices,
         cast(sum(line_count) as bigint) as invoice_lines,
         cast(sum(units) as bigint) as units,
-        cast(sum(total) as decimal(12, 2)) as revenue,
+        cast(sum(total) as decimal(18, 2)) as revenue,
         count(distinct customer_id) as customers
     from invoices
     group by month_start

@@ -17,7 +17,7 @@ dim_artist as (
 artist_sales as (
     select
         dim_track.artist_id,
-        cast(sum(fact_invoice_line.line_amount) as decimal(12, 2)) as revenue,
+        cast(sum(fact_invoice_line.line_amount) as decimal(18, 2)) as revenue,
         cast(sum(fact_invoice_line.quantity) as bigint) as units,
         count(distinct fact_invoice_line.invoice_id) as invoices
     from fact_invoice_line

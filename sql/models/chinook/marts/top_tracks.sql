@@ -11,7 +11,7 @@ dim_track as (
 track_sales as (
     select
         track_id,
-        cast(sum(line_amount) as decimal(12, 2)) as revenue,
+        cast(sum(line_amount) as decimal(18, 2)) as revenue,
         cast(sum(quantity) as bigint) as units,
         count(distinct invoice_id) as invoices
     from fact_invoice_line

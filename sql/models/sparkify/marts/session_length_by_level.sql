@@ -10,7 +10,9 @@ final as (
         level,
         count(*) as sessions,
         cast(sum(songs) as bigint) as songs,
-        cast(sum(minutes) as decimal(18, 2)) as minutes,
+        -- DECIMAL(38,2), the engines' own sum type: 2^31 sessions of the longest possible
+        -- length (52,597,440 minutes, see session_lengths) would not fit DECIMAL(18,2).
+        cast(sum(minutes) as decimal(38, 2)) as minutes,
         {{ divide_decimal('sum(songs)', 'count(*)', scale=2, precision=12) }} as average_songs,
         {{ divide_decimal('sum(minutes)', 'count(*)', scale=2, precision=12) }} as average_minutes,
         max(songs) as longest_songs,

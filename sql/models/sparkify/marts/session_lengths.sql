@@ -7,6 +7,9 @@ staging_events as (
 
 -- A session is a user's session id; its logged-out events (no user) are not part of it. A play
 -- ends when its song does (ts + length); any other event at its timestamp.
+-- Cannot overflow on anything staging lets through (its physical ranges, README): length is
+-- finite and at most 86,400 s, so length * 1000 fits BIGINT; ts lies in 2000 ... 2099, so a
+-- session spans at most 52,597,440 minutes, well inside DECIMAL(12,2).
 session_events as (
     select
         userid as user_id,
