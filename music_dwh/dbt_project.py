@@ -52,7 +52,9 @@ def ensure_manifest(dbt_env: dict[str, str] | None = None, force: bool = False) 
     ``dbt_env`` is the warehouse's dbt environment (``Warehouse.dbt_env()``); parsing under the
     same profile lets every later run reuse the parse (dbt's partial parsing).
     """
-    dbt_env = dict(dbt_env or {})
+    # Parsing never connects: secrets (DBT_ENV_SECRET_*) are neither needed nor written into
+    # the marker file.
+    dbt_env = {k: v for k, v in (dbt_env or {}).items() if not k.startswith("DBT_ENV_SECRET_")}
     if force or manifest_is_stale(dbt_env):
         env = {**os.environ, **QUIET_ENV, **dbt_env}
         target = dbt_project.manifest_path.parent

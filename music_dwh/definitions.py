@@ -14,7 +14,7 @@ from music_dwh.checks import sparkify as sparkify_checks
 from music_dwh.dbt_project import DBT_EXECUTABLE, dbt_project
 from music_dwh.resources.dbt_cli import DbtCli
 from music_dwh.resources.raw_store import RawStore
-from music_dwh.resources.warehouse import Warehouse
+from music_dwh.resources.warehouse import PASSWORD_VARIABLE, Warehouse, configured_password
 from music_dwh.settings import get_settings
 
 _settings = get_settings()
@@ -34,9 +34,12 @@ defs = Definitions(
         ),
         "warehouse": Warehouse(
             url=_settings.warehouse.url,
-            password=None
-            if _settings.warehouse.engine == "duckdb"
-            else EnvVar("MUSIC_DWH_WAREHOUSE_PASSWORD"),
+            # The password is optional: a Dagster EnvVar when set (resolved when a run starts,
+            # never part of its config); unset, libpq authenticates on its own (trust or peer
+            # authentication, PGPASSWORD, ~/.pgpass).
+            password=EnvVar(PASSWORD_VARIABLE)
+            if _settings.warehouse.engine != "duckdb" and configured_password()
+            else None,
         ),
         "dbt": DbtCli(
             project_dir=dbt_project,

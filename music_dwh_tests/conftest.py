@@ -28,6 +28,7 @@ SLOWEST_FIRST = [
     "music_dwh_tests/test_backup.py",
     "music_dwh_tests/test_webserver.py",
     "music_dwh_tests/test_cli.py",
+    "music_dwh_tests/test_warehouse_password.py",
     "music_dwh_tests/assets/test_chinook.py",
     # Both read the session's `loaded_systems`: one work unit, so it is loaded once.
     "music_dwh_tests/assets/test_reports.py",
@@ -256,7 +257,7 @@ class PostgresServer:
     host: str
     port: int
     user: str
-    password: str
+    password: str | None  # None: the server trusts every local TCP client
 
     def url(self, database: str = "postgres") -> str:
         """The warehouse URL (never with the password: that travels in its own variable)."""
@@ -283,13 +284,13 @@ class PostgresServer:
         return name
 
 
-@pytest.fixture(scope="session")
-def postgres_server():
-    """A real PostgreSQL server on 127.0.0.1 (password required over TCP), stopped at the end.
+def _postgres(password: str | None):
+    """Start a PostgreSQL server on 127.0.0.1 and yield it; stop it afterwards.
 
-    As root, initdb/postgres refuse to run: they run as ``nobody`` in a directory it owns.
+    With a password, TCP clients must give it (scram-sha-256); without one, the server trusts
+    them (``initdb --auth=trust``). As root, initdb/postgres refuse to run: they run as
+    ``nobody`` in a directory it owns.
     """
-    import secrets
     import shutil
     import tempfile
 
@@ -299,18 +300,21 @@ def postgres_server():
                     "`apt-get install -y postgresql` (`make test` does this when they are missing)")
     base = Path(tempfile.mkdtemp(prefix="music-dwh-pg-"))
     data = base / "data"
-    # Distinctive, so the tests can prove it never appears in logs or run storage.
-    password = f"pg-Secret-{secrets.token_hex(8)}"
-    (base / "pwfile").write_text(password + "\n")
+    if password is None:
+        auth = ["--auth=trust"]
+    else:
+        (base / "pwfile").write_text(password + "\n")
+        auth = ["--auth-local=trust", "--auth-host=scram-sha-256", f"--pwfile={base / 'pwfile'}"]
     prefix: list[str] = []
     if os.geteuid() == 0:
         import pwd
 
         nobody = pwd.getpwnam("nobody")
-        for path in (base, base / "pwfile"):
+        for path in (base, *base.glob("pwfile")):
             os.chown(path, nobody.pw_uid, nobody.pw_gid)
         prefix = ["runuser", "-u", "nobody", "--"]
-    os.chmod(base / "pwfile", 0o600)
+    if password is not None:
+        os.chmod(base / "pwfile", 0o600)
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C.UTF-8", "LANG": "C.UTF-8"}
 
     def pg(*args: str, check: bool = True) -> subprocess.CompletedProcess:
@@ -325,10 +329,9 @@ def postgres_server():
     try:
         # UTF-8 with a Unicode-aware ctype (C.UTF-8): lower() and [[:alnum:]] then treat 'ö'
         # as a letter, as DuckDB does (in the plain C locale they are ASCII-only).
-        pg(str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "--auth-local=trust",
-           "--auth-host=scram-sha-256", f"--pwfile={base / 'pwfile'}", "--encoding=UTF8",
+        pg(str(bindir / "initdb"), "-D", str(data), "-U", "postgres", *auth, "--encoding=UTF8",
            "--locale=C.UTF-8", "--no-sync")
-        (base / "pwfile").unlink()
+        (base / "pwfile").unlink(missing_ok=True)
         options = f"-h 127.0.0.1 -p {port} -k {base} -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         started = True
         pg(str(bindir / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(base / "server.log"), "-w", "start")
@@ -337,6 +340,34 @@ def postgres_server():
         if started:
             pg(str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop", check=False)
         shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A real PostgreSQL server on 127.0.0.1 (password required over TCP), stopped at the end."""
+    import secrets
+
+    # Distinctive, so the tests can prove it never appears in logs or run storage.
+    yield from _postgres(f"pg-Secret-{secrets.token_hex(8)}")
+
+
+@pytest.fixture(scope="session")
+def postgres_trust_server():
+    """A real PostgreSQL server on 127.0.0.1 that asks TCP clients for no password (trust
+    authentication), stopped at the end."""
+    yield from _postgres(None)
+
+
+PASSWORD_VARIABLES = ("MUSIC_DWH_WAREHOUSE_PASSWORD", "PGPASSWORD", "PGPASSFILE",
+                      "DBT_ENV_SECRET_WAREHOUSE_PASSWORD")
+
+
+def without_passwords(env: dict[str, str], folder: Path) -> dict[str, str]:
+    """``env`` with no password for libpq to find: no MUSIC_DWH_WAREHOUSE_PASSWORD, no
+    PGPASSWORD, and a password file (``PGPASSFILE``, read instead of ~/.pgpass) that does not
+    exist in ``folder``."""
+    env = {k: v for k, v in env.items() if k not in PASSWORD_VARIABLES}
+    return {**env, "PGPASSFILE": str(folder / "no-such-pgpass")}
 
 
 # ---------------------------------------------------------------------------- loaded systems

@@ -36,6 +36,8 @@ def test_server_urls_are_parsed_and_redacted():
     [
         ({"MUSIC_DWH_WAREHOUSE": "mysql://x"}, "not a supported warehouse URL"),
         ({"MUSIC_DWH_WAREHOUSE": "postgresql://u:secret@h/db"}, "must not contain a password"),
+        ({"MUSIC_DWH_WAREHOUSE": "mysql://u:secret@h/db"}, "must not contain a password"),
+        ({"MUSIC_DWH_WAREHOUSE": "postgresql://u@h:5432x/db"}, "has no valid port; use a number from 1 to 65535"),
         ({"MUSIC_DWH_SPARKIFY_START": "2018-13-01"}, "MUSIC_DWH_SPARKIFY_START"),
         ({"MUSIC_DWH_QUARANTINE_THRESHOLD": "5%"}, "fraction"),
         ({"MUSIC_DWH_QUARANTINE_THRESHOLD": "1.5"}, "between 0 and 1"),

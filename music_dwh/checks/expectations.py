@@ -122,7 +122,8 @@ def _validate_sql(suite: Suite, warehouse: Warehouse, query: str) -> list[dict]:
     except (KeyError, ValueError):
         driver = "postgresql+psycopg2" if target.engine == "postgres" else "redshift+psycopg2"
         # GX substitutes ${VAR} from the environment when it connects: the password is never
-        # part of a configuration string, metadata or log line.
+        # part of a configuration string, metadata or log line. Without one the URL has none,
+        # and libpq uses PGPASSWORD or ~/.pgpass, or needs none (trust, peer).
         password = ":${MUSIC_DWH_WAREHOUSE_PASSWORD}" if warehouse.password else ""
         source = context.data_sources.add_postgres(
             name=source_name,

@@ -21,7 +21,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from music_dwh.resources.warehouse import TableWrite, WarehouseError, split_table
+from music_dwh.resources.warehouse import TableWrite, WarehouseError, connection_error, split_table
 from music_dwh.settings import WarehouseTarget
 
 CONNECT_TIMEOUT_SECONDS = 10
@@ -176,6 +176,8 @@ class PostgresSession:
                 host=target.host,
                 port=target.port,
                 user=target.user,
+                # None, not "": libpq then uses PGPASSWORD or the password file (an empty
+                # password would hide PGPASSWORD), or none at all (trust, peer).
                 password=password or None,
                 dbname=target.database,
                 connect_timeout=CONNECT_TIMEOUT_SECONDS,
@@ -183,11 +185,7 @@ class PostgresSession:
                 **options,
             )
         except psycopg2.OperationalError as exc:
-            # psycopg2's message names host, port and user, never the password.
-            raise WarehouseError(
-                f"cannot connect to the warehouse {target.redacted()}: {str(exc).strip()}. Check "
-                "that the server is running, MUSIC_DWH_WAREHOUSE and MUSIC_DWH_WAREHOUSE_PASSWORD."
-            ) from None
+            raise connection_error(target, exc, password) from None
         con.set_client_encoding("UTF8")
         return cls(con)
 

@@ -57,7 +57,7 @@ import pyarrow.csv as pacsv
 
 from music_dwh.resources.postgres import PostgresSession, as_table, qualified, quote
 from music_dwh.resources.raw_store import RawStore
-from music_dwh.resources.warehouse import TableWrite, WarehouseError, split_table
+from music_dwh.resources.warehouse import TableWrite, WarehouseError, connection_error, split_table
 from music_dwh.settings import WarehouseTarget
 
 LOADS_PREFIX = "_loads/"
@@ -338,10 +338,7 @@ class RedshiftSession(PostgresSession):
                 sslmode="require",
             )
         except psycopg2.OperationalError as exc:
-            raise WarehouseError(
-                f"cannot connect to the warehouse {target.redacted()}: {str(exc).strip()}. Check the "
-                "cluster endpoint, MUSIC_DWH_WAREHOUSE and MUSIC_DWH_WAREHOUSE_PASSWORD."
-            ) from None
+            raise connection_error(target, exc, password) from None
         return cls(con, store, iam_role, region)
 
     # ------------------------------------------------------------------ DDL

@@ -54,6 +54,48 @@ def test_public_sparkify_month_builds_the_expected_star_schema(workspace):
     assert sum(n for _, n in by_hour) == 6820
 
 
+def test_public_sparkify_month_on_postgres_with_trust_and_no_password(workspace, request):
+    """MUSIC_DWH_WAREHOUSE names a server that asks this client for no password (trust
+    authentication) and no password is set anywhere: the month loads and every check passes."""
+    import os
+    import shutil
+    import subprocess
+
+    from music_dwh_tests.conftest import BIN, REPO_ROOT, without_passwords
+
+    shutil.copytree(require_shared("sparkify"), workspace.raw / "sparkify")
+    server = request.getfixturevalue("postgres_trust_server")  # after the skip when ../shared is absent
+    database = server.create_database()
+    env = without_passwords({**workspace.env, "MUSIC_DWH_WAREHOUSE": server.url(database)}, workspace.root)
+    assert not {"MUSIC_DWH_WAREHOUSE_PASSWORD", "PGPASSWORD"} & set(env) and not os.path.exists(env["PGPASSFILE"])
+    proc = subprocess.run(
+        [str(BIN / "music-dwh"), "load", "sparkify", "--start", "2018-11-01", "--end", "2018-11-30"],
+        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=1200,
+    )
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    assert f"into postgres://postgres@127.0.0.1:{server.port}/{database}" in proc.stdout, proc.stdout
+    assert re.search(r"sparkify: checks (\d+) passed, 0 failed", proc.stdout), proc.stdout
+    assert int(re.search(r"checks (\d+) passed", proc.stdout).group(1)) >= 30
+    con = server.connect(database)
+    try:
+        with con.cursor() as cur:
+            cur.execute("""
+                select 'staging_events', count(*) from sparkify.staging_events union all
+                select 'songplays', count(*) from sparkify.songplays union all
+                select 'users', count(*) from sparkify.users union all
+                select 'songs', count(*) from sparkify.songs union all
+                select 'artists', count(*) from sparkify.artists union all
+                select 'quarantine_events', count(*) from sparkify.quarantine
+                 where target_table = 'staging_events'""")
+            counts = dict(cur.fetchall())
+    finally:
+        con.close()
+    assert counts == {
+        "staging_events": 8056, "songplays": 6820, "users": 97, "songs": 71, "artists": 69,
+        "quarantine_events": 0,
+    }
+
+
 def test_public_chinook_reconciles_with_the_source_database(workspace):
     """Export the public Chinook database, load every day, and compare with the database itself."""
     import sqlite3

@@ -155,16 +155,22 @@ def test_partitions_load_in_parallel_sessions(pg_warehouse):
         ]
 
 
-def test_the_password_is_required_and_never_in_the_error(postgres_server):
+def test_the_password_is_required_and_never_in_the_error(postgres_server, monkeypatch, tmp_path):
+    from music_dwh_tests.conftest import PASSWORD_VARIABLES
+
+    for name in PASSWORD_VARIABLES:  # nothing for libpq to fall back on
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("PGPASSFILE", str(tmp_path / "no-such-pgpass"))
     database = postgres_server.create_database()
     wrong = Warehouse(url=postgres_server.url(database), password="not-the-Password-42")
     with pytest.raises(WarehouseError) as info, wrong.session():
         pass
     message = str(info.value)
-    assert "password authentication failed" in message
+    assert "refused the password for user postgres (from MUSIC_DWH_WAREHOUSE_PASSWORD)" in message
     assert "not-the-Password-42" not in message and postgres_server.password not in message
     assert f"postgres@127.0.0.1:{postgres_server.port}/{database}" in message  # says where
-    with pytest.raises(WarehouseError), Warehouse(url=postgres_server.url(database)).session():
+    with pytest.raises(WarehouseError, match="asks for a password and none is set"), \
+            Warehouse(url=postgres_server.url(database)).session():
         pass
 
 
