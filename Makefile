@@ -50,9 +50,10 @@ chromium:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; \
 	fi
 
-## dev: the Dagster web UI on http://127.0.0.1:3000
+## dev: the Dagster web UI and daemon on http://127.0.0.1:3000 (Ctrl-C stops both within seconds)
+PORT ?= 3000
 dev: install
-	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+	$(BIN)/music-dwh dev --port $(PORT)
 
 clean:
 	rm -rf data sql/target sql/logs .pytest_cache

@@ -30,7 +30,6 @@ from pathlib import Path
 from music_dwh.settings import WarehouseTarget, get_settings
 
 MANIFEST = "music_dwh_backup.json"
-LOCK_WAIT_SECONDS = 60
 _SYSTEM_SCHEMAS = ("information_schema", "pg_catalog")
 
 
@@ -65,13 +64,23 @@ def _duckdb_path(target: WarehouseTarget | None) -> Path:
     return target.path
 
 
+def _exclusive(path: Path, command: str):
+    """Hold the warehouse's writer lock (``resources/writer_lock.py``): a running load
+    finishes first, and no run starts while the file is exported or replaced."""
+    from music_dwh.resources.writer_lock import exclusive_writer
+
+    return exclusive_writer(path, timeout=get_settings().lock_timeout_seconds,
+                            say=lambda m: print(m, flush=True), command=command)
+
+
 def _connect(path: Path, read_only: bool):
-    """Open the DuckDB file, waiting up to a minute for a running load to release it."""
+    """Open the DuckDB file, waiting up to MUSIC_DWH_LOCK_TIMEOUT for another program to
+    release it."""
     import duckdb
 
     from music_dwh.resources.duckdb import connection_config
 
-    deadline = time.monotonic() + LOCK_WAIT_SECONDS
+    deadline = time.monotonic() + get_settings().lock_timeout_seconds
     while True:
         try:
             return duckdb.connect(str(path), read_only=read_only, config=connection_config())
@@ -102,6 +111,11 @@ def _sql_string(path: Path) -> str:
 
 def backup(to: Path, target: WarehouseTarget | None = None) -> BackupSummary:
     """Export the DuckDB warehouse into the new folder ``to`` (which must not exist or be empty)."""
+    with _exclusive(_duckdb_path(target), "music-dwh backup"):
+        return _backup(to, target)
+
+
+def _backup(to: Path, target: WarehouseTarget | None) -> BackupSummary:
     import duckdb
 
     source = _duckdb_path(target)
@@ -154,6 +168,11 @@ def read_manifest(folder: Path) -> dict:
 
 def restore(source: Path, target: WarehouseTarget | None = None, force: bool = False) -> BackupSummary:
     """Replace the DuckDB warehouse with the backup in ``source``, atomically."""
+    with _exclusive(_duckdb_path(target), "music-dwh restore"):
+        return _restore(source, target, force)
+
+
+def _restore(source: Path, target: WarehouseTarget | None, force: bool) -> BackupSummary:
     import duckdb
 
     dest = _duckdb_path(target)

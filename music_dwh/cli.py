@@ -10,21 +10,19 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
-import shutil
 import sys
 import time
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from music_dwh.runs.load import LoadPlan, UserError
 from music_dwh.settings import REPO_ROOT, SettingsError, get_settings
 
 DEFAULT_DAGSTER_HOME = "./data/dagster"
+# The first words of the shipped dagster.yaml: a DAGSTER_HOME copy starting so is ours to update.
+SHIPPED_MARKER = "# Instance settings shipped with music_dwh."
 SYSTEMS = ("sparkify", "chinook")
-
-
-class UserError(Exception):
-    """A mistake the user can fix; printed without a traceback."""
 
 
 def _say(message: str) -> None:
@@ -60,11 +58,19 @@ def _positive(text: str) -> int:
 
 # ---------------------------------------------------------------------------- environment
 def ensure_dagster_home() -> Path:
-    """Use DAGSTER_HOME (default ./data/dagster), giving it the project's dagster.yaml."""
+    """Use DAGSTER_HOME (default ./data/dagster), giving it the project's dagster.yaml: a copy
+    made from an older version of that file is replaced (a hand-written one is kept)."""
     home = Path(os.environ.get("DAGSTER_HOME") or DEFAULT_DAGSTER_HOME).expanduser().resolve()
     home.mkdir(parents=True, exist_ok=True)
-    if not (home / "dagster.yaml").exists():
-        shutil.copy(REPO_ROOT / "dagster.yaml", home / "dagster.yaml")
+    shipped = (REPO_ROOT / "dagster.yaml").read_text()
+    config = home / "dagster.yaml"
+    current = config.read_text() if config.exists() else None
+    if current != shipped and (current is None or current.startswith(SHIPPED_MARKER)):
+        if current is not None:
+            _say(f"updating {config} to this version's dagster.yaml")
+        tmp = config.with_suffix(".yaml.tmp")
+        tmp.write_text(shipped)
+        tmp.replace(config)
     os.environ["DAGSTER_HOME"] = str(home)
     return home
 
@@ -135,15 +141,9 @@ def _partitions_start(system: str) -> dt.date:
     return {"sparkify": settings.sparkify_start, "chinook": settings.chinook_start}[system]
 
 
-def load_system(system: str, start: dt.date | None, end: dt.date | None) -> bool:
-    """Materialize every asset of ``system`` for [start, end] as one Dagster run."""
-    from dagster import AssetSelection, DagsterInstance
-    from dagster._core.storage.tags import (
-        ASSET_PARTITION_RANGE_END_TAG,
-        ASSET_PARTITION_RANGE_START_TAG,
-    )
-
-    from music_dwh.dbt_project import ensure_manifest
+def plan_load(system: str, start: dt.date | None, end: dt.date | None) -> LoadPlan:
+    """Check the range of days for ``system`` (default: every day in the raw store)."""
+    import uuid
 
     settings = get_settings()
     if start is None or end is None:
@@ -163,63 +163,21 @@ def load_system(system: str, start: dt.date | None, end: dt.date | None) -> bool
             f"{start} is before the first {system} partition ({first}); set "
             f"MUSIC_DWH_{system.upper()}_START={start} to load earlier days"
         )
+    return LoadPlan(system, start, end, str(uuid.uuid4()))
+
+
+def load(systems: Sequence[str], start: dt.date | None, end: dt.date | None) -> int:
+    """Load ``systems`` (one Dagster run each) in a worker process; this one stays free to
+    answer Ctrl-C (``music_dwh.runs.supervisor``). Returns the worker's exit status."""
+    from music_dwh.runs.supervisor import run_worker
+
+    plans = [plan_load(system, start, end) for system in systems]
     ensure_dagster_home()
-    from music_dwh.resources.warehouse import Warehouse
-
-    ensure_manifest(Warehouse(url=settings.warehouse.url).dbt_env())
-    from music_dwh.definitions import defs
-
-    graph = defs.resolve_asset_graph()
-    keys = sorted(AssetSelection.groups(system).resolve(graph))
-    # Every check of those assets runs in the same run, except wall-clock freshness: the
-    # freshness sensor evaluates that one (a backfill of old days is stale by definition).
-    checks = {k for k in graph.asset_check_keys if k.asset_key in keys and k.name != "freshness_check"}
-    job = defs.resolve_implicit_global_asset_job_def().get_subset(
-        asset_selection=set(keys), asset_check_selection=checks
-    )
-    days = (end - start).days + 1
-    _say(
-        f"Loading {system}: {days} day(s) {start} … {end}, {len(keys)} assets, {len(checks)} checks, from "
-        f"{settings.raw} into {settings.warehouse.redacted()} (one Dagster run)"
-    )
-    started = time.monotonic()
-    result = job.execute_in_process(
-        instance=DagsterInstance.get(),
-        tags={
-            ASSET_PARTITION_RANGE_START_TAG: start.isoformat(),
-            ASSET_PARTITION_RANGE_END_TAG: end.isoformat(),
-            "music_dwh/command": f"load {system}",
-        },
-        run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
-        raise_on_error=False,
-    )
-    elapsed = time.monotonic() - started
-    evaluations = result.get_asset_check_evaluations()
-    failed = [e for e in evaluations if not e.passed]
-    _say(f"{system}: checks {len(evaluations) - len(failed)} passed, {len(failed)} failed")
-    for e in failed:
-        _say(
-            f"  {e.severity.value.lower()}: {e.asset_key.to_user_string()} {e.check_name}"
-            + (f" — {e.description}" if e.description else "")
-        )
-    if result.success:
-        _say(f"{system}: run {result.run_id} succeeded in {elapsed:.1f} s")
-        return True
-    _say(f"{system}: run {result.run_id} FAILED after {elapsed:.1f} s")
-    for event in result.all_events:
-        if event.is_step_failure:
-            error = event.step_failure_data.error
-            message = error.message.strip() if error else "unknown error"
-            _say(f"  step {event.step_key}: {message}")
-    return False
+    return run_worker(plans, _say)
 
 
 def cmd_load(args: argparse.Namespace) -> int:
-    systems = SYSTEMS if args.system == "all" else (args.system,)
-    ok = True
-    for system in systems:
-        ok = load_system(system, args.start, args.end) and ok
-    return 0 if ok else 1
+    return load(SYSTEMS if args.system == "all" else (args.system,), args.start, args.end)
 
 
 # ---------------------------------------------------------------------------- summary
@@ -231,7 +189,7 @@ def print_summary() -> None:
     from music_dwh.resources.warehouse import Warehouse
 
     settings = get_settings()
-    warehouse = Warehouse(url=settings.warehouse.url, password=os.environ.get("MUSIC_DWH_WAREHOUSE_PASSWORD"))
+    warehouse = Warehouse.from_env()
     with warehouse.session() as session:
         _say(f"\nWarehouse {settings.warehouse.redacted()}")
         for system in SYSTEMS:
@@ -313,13 +271,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
     )
     _say(f"      {chinook.describe()}")
     _say("[2/3] Materializing every asset for every partition")
-    ok = True
-    for system in SYSTEMS:
-        ok = load_system(system, None, None) and ok
+    status = load(SYSTEMS, None, None)
     _say("[3/3] Summary")
     print_summary()
     _say("\nExplore it in the Dagster UI: make dev  (then open http://127.0.0.1:3000)")
-    return 0 if ok else 1
+    return status
 
 
 # ---------------------------------------------------------------------------- backup
@@ -357,6 +313,36 @@ def cmd_bench(args: argparse.Namespace) -> int:
         return harness.main(args)
     except harness.BenchError as exc:
         raise UserError(str(exc)) from None
+
+
+# ---------------------------------------------------------------------------- dev
+def cmd_dev(args: argparse.Namespace) -> int:
+    """``dagster dev`` on 127.0.0.1 that stops within seconds on Ctrl-C; runs it leaves
+    unfinished are cleaned up on the way out."""
+    from music_dwh.runs.supervisor import Interrupted, run_service
+
+    ensure_dagster_home()
+    dagster = Path(sys.executable).with_name("dagster")
+    argv = [str(dagster) if dagster.exists() else "dagster", "dev", "-w", str(REPO_ROOT / "workspace.yaml"),
+            "-h", args.host, "-p", str(args.port)]
+    _say(f"Dagster UI on http://{args.host}:{args.port} (DAGSTER_HOME={os.environ['DAGSTER_HOME']}); Ctrl-C stops it")
+    try:
+        return run_service(argv, _say)
+    except Interrupted:
+        _clean_after_dev()
+        raise
+
+
+def _clean_after_dev() -> None:
+    import warnings
+
+    warnings.filterwarnings("ignore")
+    from dagster import DagsterInstance
+
+    from music_dwh.runs.load import clean_dead_runs
+
+    with DagsterInstance.get() as instance:
+        clean_dead_runs(instance, _say)
 
 
 # ---------------------------------------------------------------------------- parser
@@ -411,6 +397,11 @@ def build_parser() -> argparse.ArgumentParser:
     rs.add_argument("--force", action="store_true", help="replace an existing warehouse file")
     rs.set_defaults(func=cmd_restore)
 
+    dv = sub.add_parser("dev", help="the Dagster UI and daemon (dagster dev); Ctrl-C stops them")
+    dv.add_argument("--host", default="127.0.0.1")
+    dv.add_argument("--port", type=_positive, default=3000)
+    dv.set_defaults(func=cmd_dev)
+
     demo = sub.add_parser("demo", help="generate sample data, load everything, print the summary")
     demo.add_argument("--days", type=_positive, default=30)
     demo.add_argument("--events-per-day", type=_positive, default=1_000)
@@ -439,14 +430,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     func: Callable[[argparse.Namespace], int] = args.func
     from music_dwh.resources.raw_store import RawStoreError
     from music_dwh.resources.warehouse import WarehouseError
+    from music_dwh.resources.writer_lock import LockTimeout
+    from music_dwh.runs.supervisor import Interrupted, signals_raise
 
     try:
-        return func(args)
+        with signals_raise():
+            return func(args)
+    except LockTimeout as exc:
+        print(f"music-dwh: {exc}", file=sys.stderr)
+        return 1
     except (UserError, SettingsError, RawStoreError, WarehouseError) as exc:
         print(f"music-dwh: {exc}", file=sys.stderr)
         return 2
+    except Interrupted as exc:
+        print(f"music-dwh: {args.command} stopped by {exc}", file=sys.stderr)
+        return exc.exit_status
     except KeyboardInterrupt:
-        print("music-dwh: interrupted; every partition is loaded in one transaction, so none is half-written", file=sys.stderr)
+        print(f"music-dwh: {args.command} stopped by Ctrl-C (SIGINT); nothing is half-written",
+              file=sys.stderr)
         return 130
 
 

@@ -27,8 +27,11 @@ DEFAULTS = {
     # DuckDB's own default is 80 % of the machine's RAM, per process: the run and its dbt
     # subprocess could then claim 160 % between them. Past the limit DuckDB spills to disk.
     "MUSIC_DWH_DUCKDB_MEMORY_LIMIT": "1GB",
+    # How long a run waits for another writer of the DuckDB file before it gives up.
+    "MUSIC_DWH_LOCK_TIMEOUT": "10m",
 }
 
+_DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*(s|m|h)?$", re.IGNORECASE)
 _MEMORY_LIMIT = re.compile(r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$", re.IGNORECASE)
 
 
@@ -70,24 +73,41 @@ def parse_warehouse_url(url: str) -> WarehouseTarget:
         return WarehouseTarget(url=url, engine="duckdb", path=Path(rest).expanduser().resolve())
     parsed = urlparse(url)
     engines = {"postgresql": "postgres", "postgres": "postgres", "redshift": "redshift"}
+    if parsed.password:  # first: no message below may repeat it
+        raise SettingsError(
+            "MUSIC_DWH_WAREHOUSE must not contain a password; put it in MUSIC_DWH_WAREHOUSE_PASSWORD, "
+            "or leave it out when libpq finds it (PGPASSWORD, ~/.pgpass) or the server needs none"
+        )
     if parsed.scheme not in engines:
         raise SettingsError(
             f"MUSIC_DWH_WAREHOUSE={url!r} is not a supported warehouse URL; use "
             "duckdb:///path.duckdb, postgresql://user@host:port/db or redshift://user@host:5439/db"
         )
-    if parsed.password:
-        raise SettingsError(
-            "MUSIC_DWH_WAREHOUSE must not contain a password; put it in MUSIC_DWH_WAREHOUSE_PASSWORD"
-        )
     engine = engines[parsed.scheme]
+    try:
+        port = parsed.port
+    except ValueError:
+        raise SettingsError(
+            f"MUSIC_DWH_WAREHOUSE={url!r} has no valid port; use a number from 1 to 65535, e.g. "
+            f"{parsed.scheme}://user@host:{5439 if engine == 'redshift' else 5432}/db"
+        ) from None
     return WarehouseTarget(
         url=url,
         engine=engine,
         host=parsed.hostname or "127.0.0.1",
-        port=parsed.port or (5439 if engine == "redshift" else 5432),
+        port=port or (5439 if engine == "redshift" else 5432),
         user=parsed.username or ("awsuser" if engine == "redshift" else "postgres"),
         database=(parsed.path or "/").lstrip("/") or ("dev" if engine == "redshift" else "postgres"),
     )
+
+
+def _duration(name: str, value: str) -> float:
+    """``90`` or ``90s`` (seconds), ``10m``, ``1h``."""
+    match = _DURATION.match(value.strip())
+    if not match:
+        raise SettingsError(f"{name}={value!r} is not a duration; use e.g. 600, 90s, 10m or 1h")
+    number, unit = float(match.group(1)), (match.group(2) or "s").lower()
+    return number * {"s": 1, "m": 60, "h": 3600}[unit]
 
 
 def _date(name: str, value: str) -> dt.date:
@@ -114,6 +134,7 @@ class Settings:
     alert_webhook: str | None = field(default=None, repr=False)
     ui_url: str = "http://127.0.0.1:3000"  # base of the run links in alerts
     duckdb_memory_limit: str = DEFAULTS["MUSIC_DWH_DUCKDB_MEMORY_LIMIT"]
+    lock_timeout_seconds: float = 600.0
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -137,6 +158,7 @@ class Settings:
             raise SettingsError(
                 f"MUSIC_DWH_DUCKDB_MEMORY_LIMIT={memory_limit!r} is not a size; use e.g. 1GB or 512MB"
             )
+        lock_timeout = _duration("MUSIC_DWH_LOCK_TIMEOUT", get("MUSIC_DWH_LOCK_TIMEOUT"))
         return cls(
             raw=raw,
             warehouse=parse_warehouse_url(get("MUSIC_DWH_WAREHOUSE")),
@@ -151,6 +173,7 @@ class Settings:
             alert_webhook=env.get("MUSIC_DWH_ALERT_WEBHOOK", "").strip() or None,
             ui_url=(env.get("MUSIC_DWH_UI_URL", "").strip() or "http://127.0.0.1:3000").rstrip("/"),
             duckdb_memory_limit=memory_limit,
+            lock_timeout_seconds=lock_timeout,
         )
 
 

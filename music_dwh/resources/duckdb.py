@@ -2,19 +2,34 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import duckdb
+import psutil
 import pyarrow as pa
 
 from music_dwh.resources.warehouse import TableWrite, WarehouseError, split_table
+from music_dwh.resources.writer_lock import POLL_SECONDS, REPORT_EVERY_SECONDS, LockTimeout
 from music_dwh.settings import get_settings
 
-# How long to wait for another process (a parallel run, a notebook) to release the file.
-LOCK_WAIT_SECONDS = 60.0
+
+
+def _lock_holder(message: str) -> str:
+    """The process named in DuckDB's lock error ("… Conflicting lock is held in
+    /usr/bin/python3 (PID 1234) …"), with its command line when it can be read."""
+    match = re.search(r"held in (.+?) \(PID (\d+)\)", message)
+    if not match:
+        return "another process"
+    pid = int(match.group(2))
+    try:
+        command = " ".join(psutil.Process(pid).cmdline())[:160]
+    except (psutil.Error, OSError):
+        command = match.group(1)
+    return f"process {pid} ({command})"
 
 
 def connection_config() -> dict[str, str]:
@@ -63,21 +78,33 @@ class DuckDBSession:
         self._ensured: dict[str, pa.Schema] = {}
 
     @classmethod
-    def open(cls, path: Path) -> DuckDBSession:
+    def open(cls, path: Path, say=print) -> DuckDBSession:
+        """Connect, waiting (visibly, up to ``MUSIC_DWH_LOCK_TIMEOUT``) while a process outside
+        music_dwh's writer lock (a notebook, the duckdb shell) holds the file."""
         path.parent.mkdir(parents=True, exist_ok=True)
         config = connection_config()
-        deadline = time.monotonic() + LOCK_WAIT_SECONDS
+        timeout = get_settings().lock_timeout_seconds
+        started = time.monotonic()
+        next_report = started
         while True:
             try:
                 return cls(duckdb.connect(str(path), config=config), path)
             except duckdb.IOException as exc:
-                if "lock" not in str(exc).lower() or time.monotonic() > deadline:
-                    raise WarehouseError(
-                        f"cannot open the DuckDB warehouse {path}: {exc}. DuckDB allows one writer "
-                        "process at a time: wait for the other run (or close the other program "
-                        "holding the file) and retry."
+                if "lock" not in str(exc).lower():
+                    raise WarehouseError(f"cannot open the DuckDB warehouse {path}: {exc}") from exc
+                holder = _lock_holder(str(exc))
+                waited = time.monotonic() - started
+                if waited >= timeout:
+                    raise LockTimeout(
+                        f"gave up after {waited:.0f} s waiting for the DuckDB warehouse {path}: "
+                        f"{holder} has it open. DuckDB allows one writer process: close that "
+                        "program (or let its run finish) and retry, or raise MUSIC_DWH_LOCK_TIMEOUT."
                     ) from exc
-                time.sleep(0.5)
+                if time.monotonic() >= next_report:
+                    say(f"waiting for the DuckDB file {path}: {holder} has it open "
+                        f"({waited:.0f} s of {timeout:.0f} s, MUSIC_DWH_LOCK_TIMEOUT)")
+                    next_report = time.monotonic() + REPORT_EVERY_SECONDS
+                time.sleep(POLL_SECONDS)
 
     def close(self) -> None:
         self.con.close()

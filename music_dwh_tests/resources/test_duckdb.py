@@ -61,7 +61,7 @@ def test_a_second_writer_waits_then_says_what_to_do(warehouse, monkeypatch):
 
     from music_dwh.resources import duckdb as duckdb_loader
 
-    monkeypatch.setattr(duckdb_loader, "LOCK_WAIT_SECONDS", 0.5)
+    monkeypatch.setenv("MUSIC_DWH_LOCK_TIMEOUT", "0.5")
     path = warehouse.target.path
     path.parent.mkdir(parents=True, exist_ok=True)
     # DuckDB refuses a lock held by another *process*, so hold it in one.

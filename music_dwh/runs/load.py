@@ -1,0 +1,142 @@
+"""``music-dwh load``'s run: materialize a source system's assets for a range of days as one
+Dagster run, in the worker process that ``supervisor`` starts.
+
+Before the run, dead runs of the instance are cleaned up (``cleanup``); on DuckDB the run
+waits (sleeping, visibly, bounded) for the warehouse's writer lock; the run records which
+process executes it (``liveness``) so a later command can tell when it died.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from music_dwh.settings import get_settings
+
+Say = Callable[[str], None]
+
+
+class UserError(Exception):
+    """A mistake the user can fix; printed without a traceback (exit status 2)."""
+
+
+class RunFailed(Exception):
+    """The run could not finish; the message says why and what to do (exit status 1)."""
+
+
+@dataclass(frozen=True)
+class LoadPlan:
+    """One system's range of days, and the id its run will have (known before it exists, so
+    the supervisor can cancel it)."""
+
+    system: str
+    start: dt.date
+    end: dt.date
+    run_id: str
+
+    def to_json(self) -> dict:
+        return {"system": self.system, "start": self.start.isoformat(),
+                "end": self.end.isoformat(), "run_id": self.run_id}
+
+    @classmethod
+    def from_json(cls, data: dict) -> LoadPlan:
+        return cls(data["system"], dt.date.fromisoformat(data["start"]),
+                   dt.date.fromisoformat(data["end"]), data["run_id"])
+
+
+def clean_dead_runs(instance, say: Say) -> None:
+    from music_dwh.runs.cleanup import reap_dead_runs
+
+    for cleaned in reap_dead_runs(instance):
+        say(f"cleaned up {cleaned.describe()}; marked failed, its pool slots freed")
+
+
+def run_load(plan: LoadPlan, say: Say) -> bool:
+    """Materialize every asset of ``plan.system`` for its days as one Dagster run."""
+    from dagster import AssetSelection, DagsterInstance
+    from dagster._core.storage.tags import (
+        ASSET_PARTITION_RANGE_END_TAG,
+        ASSET_PARTITION_RANGE_START_TAG,
+    )
+
+    from music_dwh.dbt_project import ensure_manifest
+    from music_dwh.resources.warehouse import Warehouse
+    from music_dwh.runs.liveness import process_tags
+
+    settings = get_settings()
+    system = plan.system
+    instance = DagsterInstance.get()
+    clean_dead_runs(instance, say)
+    # A server that cannot be reached or refuses the credentials is one line, not a failed run.
+    Warehouse.from_env().check_connection()
+    ensure_manifest(Warehouse(url=settings.warehouse.url).dbt_env())
+    from music_dwh.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    keys = sorted(AssetSelection.groups(system).resolve(graph))
+    # Every check of those assets runs in the same run, except wall-clock freshness: the
+    # freshness sensor evaluates that one (a backfill of old days is stale by definition).
+    checks = {k for k in graph.asset_check_keys if k.asset_key in keys and k.name != "freshness_check"}
+    job = defs.resolve_implicit_global_asset_job_def().get_subset(
+        asset_selection=set(keys), asset_check_selection=checks
+    )
+    days = (plan.end - plan.start).days + 1
+    command = f"music-dwh load {system}"
+    say(
+        f"Loading {system}: {days} day(s) {plan.start} … {plan.end}, {len(keys)} assets, "
+        f"{len(checks)} checks, from {settings.raw} into {settings.warehouse.redacted()} "
+        f"(run {plan.run_id[:8]})"
+    )
+    with _writer_lock(settings, plan.run_id, command, lambda: clean_dead_runs(instance, say), say):
+        started = time.monotonic()
+        result = job.execute_in_process(
+            instance=instance,
+            run_id=plan.run_id,
+            tags={
+                ASSET_PARTITION_RANGE_START_TAG: plan.start.isoformat(),
+                ASSET_PARTITION_RANGE_END_TAG: plan.end.isoformat(),
+                **process_tags(command),
+            },
+            run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
+            raise_on_error=False,
+        )
+    elapsed = time.monotonic() - started
+    evaluations = result.get_asset_check_evaluations()
+    failed = [e for e in evaluations if not e.passed]
+    say(f"{system}: checks {len(evaluations) - len(failed)} passed, {len(failed)} failed")
+    for e in failed:
+        say(
+            f"  {e.severity.value.lower()}: {e.asset_key.to_user_string()} {e.check_name}"
+            + (f" — {e.description}" if e.description else "")
+        )
+    if result.success:
+        say(f"{system}: run {result.run_id} succeeded in {elapsed:.1f} s")
+        return True
+    say(f"{system}: run {result.run_id} FAILED after {elapsed:.1f} s")
+    for event in result.all_events:
+        if event.is_step_failure:
+            error = event.step_failure_data.error
+            message = error.message.strip() if error else "unknown error"
+            say(f"  step {event.step_key}: {message}")
+    return False
+
+
+def _writer_lock(settings, run_id: str, command: str, while_waiting: Callable[[], None], say: Say):
+    """Wait for the DuckDB file before the run starts: a run waiting inside Dagster would show
+    as started. Server warehouses take their own locks per partition."""
+    import contextlib
+
+    if settings.warehouse.engine != "duckdb":
+        return contextlib.nullcontext()
+    from music_dwh.resources.writer_lock import exclusive_writer
+
+    return exclusive_writer(
+        settings.warehouse.path,
+        timeout=settings.lock_timeout_seconds,
+        say=say,
+        run_id=run_id,
+        command=command,
+        while_waiting=while_waiting,
+    )
