@@ -22,6 +22,7 @@ BIN = Path(sys.executable).parent
 # with --durations), so that both workers finish together instead of one waiting on a long
 # module picked up last. Modules not listed follow in collection order.
 SLOWEST_FIRST = [
+    "music_dwh_tests/runs/test_supervisor.py",
     "music_dwh_tests/bench/test_harness.py",
     "music_dwh_tests/acceptance/test_public_samples.py",
     "music_dwh_tests/test_warehouse_engines.py",
@@ -29,6 +30,7 @@ SLOWEST_FIRST = [
     "music_dwh_tests/test_webserver.py",
     "music_dwh_tests/test_cli.py",
     "music_dwh_tests/test_warehouse_password.py",
+    "music_dwh_tests/test_physical_ranges.py",
     "music_dwh_tests/assets/test_chinook.py",
     # Both read the session's `loaded_systems`: one work unit, so it is loaded once.
     "music_dwh_tests/assets/test_reports.py",

@@ -93,3 +93,57 @@ def test_load_before_the_first_partition_names_the_setting(small_sparkify):
                               "--end", "2018-10-02", check=False)
     assert proc.returncode == 2
     assert "MUSIC_DWH_SPARKIFY_START=2018-10-01" in proc.stderr
+
+
+def _dagster_processes_of(dagster_home) -> list[int]:
+    import psutil
+
+    found = []
+    for proc in psutil.process_iter():
+        try:
+            if proc.environ().get("DAGSTER_HOME") == str(dagster_home) and proc.status() != psutil.STATUS_ZOMBIE:
+                found.append(proc.pid)
+        except psutil.Error:
+            continue
+    return found
+
+
+def test_make_dev_stops_within_seconds_on_ctrl_c(workspace):
+    """The terminal's Ctrl-C (SIGINT to the foreground process group: make and music-dwh)
+    stops the UI, the daemon and the code server; `dagster dev` alone takes ~20 s."""
+    import os
+    import signal
+    import subprocess
+    import time
+    import urllib.request
+
+    from music_dwh_tests.conftest import REPO_ROOT, free_port
+
+    port = free_port()
+    proc = subprocess.Popen(["make", "--no-print-directory", "dev", f"PORT={port}"], cwd=REPO_ROOT,
+                            env=workspace.env, start_new_session=True, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            assert proc.poll() is None, proc.stdout.read()
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/server_info", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            assert time.monotonic() < deadline, "the UI never answered"
+            time.sleep(1)
+        assert _dagster_processes_of(workspace.dagster_home)  # webserver, daemon, code server
+        sent = time.monotonic()
+        os.killpg(proc.pid, signal.SIGINT)
+        output = proc.communicate(timeout=60)[0]
+        took = time.monotonic() - sent
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert took < 10, f"make dev took {took:.1f} s to stop:\n{output[-3000:]}"
+    assert "dev stopped by Ctrl-C" in output
+    time.sleep(0.5)
+    assert _dagster_processes_of(workspace.dagster_home) == []

@@ -24,8 +24,9 @@ from music_dwh.runs.load import LoadPlan
 SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
-class Interrupted(Exception):
-    """A command was stopped by a signal; ``exit_status`` is 128 + its number."""
+class Interrupted(BaseException):
+    """A command was stopped by a signal; ``exit_status`` is 128 + its number. A
+    BaseException, like KeyboardInterrupt, so no `except Exception` swallows it."""
 
     def __init__(self, signum: int, detail: str = "") -> None:
         self.signum = signum

@@ -126,3 +126,47 @@ def test_bench_smoke_run_produces_every_part_of_the_report(tmp_path: Path):
     data = json.loads(out.with_suffix(".json").read_text())
     assert set(data["approaches"]) == set(APPROACHES)
     assert all(a["runs"] and a["runs"][0]["ok"] for a in data["approaches"].values())
+
+
+@pytest.mark.e2e
+def test_sigterm_stops_the_bench_and_everything_it_started(tmp_path: Path):
+    """SIGTERM while music_dwh loads under the bench: exit 143 within seconds, one line, and no
+    process left behind (the load's worker, the benchmark's PostgreSQL server)."""
+    import os
+    import signal
+    import time
+
+    import psutil
+
+    work = tmp_path / "work"
+    proc = subprocess.Popen(
+        [str(BIN / "music-dwh"), "bench", "--days", "2", "--events-per-day", "200", "--songs", "60",
+         "--approaches", "postgres,duckdb", "--repeat", "1", "--skip-incremental", "--skip-queries",
+         "--out", str(tmp_path / "r.md"), "--workdir", str(work)],
+        cwd=REPO_ROOT, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+
+    def started_by_bench() -> list[psutil.Process]:
+        found = []
+        for p in psutil.process_iter():
+            try:
+                if p.pid != proc.pid and (str(work) in " ".join(p.cmdline()) or str(work) in p.environ().get("DAGSTER_HOME", "")):
+                    if p.status() != psutil.STATUS_ZOMBIE:
+                        found.append(p)
+            except psutil.Error:
+                continue
+        return found
+
+    deadline = time.monotonic() + 300
+    while not any("music_dwh.runs.worker" in " ".join(p.cmdline()) for p in started_by_bench()):
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "the bench never started a music-dwh load"
+        time.sleep(0.2)
+    sent = time.monotonic()
+    os.kill(proc.pid, signal.SIGTERM)
+    out, err = proc.communicate(timeout=60)
+    took = time.monotonic() - sent
+    assert proc.returncode == 143, err[-3000:]
+    assert took < 15, f"the bench took {took:.1f} s to stop"
+    assert "bench stopped by SIGTERM" in err and "Traceback" not in err
+    time.sleep(1)
+    assert started_by_bench() == []
