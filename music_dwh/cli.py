@@ -16,7 +16,7 @@ import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from music_dwh.runs.load import LoadPlan, UserError
+from music_dwh.runs.load import LAYERS, LoadPlan, UserError
 from music_dwh.settings import REPO_ROOT, SettingsError, get_settings
 
 DEFAULT_DAGSTER_HOME = "./data/dagster"
@@ -141,7 +141,8 @@ def _partitions_start(system: str) -> dt.date:
     return {"sparkify": settings.sparkify_start, "chinook": settings.chinook_start}[system]
 
 
-def plan_load(system: str, start: dt.date | None, end: dt.date | None) -> LoadPlan:
+def plan_load(system: str, start: dt.date | None, end: dt.date | None,
+              through: str = "report", verbose: bool = False) -> LoadPlan:
     """Check the range of days for ``system`` (default: every day in the raw store)."""
     import uuid
 
@@ -163,21 +164,23 @@ def plan_load(system: str, start: dt.date | None, end: dt.date | None) -> LoadPl
             f"{start} is before the first {system} partition ({first}); set "
             f"MUSIC_DWH_{system.upper()}_START={start} to load earlier days"
         )
-    return LoadPlan(system, start, end, str(uuid.uuid4()))
+    return LoadPlan(system, start, end, str(uuid.uuid4()), through, verbose)
 
 
-def load(systems: Sequence[str], start: dt.date | None, end: dt.date | None) -> int:
+def load(systems: Sequence[str], start: dt.date | None, end: dt.date | None,
+         through: str = "report", verbose: bool = False) -> int:
     """Load ``systems`` (one Dagster run each) in a worker process; this one stays free to
     answer Ctrl-C (``music_dwh.runs.supervisor``). Returns the worker's exit status."""
     from music_dwh.runs.supervisor import run_worker
 
-    plans = [plan_load(system, start, end) for system in systems]
+    plans = [plan_load(system, start, end, through, verbose) for system in systems]
     ensure_dagster_home()
     return run_worker(plans, _say)
 
 
 def cmd_load(args: argparse.Namespace) -> int:
-    return load(SYSTEMS if args.system == "all" else (args.system,), args.start, args.end)
+    return load(SYSTEMS if args.system == "all" else (args.system,), args.start, args.end,
+                args.through, args.verbose)
 
 
 # ---------------------------------------------------------------------------- summary
@@ -381,6 +384,10 @@ def build_parser() -> argparse.ArgumentParser:
     ld.add_argument("system", choices=[*SYSTEMS, "all"])
     ld.add_argument("--start", type=_date, help="first day (default: the first day in the raw store)")
     ld.add_argument("--end", type=_date, help="last day, inclusive (default: the last day in the raw store)")
+    ld.add_argument("--through", choices=LAYERS, default=LAYERS[-1],
+                    help="materialize up to this layer, with its checks (default: report = everything)")
+    ld.add_argument("-v", "--verbose", action="store_true",
+                    help="Dagster's and dbt's full logs instead of the progress display")
     ld.set_defaults(func=cmd_load)
 
     pr = sub.add_parser("prepare", help="set up DAGSTER_HOME and the dbt manifest (make does this)")

@@ -4,7 +4,7 @@ Importing this module does no work beyond reading the environment and the prepar
 manifest (``sql/target/manifest.json``, made by ``make install`` / ``music-dwh``).
 """
 
-from dagster import Definitions, EnvVar, in_process_executor
+from dagster import Definitions, EnvVar, colored_console_logger, in_process_executor
 
 from music_dwh.assets import chinook, reports, sparkify
 from music_dwh.assets.dbt import chinook_dbt_assets, sparkify_dbt_assets
@@ -15,6 +15,7 @@ from music_dwh.dbt_project import DBT_EXECUTABLE, dbt_project
 from music_dwh.resources.dbt_cli import DbtCli
 from music_dwh.resources.raw_store import RawStore
 from music_dwh.resources.warehouse import PASSWORD_VARIABLE, Warehouse, configured_password
+from music_dwh.runs.progress import LOGGER_NAME, progress_logger
 from music_dwh.settings import get_settings
 
 _settings = get_settings()
@@ -25,6 +26,9 @@ defs = Definitions(
     sensors=[sparkify_checks.freshness_sensor, chinook_checks.freshness_sensor,
              *sensors.sensors, *alerts.sensors],
     jobs=jobs.jobs,
+    # Runs log to the console (Dagster's default); `music-dwh load` picks its compact progress
+    # display instead, unless asked for the full logs (-v).
+    loggers={"console": colored_console_logger, LOGGER_NAME: progress_logger},
     schedules=schedules.schedules,
     resources={
         "raw_store": RawStore(

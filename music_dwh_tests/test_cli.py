@@ -38,7 +38,7 @@ def test_load_builds_the_star_schema_and_matches_songs(small_sparkify):
     proc = ws.run("music-dwh", "load", "sparkify")
     assert "Loading sparkify: 3 day(s) 2018-11-01 … 2018-11-03" in proc.stdout
     assert "succeeded" in proc.stdout
-    assert "[3/3] 2018-11-03:" in proc.stderr  # per-day progress from the staging asset
+    assert re.search(r"✓ sparkify__staging_events \([\d.]+ s, 3 day\(s\) staged", proc.stdout)  # progress
 
     staged_plays, staged_users = query(
         ws.warehouse,
@@ -147,3 +147,26 @@ def test_make_dev_stops_within_seconds_on_ctrl_c(workspace):
     assert "dev stopped by Ctrl-C" in output
     time.sleep(0.5)
     assert _dagster_processes_of(workspace.dagster_home) == []
+
+
+def test_load_through_a_layer_stops_there_and_runs_its_checks(small_sparkify):
+    ws = small_sparkify
+    proc = ws.run("music-dwh", "load", "sparkify", "--through", "staging")
+    assert "through the staging layer" in proc.stdout and "succeeded" in proc.stdout
+    assert "✓ sparkify__staging_events" in proc.stdout  # the compact progress, a line per step
+    assert "STEP_START" not in proc.stdout and "Running with dbt" not in proc.stdout
+    tables = set(snapshot(ws.warehouse, "sparkify"))
+    assert {"staging_events", "staging_songs"} <= tables and "songplays" not in tables
+    passed = int(re.search(r"checks (\d+) passed, 0 failed", proc.stdout).group(1))
+    assert passed > 0  # the staging checks ran
+
+    star = ws.run("music-dwh", "load", "sparkify", "--through", "star")
+    tables = set(snapshot(ws.warehouse, "sparkify"))
+    assert {"songplays", "users", "songs", "artists", "time"} <= tables
+    assert "song_plays_daily" not in tables and "sparkify_report" not in star.stdout
+    more = int(re.search(r"checks (\d+) passed, 0 failed", star.stdout).group(1))
+    assert more > passed  # the star schema's dbt tests too
+
+    verbose = ws.run("music-dwh", "load", "sparkify", "--through", "staging", "-v")
+    logs = verbose.stdout + verbose.stderr
+    assert "dagster - INFO" in logs and "✓ sparkify__staging_events" not in logs  # the full logs

@@ -157,7 +157,7 @@ def test_postgres_builds_the_same_warehouse_as_duckdb_and_never_shows_the_passwo
 
     _run_both(
         [(duck, ("music-dwh", "load", "sparkify")), (duck, ("music-dwh", "load", "chinook"))],
-        [(pg, ("music-dwh", "load", "sparkify")), (pg, ("music-dwh", "load", "chinook")),
+        [(pg, ("music-dwh", "load", "sparkify", "-v")), (pg, ("music-dwh", "load", "chinook", "-v")),
          (pg, ("music-dwh", "summary"))],
     )
     for out in pg.outputs[:2]:

@@ -17,6 +17,10 @@ from music_dwh.settings import get_settings
 
 Say = Callable[[str], None]
 
+# The layers of every source system, in the order data flows through them (the ``layer`` tag
+# of each asset); ``music-dwh load --through LAYER`` materializes up to and including one.
+LAYERS = ("raw", "staging", "star", "mart", "report")
+
 
 class UserError(Exception):
     """A mistake the user can fix; printed without a traceback (exit status 2)."""
@@ -35,15 +39,19 @@ class LoadPlan:
     start: dt.date
     end: dt.date
     run_id: str
+    through: str = "report"  # the last layer materialized
+    verbose: bool = False  # Dagster's full console log instead of the progress display
 
     def to_json(self) -> dict:
         return {"system": self.system, "start": self.start.isoformat(),
-                "end": self.end.isoformat(), "run_id": self.run_id}
+                "end": self.end.isoformat(), "run_id": self.run_id,
+                "through": self.through, "verbose": self.verbose}
 
     @classmethod
     def from_json(cls, data: dict) -> LoadPlan:
         return cls(data["system"], dt.date.fromisoformat(data["start"]),
-                   dt.date.fromisoformat(data["end"]), data["run_id"])
+                   dt.date.fromisoformat(data["end"]), data["run_id"],
+                   data.get("through", "report"), data.get("verbose", False))
 
 
 def clean_dead_runs(instance, say: Say) -> None:
@@ -75,7 +83,11 @@ def run_load(plan: LoadPlan, say: Say) -> bool:
     from music_dwh.definitions import defs
 
     graph = defs.resolve_asset_graph()
-    keys = sorted(AssetSelection.groups(system).resolve(graph))
+    layers = LAYERS[: LAYERS.index(plan.through) + 1]
+    selection = AssetSelection.groups(system) & AssetSelection.tag("layer", layers[0])
+    for layer in layers[1:]:
+        selection = selection | (AssetSelection.groups(system) & AssetSelection.tag("layer", layer))
+    keys = sorted(selection.resolve(graph))
     # Every check of those assets runs in the same run, except wall-clock freshness: the
     # freshness sensor evaluates that one (a backfill of old days is stale by definition).
     checks = {k for k in graph.asset_check_keys if k.asset_key in keys and k.name != "freshness_check"}
@@ -84,11 +96,19 @@ def run_load(plan: LoadPlan, say: Say) -> bool:
     )
     days = (plan.end - plan.start).days + 1
     command = f"music-dwh load {system}"
+    through = "" if plan.through == LAYERS[-1] else f" through the {plan.through} layer"
     say(
-        f"Loading {system}: {days} day(s) {plan.start} … {plan.end}, {len(keys)} assets, "
+        f"Loading {system}{through}: {days} day(s) {plan.start} … {plan.end}, {len(keys)} assets, "
         f"{len(checks)} checks, from {settings.raw} into {settings.warehouse.redacted()} "
         f"(run {plan.run_id[:8]})"
     )
+    if plan.verbose:
+        loggers = {"console": {"config": {"log_level": "INFO"}}}
+    else:
+        from music_dwh.runs.progress import LOGGER_NAME
+
+        layer_of = {k.to_user_string(): graph.get(k).tags.get("layer", "") for k in keys}
+        loggers = {LOGGER_NAME: {"config": {"system": system, "layers": layer_of}}}
     with _writer_lock(settings, plan.run_id, command, lambda: clean_dead_runs(instance, say), say):
         started = time.monotonic()
         result = job.execute_in_process(
@@ -99,9 +119,12 @@ def run_load(plan: LoadPlan, say: Say) -> bool:
                 ASSET_PARTITION_RANGE_END_TAG: plan.end.isoformat(),
                 **process_tags(command),
             },
-            run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
+            run_config={"loggers": loggers},
             raise_on_error=False,
         )
+    from music_dwh.runs.progress import close_progress
+
+    close_progress()
     elapsed = time.monotonic() - started
     evaluations = result.get_asset_check_evaluations()
     failed = [e for e in evaluations if not e.passed]
