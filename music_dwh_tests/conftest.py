@@ -23,6 +23,7 @@ BIN = Path(sys.executable).parent
 # module picked up last. Modules not listed follow in collection order.
 SLOWEST_FIRST = [
     "music_dwh_tests/runs/test_supervisor.py",
+    "music_dwh_tests/runs/test_launcher.py",
     "music_dwh_tests/bench/test_harness.py",
     "music_dwh_tests/acceptance/test_public_samples.py",
     "music_dwh_tests/test_warehouse_engines.py",

@@ -165,10 +165,14 @@ def loaded(tmp_path_factory):
 @pytest.mark.e2e
 def test_two_runs_started_together_on_one_duckdb_file_both_succeed(loaded):
     """Two Dagster runs of different systems, each with a dbt step (dbt-duckdb does not retry a
-    locked file), started at the same moment on one DAGSTER_HOME and one DuckDB file: the
-    shipped dagster.yaml's pool limit makes them take turns, so both succeed."""
+    locked file), started at the same moment on one DAGSTER_HOME and one DuckDB file by
+    ``dagster asset materialize`` (no daemon, no queue: the pool does not apply). The
+    warehouse's writer lock, held by each run from its first step to its last, makes them take
+    turns, so both succeed; the one that waited said so in its log, and neither claimed a pool
+    slot (run granularity), so none is left behind."""
     ws, before = loaded
-    assert "default_limit: 1" in (ws.dagster_home / "dagster.yaml").read_text()
+    shipped = (ws.dagster_home / "dagster.yaml").read_text()
+    assert "default_limit: 1" in shipped and "granularity: run" in shipped
     procs = [
         subprocess.Popen([str(BIN / "dagster"), "asset", "materialize", "-m", "music_dwh.definitions",
                           "--select", key], cwd=REPO_ROOT, env=ws.env, text=True,
@@ -184,11 +188,17 @@ def test_two_runs_started_together_on_one_duckdb_file_both_succeed(loaded):
     instance = DagsterInstance.from_config(str(ws.dagster_home))
     try:
         records = [r for r in instance.get_run_records() if "music_dwh/command" not in r.dagster_run.tags]
+        logs = {r.dagster_run.run_id: "\n".join(e.message for e in instance.all_logs(r.dagster_run.run_id))
+                for r in records}
+        held = instance.event_log_storage.get_concurrency_run_ids()
     finally:
         instance.dispose()
     assert len(records) == 2 and all(r.dagster_run.status.value == "SUCCESS" for r in records)
     (a, b) = records
     assert a.start_time < b.end_time and b.start_time < a.end_time  # they really overlapped
+    waited = [run_id for run_id, text in logs.items() if "waiting for the warehouse" in text]
+    assert len(waited) == 1, "exactly one run waited for the other's writer lock"
+    assert not held & set(logs), "no pool slot claimed or left behind by these runs"
     assert {schema: snapshot(ws.warehouse, schema) for schema in SCHEMAS} == before  # idempotent
 
 

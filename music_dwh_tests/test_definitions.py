@@ -49,6 +49,9 @@ def test_every_asset_is_described_owned_and_keyed_by_its_system():
 
 
 def test_warehouse_writers_share_the_duckdb_pool():
+    """The daemon's queue launches one run of the pool at a time (dagster.yaml: one slot, run
+    granularity); it knows a run needs the pool only from its steps. What keeps DuckDB to one
+    writer whoever starts a run is the warehouse's writer lock (test_backup.py)."""
     from music_dwh.definitions import defs
 
     for assets_def in defs.resolve_asset_graph().assets_defs:

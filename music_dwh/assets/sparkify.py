@@ -26,8 +26,10 @@ from music_dwh.staging.common import QuarantineThresholdExceeded
 GROUP = "sparkify"
 OWNERS = ["team:data-engineering"]
 _settings = get_settings()
-# DuckDB allows one writer process: every asset that writes the file takes the one slot of
-# this pool (dagster.yaml sets the default pool limit to 1). Servers need no such pool.
+# DuckDB allows one writer process: every run on DuckDB holds the warehouse's writer lock
+# (resources/writer_lock.py). Every asset that writes the file is also in this pool, so the
+# daemon's queue launches one such run at a time (dagster.yaml: default limit 1, run
+# granularity) instead of starting runs that would only wait for the lock. Servers need neither.
 WAREHOUSE_POOL = "duckdb" if _settings.warehouse.engine == "duckdb" else None
 WAREHOUSE_KIND = _settings.warehouse.engine
 
