@@ -8,6 +8,7 @@ process executes it (``liveness``) so a later command can tell when it died.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import time
 from collections.abc import Callable
@@ -149,8 +150,6 @@ def run_load(plan: LoadPlan, say: Say) -> bool:
 def _writer_lock(settings, run_id: str, command: str, while_waiting: Callable[[], None], say: Say):
     """Wait for the DuckDB file before the run starts: a run waiting inside Dagster would show
     as started. Server warehouses take their own locks per partition."""
-    import contextlib
-
     if settings.warehouse.engine != "duckdb":
         return contextlib.nullcontext()
     from music_dwh.resources.writer_lock import exclusive_writer
