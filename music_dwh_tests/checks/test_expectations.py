@@ -1,5 +1,6 @@
-"""The great-expectations integration on a real DuckDB table: per-day judgement, chunking,
-failing days named, metadata an engineer can act on."""
+"""The great-expectations integration on a real DuckDB table (and on PostgreSQL, through GX's
+SQL datasource): per-day judgement, chunking, failing days named, metadata an engineer can act
+on, and what each costs: the cheapest result format decides, full details only for a failing day."""
 
 from __future__ import annotations
 
@@ -62,6 +63,125 @@ def test_only_the_window_is_judged(warehouse):
     with warehouse.session() as s:
         assert run_suite(SUITE, warehouse, s, [D2]).passed
         assert not run_suite(SUITE, warehouse, s, [D1]).passed
+
+
+@pytest.fixture
+def validations(monkeypatch):
+    """Every validation GX runs: its result format, rows, columns and expectations."""
+    from great_expectations.core.result_format import DEFAULT_RESULT_FORMAT
+    from great_expectations.datasource.fluent.interfaces import Batch
+
+    seen: list[dict] = []
+    validate = Batch.validate
+
+    def recording(self, expect, *, result_format=DEFAULT_RESULT_FORMAT, **kwargs):
+        frame = (self.batch_request.options or {}).get("dataframe")
+        seen.append({
+            "format": getattr(result_format, "value", result_format),
+            "rows": None if frame is None else len(frame),
+            "columns": None if frame is None else sorted(frame.columns),
+            "query": getattr(self.data_asset, "query", None),
+            "expectations": sorted(e.expectation_type for e in expect.expectations),
+        })
+        return validate(self, expect, result_format=result_format, **kwargs)
+
+    monkeypatch.setattr(Batch, "validate", recording)
+    return seen
+
+
+def test_a_passing_range_is_judged_once_with_the_cheapest_format(warehouse, validations):
+    _load(warehouse, [(D1, "free", 1), (D2, "paid", 2), (D3, "free", 3)])
+    with warehouse.session() as s:
+        assert run_suite(SUITE, warehouse, s, [D1, D2, D3]).passed
+    assert [(v["format"], v["rows"], v["columns"]) for v in validations] == [("BOOLEAN_ONLY", 3, ["level", "n"])]
+
+
+def test_only_a_failing_day_is_validated_with_full_details(warehouse, validations):
+    """Forty days in one chunk, one bad: halving finds it with the cheap format and only the
+    failing expectation's column; full details are asked for that day alone."""
+    days = [D1 + dt.timedelta(days=i) for i in range(40)]
+    bad = days[26]
+    _load(warehouse, [(d, "gold" if d == bad and i == 0 else "free", i) for d in days for i in range(3)])
+    with warehouse.session() as s:
+        result = run_suite(SUITE, warehouse, s, days)
+    assert not result.passed
+    assert result.metadata["failing_days"].value == bad.isoformat()
+    assert result.metadata["rows_validated"].value == 120
+    table = result.metadata["expectations"].value
+    assert "ExpectColumnValuesToBeInSet(level) | ❌ | 1 |  | gold | 2018-11-27 |" in table
+    assert "ExpectColumnValuesToNotBeNull(n) | ✅ | 0 |" in table
+
+    detailed = [v for v in validations if v["format"] != "BOOLEAN_ONLY"]
+    assert detailed == [{"format": "SUMMARY", "rows": 3, "columns": ["level"], "query": None,
+                         "expectations": ["expect_column_values_to_be_in_set"]}]
+    cheap = [v for v in validations if v["format"] == "BOOLEAN_ONLY"]
+    assert cheap[0]["rows"] == 120 and cheap[0]["columns"] == ["level", "n"]  # the whole chunk
+    assert all(v["columns"] == ["level"] for v in cheap[1:])  # then only what failed
+    assert len(cheap) <= 1 + 2 * 6  # halving 40 days: at most two halves per level
+
+
+def test_results_are_matched_to_their_expectations(warehouse):
+    """GX returns results grouped by column, not in the suite's order: each one must still
+    land on its own expectation. A `mostly` rule that passes shows its allowance, not a count
+    (the cheap format counts nothing)."""
+    suite = Suite(
+        name="t_order", table="t.events", partition_column="partition_date", blocking=False,
+        expectations=(
+            Expect("ExpectColumnValuesToNotBeNull", {"column": "level"}),
+            Expect("ExpectColumnValuesToNotBeNull", {"column": "n", "mostly": 0.5}),
+            Expect("ExpectColumnValuesToBeInSet", {"column": "level", "value_set": ["free", "paid"]}),
+        ),
+    )
+    _load(warehouse, [(D1, "free", 1), (D1, "premium", None), (D1, "paid", 3)])
+    with warehouse.session() as s:
+        result = run_suite(suite, warehouse, s, [D1])
+    table = result.metadata["expectations"].value
+    assert "ExpectColumnValuesToNotBeNull(level) | ✅ | 0 |" in table
+    assert "ExpectColumnValuesToNotBeNull(n) | ✅ | ≤ 50 % |" in table
+    assert "ExpectColumnValuesToBeInSet(level) | ❌ | 1 |  | premium | 2018-11-01 |" in table
+    assert result.description == "1 expectation(s) failed on 2018-11-01"
+
+
+def test_an_unpartitioned_table_fails_with_details(warehouse, validations):
+    suite = Suite(name="t_whole", table="t.events", blocking=True, expectations=SUITE.expectations)
+    _load(warehouse, [(D1, "free", 1), (D2, "premium", 2)])
+    with warehouse.session() as s:
+        result = run_suite(suite, warehouse, s, None)
+    assert not result.passed and result.metadata["rows_validated"].value == 2
+    assert "ExpectColumnValuesToBeInSet(level) | ❌ | 1 |  | premium |  |" in result.metadata["expectations"].value
+    assert [(v["format"], v["columns"]) for v in validations] == [("BOOLEAN_ONLY", ["level", "n"]), ("SUMMARY", ["level"])]
+
+
+def test_postgres_is_validated_in_the_server(postgres_server, monkeypatch, validations):
+    """The SQL datasource path: the same verdicts, days and details as on DuckDB, each query
+    reading only the columns it needs."""
+    from music_dwh.resources.warehouse import Warehouse
+
+    monkeypatch.setenv("MUSIC_DWH_WAREHOUSE_PASSWORD", postgres_server.password)
+    warehouse = Warehouse(url=postgres_server.url(postgres_server.create_database()),
+                          password=postgres_server.password)
+    _load(warehouse, [(D1, "free", 1), (D2, "premium", 2), (D2, "gold", None), (D3, "paid", 3)])
+    expectations._gx_context.cache_clear()  # a fresh GX context: no data source from another test
+    try:
+        with warehouse.session() as s:
+            good = run_suite(SUITE, warehouse, s, [D1])
+            again = run_suite(SUITE, warehouse, s, [D1])  # the same query twice in one process
+            result = run_suite(SUITE, warehouse, s, [D1, D2, D3])
+    finally:
+        expectations._gx_context.cache_clear()
+    assert good.passed and again.passed and good.metadata["rows_validated"].value == 1
+    validations[:] = validations[2:]
+    assert not result.passed
+    assert result.metadata["failing_days"].value == "2018-11-02"
+    assert result.metadata["rows_validated"].value == 4
+    table = result.metadata["expectations"].value
+    assert "ExpectColumnValuesToBeInSet(level) | ❌ | 2 |" in table and "premium" in table and "gold" in table
+    assert "ExpectColumnValuesToNotBeNull(n) | ❌ | 1 |" in table
+    assert all(v["query"] and v["rows"] is None for v in validations)
+    assert validations[0]["format"] == "BOOLEAN_ONLY" and "'2018-11-01'" in validations[0]["query"]
+    detailed = [v["query"] for v in validations if v["format"] != "BOOLEAN_ONLY"]
+    assert detailed == ['select "n", "level" from "t"."events" '
+                        """where "partition_date" >= '2018-11-02' and "partition_date" <= '2018-11-02'"""]
 
 
 def test_reconciliation_names_the_days_that_do_not_add_up():
