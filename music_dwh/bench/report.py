@@ -3,6 +3,7 @@ cost, storage and query latency, in a fixed layout so two runs can be compared l
 
 from __future__ import annotations
 
+from music_dwh.bench import orchestration
 from music_dwh.bench.harness import (
     APPROACHES,
     SCALE_RUN_EVENTS,
@@ -11,6 +12,7 @@ from music_dwh.bench.harness import (
     TARGET_MAX_PEAK_AT_10X,
     TARGET_MAX_STORAGE_SHARE,
     TARGET_MAX_TIMES_ONE_SHOT,
+    TARGET_MAX_TIMES_ONE_SHOT_AT_10X,
     TARGET_SPEEDUP_OVER_ROW_BY_ROW,
     ApproachResult,
     Report,
@@ -58,9 +60,16 @@ def _median_run(result: ApproachResult):
 
 
 # ---------------------------------------------------------------------------- targets
+def at_10x(report: Report) -> bool:
+    """A 10× run (``--scale 10`` or ≈8M events): the stricter one-shot target applies."""
+    ds = report.dataset
+    return report.config.scale >= 10 or bool(ds and ds.events >= 0.99 * SCALE_RUN_EVENTS)
+
+
 def targets(report: Report) -> list[tuple[str, str, str]]:
     rows = []
     duck = _ok(report, "duckdb")
+    issue13 = orchestration.target_rows(report)
 
     speedup = _speedup(report, "duckdb", "row-by-row")
     rows.append((
@@ -76,12 +85,20 @@ def targets(report: Report) -> list[tuple[str, str, str]]:
         rows.append(("music_dwh on DuckDB faster than the seeds' ELT on PostgreSQL", measured, MET if faster else MISSED))
     else:
         rows.append(("music_dwh on DuckDB faster than the seeds' ELT on PostgreSQL", "–", "not measured"))
+    rows += issue13["star"]
 
     times = _times(report, "duckdb", "oneshot")
+    if at_10x(report):
+        limit = TARGET_MAX_TIMES_ONE_SHOT_AT_10X
+        label = f"music_dwh on DuckDB within {limit:.0f}× of the one-shot DuckDB script at 10× scale"
+    else:
+        limit = TARGET_MAX_TIMES_ONE_SHOT
+        label = (f"music_dwh on DuckDB within {limit:.0f}× of the one-shot DuckDB script "
+                 f"({TARGET_MAX_TIMES_ONE_SHOT_AT_10X:.0f}× at 10× scale)")  # fmt: skip
     rows.append((
-        f"music_dwh on DuckDB within {TARGET_MAX_TIMES_ONE_SHOT:.0f}× of the one-shot DuckDB script",
+        label,
         f"{_ratio(times)} the one-shot's time" if times else "–",
-        "not measured" if times is None else MET if times <= TARGET_MAX_TIMES_ONE_SHOT else MISSED,
+        "not measured" if times is None else MET if times <= limit else MISSED,
     ))  # fmt: skip
 
     inc = report.incremental
@@ -95,6 +112,7 @@ def targets(report: Report) -> list[tuple[str, str, str]]:
         ))  # fmt: skip
     else:
         rows.append((f"incremental 300-vs-1 ratio ≤ {TARGET_MAX_INCREMENTAL_RATIO}×", "–", "not measured"))
+    rows += issue13["incremental"]
 
     st = report.storage.get("duckdb")
     raw = report.storage.get("raw_json_bytes")
@@ -117,9 +135,10 @@ def targets(report: Report) -> list[tuple[str, str, str]]:
         rows.append((
             label,
             "–",
-            "not measured in this run (`music-dwh bench --scale 10 --approaches duckdb --skip-incremental "
-            "--skip-queries --out bench/results-10x.md`)",
+            "not measured in this run (`music-dwh bench --scale 10 --approaches oneshot,duckdb --skip-incremental "
+            "--skip-queries --skip-spread --skip-chinook --out bench/results-10x.md`)",
         ))  # fmt: skip
+    rows += issue13["end"]
     return rows
 
 
@@ -195,9 +214,9 @@ def _results(report: Report) -> list[str]:
         )
         if name == "row-by-row" and result.note:
             notes.append(f"¹ Row-by-row ran on {result.note}; its events/s and ratios use that full-dataset time.")
-        if name in ("duckdb", "postgres"):
+        if name in ("duckdb", "duckdb-star", "postgres"):
             run = _median_run(result)
-            engine = "DuckDB" if name == "duckdb" else "PostgreSQL"
+            engine = {"duckdb": "DuckDB", "duckdb-star": "DuckDB `--through star`", "postgres": "PostgreSQL"}[name]
             if run and run.detail.get("checks"):
                 notes.append(f"music_dwh on {engine}: {run.detail['checks']}.")
             peak_run = max(result.runs, key=lambda r: r.peak_rss)
@@ -232,7 +251,7 @@ def _targets(report: Report) -> list[str]:
 
 def _profile(report: Report) -> list[str]:
     profiles = {}
-    for name, label in (("duckdb", "DuckDB"), ("postgres", "PostgreSQL")):
+    for name, label in (("duckdb", "DuckDB"), ("duckdb-star", "DuckDB `--through star`"), ("postgres", "PostgreSQL")):
         result = report.approaches.get(name)
         run = _median_run(result) if result and result.ok else None
         if run and run.detail.get("profile"):
@@ -263,8 +282,8 @@ def _profile(report: Report) -> list[str]:
         found = [next((s for s in profiles[lb][1].get("steps", []) if s["step"] == step), None) for lb in labels]
         row(f"step `{step}`", [f["seconds"] if f else None for f in found])
         if any(f and "dbt_process" in f for f in found):
-            row("  ↳ before dbt starts (dagster-dbt set-up: adapter, manifest)", [f.get("before_dbt") if f else None for f in found])
-            row("  ↳ dbt process (start-up, parse, models and tests)", [f.get("dbt_process") if f else None for f in found])
+            row("  ↳ before dbt starts (selection; the process's one in-process parse)", [f.get("before_dbt") if f else None for f in found])
+            row("  ↳ dbt invocation (in-process: models and tests)", [f.get("dbt_process") if f else None for f in found])
             row("  ↳ of which dbt executing models and tests (run_results.json)", [f.get("dbt_execution") if f else None for f in found])
             row("  ↳ after dbt (table metadata queries)", [f.get("after_dbt") if f else None for f in found])
     row("shut-down after the run", [profiles[lb][1].get("shutdown") for lb in labels])
@@ -439,7 +458,7 @@ def render(report: Report) -> str:
     body = []
     if ds:
         body = _data(report) + _results(report) + _targets(report) + _profile(report) + _incremental(report)
-        body += _storage(report) + _queries(report)
+        body += orchestration.section(report) + _storage(report) + _queries(report)
     if report.failures:
         body += ["## Failures", ""] + [f"- {f.splitlines()[0] if f else f}" for f in report.failures] + [""]
     return "\n".join(head + _machine(report) + body + _method(report))

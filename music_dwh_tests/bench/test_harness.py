@@ -9,6 +9,7 @@ and the one-shot script's text repair.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import textwrap
@@ -16,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from music_dwh.bench import common
+from music_dwh.bench import common, orchestration
 from music_dwh.bench.harness import APPROACHES
 from music_dwh.bench.monitor import measure
 from music_dwh_tests.conftest import BIN, REPO_ROOT
@@ -84,17 +85,45 @@ def test_bench_rejects_an_unknown_approach():
     assert "unknown approach(es) spark" in proc.stderr
 
 
+def test_bench_rejects_spread_events_that_do_not_divide_into_both_spreads():
+    proc = subprocess.run([str(BIN / "music-dwh"), "bench", "--spread-events", "100", "--spread-days", "3,7"],
+                          capture_output=True, text=True, cwd=REPO_ROOT, check=False)  # fmt: skip
+    assert proc.returncode == 2
+    assert "--spread-events 100 is not a multiple of 3 and 7" in proc.stderr
+
+
+def test_chinook_part_says_why_it_was_not_measured(tmp_path: Path):
+    from types import SimpleNamespace
+
+    def chinook(**config) -> str:
+        cfg = SimpleNamespace(**{"skip_chinook": False, "chinook_sqlite": tmp_path / "shared" / "Chinook_Sqlite.sqlite",
+                                 **config})  # fmt: skip
+        return orchestration.run_chinook(SimpleNamespace(config=cfg, work=tmp_path / "work")).status
+
+    assert chinook() == f"not measured: {orchestration._shown(tmp_path / 'shared')} not found"
+    (tmp_path / "shared").mkdir()
+    assert chinook().endswith("shared/Chinook_Sqlite.sqlite not found")
+    assert chinook(skip_chinook=True) == "not measured: --skip-chinook"
+    beside = orchestration.REPO_ROOT.parent / "shared" / "data" / "chinook"
+    assert orchestration._shown(beside) == "../shared/data/chinook"
+    assert not (tmp_path / "work").exists()  # nothing was started
+
+
 # ---------------------------------------------------------------------------- smoke
 @pytest.mark.e2e
 def test_bench_smoke_run_produces_every_part_of_the_report(tmp_path: Path):
-    """Every approach, the targets, the profile, incremental, storage and queries, at a tiny scale
-    (5 `music-dwh load` processes: the bulk of the ≈3 minutes)."""
+    """Every approach, the targets, the profile, incremental, storage, queries and the
+    orchestration costs (import baseline, the same events over 2 vs 4 days, the public Chinook
+    history when ../shared has it), at a tiny scale (8–10 `music-dwh load` processes: the bulk
+    of the ≈6 minutes)."""
     out = tmp_path / "results.md"
+    chinook = orchestration.DEFAULT_CHINOOK_SQLITE.is_file()
     proc = subprocess.run(
         [str(BIN / "music-dwh"), "bench", "--days", "2", "--events-per-day", "200", "--songs", "60",
          "--repeat", "1", "--incremental-loaded", "1,2", "--incremental-events-per-day", "50",
+         "--spread-events", "120", "--spread-days", "2,4",
          "--out", str(out), "--workdir", str(tmp_path / "work")],
-        capture_output=True, text=True, cwd=REPO_ROOT, timeout=900, check=False,
+        capture_output=True, text=True, cwd=REPO_ROOT, timeout=1500, check=False,
     )  # fmt: skip
     assert proc.returncode == 0, f"--- stdout\n{proc.stdout[-6000:]}\n--- stderr\n{proc.stderr[-4000:]}"
     text = out.read_text()
@@ -108,8 +137,39 @@ def test_bench_smoke_run_produces_every_part_of_the_report(tmp_path: Path):
     assert "star schema equals music_dwh's on DuckDB" in results
 
     targets = text.split("## Targets")[1].split("\n## ")[0]
-    assert len([line for line in targets.splitlines() if line.startswith("| ") and "---" not in line]) == 7
+    rows = [line for line in targets.splitlines() if line.startswith("| ") and "---" not in line][1:]
+    assert len(rows) == 11
     assert "not measured in this run" in targets  # the 10× memory target needs --scale 10
+
+    def target(start: str) -> str:
+        found = [row for row in rows if row.startswith(f"| {start}")]
+        assert len(found) == 1, (start, rows)
+        return found[0]
+
+    assert target("music_dwh on DuckDB `--through star` faster than the seeds' ELT").endswith(("| met |", "| **NOT MET** |"))
+    assert "within 3× of the one-shot DuckDB script (2× at 10× scale)" in target("music_dwh on DuckDB within 3×")
+    assert target("one new 50-event day with 30 days loaded ≤ 3× `python -c").endswith(
+        "| not measured: 30 is not in --incremental-loaded |")
+    assert target("the same 120 events over 4 vs 2 days").endswith(("| met |", "| **NOT MET** |"))
+    for instance in ("SQLite instance", "PostgreSQL-backed instance"):
+        row = next(r for r in rows if r.startswith("| public Chinook history") and instance in r)
+        if chinook:
+            assert row.startswith("| public Chinook history (1,817 days): `music-dwh load chinook` ≤ 30 s")
+            assert row.endswith(("| met |", "| **NOT MET** |")), row
+        else:
+            assert row.endswith("| not measured: ../shared/data/chinook not found |"), row
+
+    orch = text.split("## Orchestration cost")[1].split("\n## ")[0]
+    assert 'Import baseline: `python -c "import dagster, dagster_dbt, dbt.cli.main"`' in orch
+    assert "| 2 | 60 | 120 |" in orch and "| 4 | 30 | 120 |" in orch
+    assert "builds the same star schema as the one-shot script, row for row" in orch
+    if chinook:
+        assert "**1,817 daily partitions** (2021-01-01 – 2025-12-22" in orch
+        assert "| SQLite instance (files in DAGSTER_HOME) | " in orch
+        assert "| PostgreSQL-backed instance (`MUSIC_DWH_DAGSTER_STORAGE=postgresql://…`) | " in orch
+        assert len(re.findall(r"\| checks \d+ passed, 0 failed \|", orch.split("### Public Chinook")[1])) == 2
+    else:
+        assert "not measured: ../shared/data/chinook not found." in orch
 
     assert "## Where music_dwh's time goes" in text
     assert "dbt executing models and tests" in text
@@ -126,6 +186,18 @@ def test_bench_smoke_run_produces_every_part_of_the_report(tmp_path: Path):
     data = json.loads(out.with_suffix(".json").read_text())
     assert set(data["approaches"]) == set(APPROACHES)
     assert all(a["runs"] and a["runs"][0]["ok"] for a in data["approaches"].values())
+    assert len(data["targets"]) == 11
+    assert {t["target"] for t in data["targets"]} == {row.split(" | ")[0][2:] for row in rows}
+    orch = data["orchestration"]
+    assert orch["import_baseline"]["median_s"] > 0
+    assert [(p["days"], p["events"]) for p in orch["spread"]] == [(2, 120), (4, 120)]
+    assert all(p["timing"]["median_s"] > 0 for p in orch["spread"])
+    if chinook:
+        assert orch["chinook"]["days"] == 1817
+        assert set(orch["chinook"]["instances"]) == {"sqlite", "postgresql"}
+        assert all(t["median_s"] > 0 for t in orch["chinook"]["instances"].values())
+    else:
+        assert orch["chinook"]["status"] == "not measured: ../shared/data/chinook not found"
 
 
 @pytest.mark.e2e

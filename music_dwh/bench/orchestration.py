@@ -1,0 +1,635 @@
+"""Issue 13's orchestration-cost measurements, run by ``music-dwh bench`` after the others.
+
+What a run costs beyond the work on the data, measured side by side in one bench run:
+
+* **Import baseline**: ``python -c "import dagster, dagster_dbt, dbt.cli.main"``, ``--repeat``
+  times (median): the least any process that runs Dagster and dbt pays. The incremental
+  section's one new day with 30 days loaded is compared with it (target ≤ 3×).
+* **Spread**: the same events (``--spread-events``, default 81,000 = 30 × 2,700) generated once
+  over 30 days and once over 300 days (``--spread-days``); a whole ``music-dwh load sparkify``
+  of each (fresh warehouse and DAGSTER_HOME every run, ``--repeat`` times): what the number of
+  daily partitions costs when the data does not grow (target ≤ 1.5×).
+* **Public Chinook history**: ``music-dwh export-chinook`` of ``../shared/data/chinook/
+  Chinook_Sqlite.sqlite`` (untimed set-up), then ``music-dwh load chinook`` of its 1,817 days,
+  on the SQLite Dagster instance and on a PostgreSQL-backed one
+  (``MUSIC_DWH_DAGSTER_STORAGE=postgresql://…`` on the harness's local server); target ≤ 30 s
+  each. Skipped with a reason when the file is absent (or with ``--skip-chinook``).
+
+The ``duckdb-star`` approach (``music-dwh load sparkify --through star``) is one of the
+harness's approaches; its target, and the one-shot target at 10× scale, are in
+:func:`target_rows`. Heavy imports (Dagster, DuckDB, psycopg2) happen inside functions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import shutil
+import statistics
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from music_dwh.bench.harness import (
+    DEFAULT_START,
+    BenchError,
+    _mb,
+    _positive_int,
+    _safe,
+    generate,
+    music_dwh_argv,
+    music_dwh_env,
+    pipeline_profile,
+    prepare_manifest,
+    say,
+)
+from music_dwh.settings import REPO_ROOT
+
+IMPORT_STATEMENT = "import dagster, dagster_dbt, dbt.cli.main"
+DEFAULT_SPREAD_EVENTS = 81_000  # 30 days × 2,700 events
+DEFAULT_SPREAD_DAYS = (30, 300)
+DEFAULT_CHINOOK_SQLITE = REPO_ROOT.parent / "shared" / "data" / "chinook" / "Chinook_Sqlite.sqlite"
+NEW_DAY_LOADED = 30  # the incremental point compared with the import baseline
+STORAGE_VARIABLE = "MUSIC_DWH_DAGSTER_STORAGE"
+STORAGE_PASSWORD_VARIABLE = "MUSIC_DWH_DAGSTER_STORAGE_PASSWORD"
+INSTANCE_DATABASE = "dagster_instance"
+
+# Targets (issue 13; never weakened).
+TARGET_MAX_NEW_DAY_TIMES_IMPORT = 3.0
+TARGET_MAX_SPREAD_RATIO = 1.5
+TARGET_MAX_CHINOOK_S = 30.0
+
+# The Dagster instances the Chinook load is timed on: name → label. Each name has a branch in
+# _instance_env (what MUSIC_DWH_DAGSTER_STORAGE is set to for it).
+INSTANCES = {
+    "sqlite": "SQLite instance (files in DAGSTER_HOME)",
+    "postgresql": "PostgreSQL-backed instance (`MUSIC_DWH_DAGSTER_STORAGE=postgresql://…`)",
+}
+
+
+# ---------------------------------------------------------------------------- options
+def _spread_days(text: str) -> tuple[int, int]:
+    try:
+        values = tuple(int(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: give two whole numbers of days, e.g. 30,300") from None
+    if len(values) != 2 or min(values) < 1 or values[0] == values[1]:
+        raise argparse.ArgumentTypeError(f"{text!r}: give two different numbers of days (at least 1), e.g. 30,300")
+    return min(values), max(values)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of the orchestration-cost part of ``music-dwh bench``."""
+    parser.add_argument("--spread-events", type=_positive_int, default=DEFAULT_SPREAD_EVENTS,
+                        help=f"events generated once over each of --spread-days (default {DEFAULT_SPREAD_EVENTS:,}"
+                             " = 30 × 2,700; a multiple of both numbers of days)")  # fmt: skip
+    parser.add_argument("--spread-days", type=_spread_days, default=DEFAULT_SPREAD_DAYS,
+                        help="SHORT,LONG: the two spreads of --spread-events (default 30,300)")  # fmt: skip
+    parser.add_argument("--skip-spread", action="store_true", help="no same-events-over-more-days runs")
+    parser.add_argument("--chinook-sqlite", type=Path, default=DEFAULT_CHINOOK_SQLITE,
+                        help="the public Chinook database (default ../shared/data/chinook/Chinook_Sqlite.sqlite)")  # fmt: skip
+    parser.add_argument("--skip-chinook", action="store_true", help="no public Chinook history runs")
+
+
+def check_config(config) -> None:
+    """Raise BenchError (before any work) for options that cannot be measured as asked."""
+    if config.skip_spread:
+        return
+    bad = [d for d in config.spread_days if config.spread_events % d]
+    if bad:
+        raise BenchError(
+            f"--spread-events {config.spread_events:,} is not a multiple of {' and '.join(map(str, bad))} "
+            f"(--spread-days {','.join(map(str, config.spread_days))}): both spreads must hold the same events"
+        )
+
+
+# ---------------------------------------------------------------------------- results
+@dataclass
+class Timing:
+    """One command, measured up to ``--repeat`` times (stops at the first failure)."""
+
+    walls: list[float] = field(default_factory=list)
+    cpus: list[float] = field(default_factory=list)
+    peak_rss: int = 0
+    server_peak_pss: int | None = None
+    median_s: float | None = None
+    checks: str = ""
+    profile: dict = field(default_factory=dict)  # the median run's, see harness.pipeline_profile
+    error: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.walls) and not self.error
+
+    def add(self, m) -> None:
+        self.walls.append(m.wall_s)
+        self.cpus.append(m.cpu_s)
+        self.peak_rss = max(self.peak_rss, m.peak_rss)
+        if m.server_peak_pss is not None:
+            self.server_peak_pss = max(self.server_peak_pss or 0, m.server_peak_pss)
+        self.median_s = statistics.median(self.walls)
+
+
+@dataclass
+class SpreadPoint:
+    days: int
+    events_per_day: int
+    events: int
+    raw_json_bytes: int
+    generate_s: float
+    timing: Timing
+
+
+@dataclass
+class ChinookResult:
+    status: str = ""  # "" when measured, else "not measured: …"
+    sqlite: str = ""
+    days: int = 0  # daily partitions loaded: first to last invoice day
+    invoice_days: int = 0  # days with invoices
+    first_day: str = ""
+    last_day: str = ""
+    raw_csv_bytes: int = 0
+    export_s: float | None = None
+    rows: dict[str, int] = field(default_factory=dict)  # of the SQLite instance's last run
+    instances: dict[str, Timing] = field(default_factory=dict)
+    instance_status: dict[str, str] = field(default_factory=dict)  # name → "not measured: …" / failure
+
+
+@dataclass
+class Orchestration:
+    import_command: str = f'python -c "{IMPORT_STATEMENT}"'
+    import_baseline: Timing | None = None
+    import_status: str = ""
+    spread_status: str = ""
+    spread: list[SpreadPoint] = field(default_factory=list)
+    chinook: ChinookResult | None = None
+    star_consistency: dict[str, int] = field(default_factory=dict)  # duckdb-star vs the one-shot
+
+
+# ---------------------------------------------------------------------------- helpers
+@contextmanager
+def _instance_environ(env: dict[str, str]) -> Iterator[None]:
+    """This process's environment names the same Dagster instance storage as ``env`` (for
+    pipeline_profile, which opens the run's instance here)."""
+    saved = {k: os.environ.get(k) for k in (STORAGE_VARIABLE, STORAGE_PASSWORD_VARIABLE)}
+    try:
+        for key in saved:
+            if env.get(key):
+                os.environ[key] = env[key]
+            else:
+                os.environ.pop(key, None)
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def _checks_line(log: Path, system: str) -> str:
+    try:
+        for line in log.read_text(errors="replace").splitlines():
+            if line.startswith(f"{system}: checks"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return ""
+
+
+def _timed_loads(bench, key: str, label: str, system: str, raw: Path, base: Path, extra_env: dict[str, str],
+                 args: tuple[str, ...] = (), server: bool = False,
+                 before_each: Callable[[], None] | None = None) -> Timing:  # fmt: skip
+    """``music-dwh load SYSTEM ARGS`` ``--repeat`` times, each with a new DuckDB warehouse and
+    DAGSTER_HOME (``before_each`` resets anything else, e.g. an instance database); ``music-dwh
+    prepare`` once before, untimed, as for the harness's approaches."""
+    timing = Timing()
+    warehouse = base / "warehouse.duckdb"
+    runs: list[tuple[float, dict]] = []
+    base.mkdir(parents=True, exist_ok=True)
+    for rep in range(1, bench.config.repeat + 1):
+        home = base / f"dagster-{rep}"
+        env = {**music_dwh_env(raw, f"duckdb:///{warehouse}", home, base / "reports"), **extra_env}
+        if not extra_env.get(STORAGE_PASSWORD_VARIABLE):
+            env.pop(STORAGE_PASSWORD_VARIABLE, None)
+        if before_each:
+            before_each()
+        if rep == 1:
+            prepare_manifest(env, base / "prepare.log")
+            if before_each:
+                before_each()
+        for p in (warehouse, Path(f"{warehouse}.wal")):
+            p.unlink(missing_ok=True)
+        shutil.rmtree(home, ignore_errors=True)
+        log = bench.work / "logs" / f"{key}-{rep}.log"
+        began = time.time()
+        m = bench._measure(f"{label} run {rep}", music_dwh_argv("load", system, *args), env, log, server=server)
+        ended = time.time()
+        if m.returncode != 0:
+            timing.error = f"{label} run {rep} failed (exit {m.returncode}); see {log}\n{m.tail(1500)}"
+            break
+        timing.add(m)
+        timing.checks = _checks_line(log, system)
+        with _instance_environ(env):
+            runs.append((m.wall_s, _safe(lambda h=home, b=began, e=ended: pipeline_profile(h, b, e), {})))
+    if runs:
+        ordered = sorted(runs, key=lambda r: r[0])
+        timing.profile = ordered[(len(ordered) - 1) // 2][1]
+    return timing
+
+
+def _sqlite_instance() -> dict[str, str]:
+    return {STORAGE_VARIABLE: "sqlite"}
+
+
+# ---------------------------------------------------------------------------- import baseline
+def measure_import_baseline(bench) -> Timing:
+    from music_dwh.bench.monitor import proc_env
+
+    timing = Timing()
+    argv = [sys.executable, "-c", IMPORT_STATEMENT]
+    for rep in range(1, bench.config.repeat + 1):
+        log = bench.work / "logs" / f"import-baseline-{rep}.log"
+        m = bench._measure(f"import baseline run {rep}", argv, proc_env({}), log)
+        if m.returncode != 0:
+            raise BenchError(f"the import baseline failed (exit {m.returncode}); see {log}\n{m.tail(1500)}")
+        timing.add(m)
+    return timing
+
+
+# ---------------------------------------------------------------------------- spread
+def run_spread(bench, points: list[SpreadPoint]) -> None:
+    """Appends each spread to ``points`` as it is measured (a failure keeps the ones before)."""
+    cfg = bench.config
+    for days in cfg.spread_days:
+        per_day = cfg.spread_events // days
+        base = bench.work / f"spread-{days}"
+        say(f"Spread: {cfg.spread_events:,} events over {days} days ({per_day:,} a day), {cfg.songs:,} songs")
+        ds = generate(base / "raw", days, per_day, cfg.songs, cfg.seed)
+        timing = _timed_loads(bench, f"spread-{days}", f"{ds.events:,} events over {days} days", "sparkify",
+                              ds.raw, base, _sqlite_instance())  # fmt: skip
+        points.append(SpreadPoint(days, per_day, ds.events, ds.raw_json_bytes, ds.generate_s, timing))
+        if not timing.ok:
+            raise BenchError(timing.error)
+        shutil.rmtree(base / "raw", ignore_errors=True)  # the disk, for the next spread
+
+
+# ---------------------------------------------------------------------------- Chinook
+def _shown(path: Path) -> str:
+    """``../shared/data/chinook`` for a path beside the checkout, else the path itself."""
+    try:
+        return os.path.relpath(path, REPO_ROOT) if path.is_absolute() else str(path)
+    except ValueError:
+        return str(path)
+
+
+def _chinook_days(raw: Path) -> list[dt.date]:
+    days = []
+    for invoice in (raw / "chinook" / "invoices").glob("*/*/*/invoice.csv"):
+        y, m, d = invoice.parent.relative_to(raw / "chinook" / "invoices").parts
+        days.append(dt.date(int(y), int(m), int(d)))
+    return sorted(days)
+
+
+def _chinook_rows(warehouse: Path) -> dict[str, int]:
+    import duckdb
+
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        return {t: con.execute(f"select count(*) from chinook.{t}").fetchone()[0]
+                for t in ("fact_invoice", "fact_invoice_line")}  # fmt: skip
+    finally:
+        con.close()
+
+
+def _instance_env(bench, name: str) -> tuple[dict[str, str], Callable[[], None] | None]:
+    """What a load on instance ``name`` adds to its environment, and what resets the instance
+    before each run (besides its new DAGSTER_HOME)."""
+    if name == "sqlite":
+        return _sqlite_instance(), None
+    if name == "postgresql":
+        server = _server(bench)
+        env = {STORAGE_VARIABLE: server.url(INSTANCE_DATABASE), STORAGE_PASSWORD_VARIABLE: server.password}
+        return env, lambda: server.recreate_database(INSTANCE_DATABASE)
+    raise ValueError(name)
+
+
+def _instance_unavailable(name: str) -> str:
+    """Why instance ``name`` cannot be measured here ("" when it can)."""
+    if name == "sqlite":
+        return ""
+    from music_dwh import settings
+
+    if STORAGE_VARIABLE not in settings.DEFAULTS:
+        return f"not measured: this version has no {STORAGE_VARIABLE} setting"
+    from music_dwh.bench.pgserver import postgres_bindir
+
+    if postgres_bindir() is None:
+        return "not measured: PostgreSQL server binaries (initdb, pg_ctl) not found"
+    return ""
+
+
+def _server(bench):
+    """The harness's local PostgreSQL server, started now if no approach needed it (the harness
+    stops it at the end, whatever happens)."""
+    if bench.server is None:
+        from music_dwh.bench.pgserver import LocalPostgres
+
+        say("Starting a local PostgreSQL server (the Dagster instance's storage)")
+        bench.server = LocalPostgres.start()
+        bench.report.machine["postgresql"] = bench.server.version()
+    return bench.server
+
+
+def run_chinook(bench) -> ChinookResult:
+    from music_dwh.bench.monitor import proc_env
+
+    cfg = bench.config
+    path = Path(cfg.chinook_sqlite).expanduser()
+    result = ChinookResult(sqlite=str(path))
+    if cfg.skip_chinook:
+        result.status = "not measured: --skip-chinook"
+        return result
+    if not path.is_file():
+        missing = path if path.parent.is_dir() else path.parent
+        result.status = f"not measured: {_shown(missing)} not found"
+        return result
+    base = bench.work / "chinook"
+    raw = base / "raw"
+    log = bench.work / "logs" / "chinook-export.log"
+    m = bench._measure("export-chinook (set-up, not a target)",
+                       music_dwh_argv("export-chinook", "--sqlite", str(path), "--out", str(raw)), proc_env({}), log)  # fmt: skip
+    if m.returncode != 0:
+        raise BenchError(f"music-dwh export-chinook failed (exit {m.returncode}); see {log}\n{m.tail(1500)}")
+    days = _chinook_days(raw)
+    if not days:
+        raise BenchError(f"music-dwh export-chinook wrote no invoice days into {raw}")
+    result.export_s = m.wall_s
+    result.days = (days[-1] - days[0]).days + 1
+    result.invoice_days, result.first_day, result.last_day = len(days), days[0].isoformat(), days[-1].isoformat()
+    result.raw_csv_bytes = sum(p.stat().st_size for p in (raw / "chinook").rglob("*.csv"))
+    say(f"  {result.days:,} days {days[0]} – {days[-1]}, {len(days):,} of them with invoices")
+    start = {"MUSIC_DWH_CHINOOK_START": days[0].isoformat()}
+    for name, label in INSTANCES.items():
+        why = _instance_unavailable(name)
+        if why:
+            result.instance_status[name] = why
+            say(f"  Chinook on the {label}: {why}")
+            continue
+        extra, reset = _instance_env(bench, name)
+        timing = _timed_loads(bench, f"chinook-{name}", f"Chinook history, {name} instance", "chinook", raw,
+                              base / name, {**extra, **start}, server=name == "postgresql", before_each=reset)  # fmt: skip
+        result.instances[name] = timing
+        if not timing.ok:
+            result.instance_status[name] = f"FAILED: {timing.error.splitlines()[0]}"
+            bench.report.failures.append(f"chinook ({name} instance): {timing.error}")
+        elif name == "sqlite":
+            result.rows = _safe(lambda: _chinook_rows(base / name / "warehouse.duckdb"), {})
+    return result
+
+
+# ---------------------------------------------------------------------------- the part
+def run(bench) -> None:
+    """Every orchestration-cost measurement; a part that fails is reported and the others run."""
+    report = bench.report
+    cfg = bench.config
+    result = Orchestration()
+    report.orchestration = result
+    star = getattr(bench, "duckdb_star_warehouse", None)
+    oneshot = bench.work / "oneshot" / "star.duckdb"
+    if star and bench._ok("duckdb-star") and bench._ok("oneshot"):
+        from music_dwh.bench.harness import compare_star
+
+        result.star_consistency = _safe(lambda: compare_star(oneshot, star), {})
+
+    say(f"Import baseline: {result.import_command}")
+    try:
+        result.import_baseline = measure_import_baseline(bench)
+    except BenchError as exc:
+        result.import_status = "FAILED"
+        report.failures.append(f"import baseline: {exc}")
+
+    if cfg.skip_spread:
+        result.spread_status = "not measured: --skip-spread"
+    else:
+        try:
+            run_spread(bench, result.spread)
+        except BenchError as exc:
+            result.spread_status = "FAILED"
+            report.failures.append(f"spread: {exc}")
+            say(f"spread FAILED: {exc}")
+
+    say("Public Chinook history")
+    try:
+        result.chinook = run_chinook(bench)
+        if result.chinook.status:
+            say(f"  {result.chinook.status}")
+    except BenchError as exc:
+        result.chinook = ChinookResult(sqlite=str(cfg.chinook_sqlite), status="FAILED")
+        report.failures.append(f"chinook: {exc}")
+        say(f"chinook FAILED: {exc}")
+
+
+# ---------------------------------------------------------------------------- targets
+def _orch(report) -> Orchestration | None:
+    o = getattr(report, "orchestration", None)
+    return o if isinstance(o, Orchestration) else None
+
+
+def target_rows(report) -> dict[str, list[tuple[str, str, str]]]:
+    """Issue 13's rows of the Targets table, by where they go: ``star`` (after the seeds' ELT
+    row), ``incremental`` (after the incremental row) and ``end``."""
+    from music_dwh.bench.report import MET, MISSED, _ratio
+
+    o = _orch(report)
+    cfg = report.config
+
+    # --through star vs the seeds' ELT
+    star = report.approaches.get("duckdb-star")
+    seed = report.approaches.get("seed-elt")
+    label = "music_dwh on DuckDB `--through star` faster than the seeds' ELT on PostgreSQL"
+    if star and star.ok and seed and seed.ok:
+        a, b = star.median_wall, seed.median_wall
+        star_row = (label, f"{a:,.1f} s vs {b:,.1f} s ({_ratio(b / a)})", MET if a < b else MISSED)
+    else:
+        star_row = (label, "–", "not measured (needs the duckdb-star and seed-elt approaches)")
+
+    # one new day with 30 days loaded vs the import baseline
+    info = report.incremental_info or {}
+    per_day = info.get("events_per_day", cfg.incremental_events_per_day)
+    label = (f"one new {per_day:,}-event day with {NEW_DAY_LOADED} days loaded ≤ "
+             f"{TARGET_MAX_NEW_DAY_TIMES_IMPORT:.0f}× `{o.import_command if o else 'python -c …'}`")  # fmt: skip
+    point = next((p for p in report.incremental if p.loaded_days == NEW_DAY_LOADED), None)
+    base = o.import_baseline if o and o.import_baseline and o.import_baseline.ok else None
+    if point and base:
+        times = point.median / base.median_s
+        new_day_row = (label, f"{_ratio(times)} ({point.median:.1f} s vs {base.median_s:.1f} s)",
+                       MET if times <= TARGET_MAX_NEW_DAY_TIMES_IMPORT else MISSED)  # fmt: skip
+    else:
+        why = ("--skip-incremental" if cfg.skip_incremental
+               else f"{NEW_DAY_LOADED} is not in --incremental-loaded" if not point
+               else "the import baseline failed")  # fmt: skip
+        new_day_row = (label, "–", f"not measured: {why}")
+
+    # the same events over more days
+    short, long_ = cfg.spread_days
+    label = (f"the same {cfg.spread_events:,} events over {long_} vs {short} days: a whole `music-dwh load "
+             f"sparkify` ≤ {TARGET_MAX_SPREAD_RATIO}×")  # fmt: skip
+    if o and len(o.spread) == 2 and all(p.timing.ok for p in o.spread):
+        a, b = o.spread[0].timing.median_s, o.spread[1].timing.median_s
+        ratio = b / a
+        spread_row = (label, f"{ratio:.2f}× ({b:.1f} s vs {a:.1f} s)", MET if ratio <= TARGET_MAX_SPREAD_RATIO else MISSED)
+    else:
+        spread_row = (label, "–", (o.spread_status if o and o.spread_status else "not measured") if o else "not measured")
+
+    # the public Chinook history
+    ch = o.chinook if o else None
+    history = f"public Chinook history ({ch.days:,} days)" if ch and ch.days else "public Chinook history"
+    chinook_rows = []
+    for name, instance in INSTANCES.items():
+        label = f"{history}: `music-dwh load chinook` ≤ {TARGET_MAX_CHINOOK_S:.0f} s, {instance}"
+        timing = ch.instances.get(name) if ch else None
+        if timing and timing.ok:
+            s = timing.median_s
+            chinook_rows.append((label, f"{s:,.1f} s", MET if s <= TARGET_MAX_CHINOOK_S else MISSED))
+        else:
+            why = (ch.status or ch.instance_status.get(name) or "not measured") if ch else "not measured"
+            chinook_rows.append((label, "–", why))
+
+    return {"star": [star_row], "incremental": [new_day_row, spread_row], "end": chinook_rows}
+
+
+# ---------------------------------------------------------------------------- report section
+def section(report) -> list[str]:
+    """``## Orchestration cost``: the import baseline, the spread, the Chinook history."""
+    from music_dwh.bench.report import _ratio, _s
+
+    o = _orch(report)
+    if o is None:
+        return []
+    lines = ["## Orchestration cost (issue 13)", ""]
+
+    base = o.import_baseline
+    if base and base.ok:
+        lines += [
+            f"Import baseline: `{o.import_command}` (the interpreter of the bench), {len(base.walls)} time(s): "
+            f"median **{base.median_s:.2f} s** (min–max {min(base.walls):.2f}–{max(base.walls):.2f} s), "
+            f"CPU {statistics.median(base.cpus):.2f} s, peak {_mb(base.peak_rss)}: the least any process running "
+            "Dagster and dbt pays before doing anything.",
+            "",
+        ]
+        point = next((p for p in report.incremental if p.loaded_days == NEW_DAY_LOADED), None)
+        if point:
+            lines += [
+                f"One new day with {point.loaded_days} days loaded (incremental section, day {point.day}): "
+                f"median {point.median:.2f} s (first run {point.walls[0]:.2f} s) = "
+                f"{_ratio(point.median / base.median_s)} the import baseline.",
+                "",
+            ]
+    elif o.import_status:
+        lines += [f"Import baseline: {o.import_status}.", ""]
+
+    if o.spread:
+        first = o.spread[0].timing.median_s
+        lines += [
+            "### The same events over more days",
+            "",
+            f"`--spread-events` {report.config.spread_events:,} generated (seed {report.config.seed}, "
+            f"{report.config.songs:,} songs) once per number of days; each a whole `music-dwh load sparkify` "
+            "(every day as one single-run backfill) with a new warehouse and DAGSTER_HOME every run.",
+            "",
+            "| days | events/day | events | raw JSON | wall s (median) | min–max s | CPU s | peak RSS | ratio to the first | checks |",
+            "|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|",
+        ]
+        for p in o.spread:
+            t = p.timing
+            if not t.ok:
+                lines.append(f"| {p.days} | {p.events_per_day:,} | {p.events:,} | {_mb(p.raw_json_bytes)} | FAILED | | | | | |")
+                continue
+            lines.append(
+                f"| {p.days} | {p.events_per_day:,} | {p.events:,} | {_mb(p.raw_json_bytes)} | {t.median_s:.2f} | "
+                f"{min(t.walls):.1f}–{max(t.walls):.1f} | {_s(statistics.median(t.cpus), 1)} | {_mb(t.peak_rss)} | "
+                f"{t.median_s / first:.2f}× | {t.checks} |"
+            )
+        lines.append("")
+        a, b = o.spread[0], o.spread[-1]
+        if a.timing.ok and b.timing.ok and a.timing.profile and b.timing.profile:
+            lines += _parts(f"{a.days} days", f"{b.days} days", a.timing, b.timing)
+    elif o.spread_status:
+        lines += [f"Same events over more days: {o.spread_status}.", ""]
+
+    ch = o.chinook
+    if ch:
+        lines += ["### Public Chinook history", ""]
+        if ch.status:
+            lines += [f"{ch.status}.", ""]
+        else:
+            rows = ", ".join(f"{t} {n:,}" for t, n in ch.rows.items())
+            lines += [
+                f"`music-dwh export-chinook --sqlite {_shown(Path(ch.sqlite))}` (set-up, {_s(ch.export_s, 1)} s): "
+                f"**{ch.days:,} daily partitions** ({ch.first_day} – {ch.last_day}; {ch.invoice_days:,} days with "
+                f"invoices), {_mb(ch.raw_csv_bytes)} of CSV; "
+                "then `music-dwh load chinook` (every day as one single-run backfill) with a new warehouse and "
+                f"DAGSTER_HOME every run (a PostgreSQL instance's database re-created too){'; ' + rows if rows else ''}.",
+                "",
+                "| Dagster instance | wall s (median) | min–max s | CPU s | peak RSS | PG server peak (PSS) | checks |",
+                "|---|--:|--:|--:|--:|--:|---|",
+            ]
+            for name, label in INSTANCES.items():
+                t = ch.instances.get(name)
+                if t and t.ok:
+                    lines.append(
+                        f"| {label} | {t.median_s:.2f} | {min(t.walls):.1f}–{max(t.walls):.1f} | "
+                        f"{_s(statistics.median(t.cpus), 1)} | {_mb(t.peak_rss)} | {_mb(t.server_peak_pss)} | {t.checks} |"
+                    )
+                else:
+                    lines.append(f"| {label} | {ch.instance_status.get(name, 'not measured')} | | | | | |")
+            lines.append("")
+            a, b = ch.instances.get("sqlite"), ch.instances.get("postgresql")
+            if a and b and a.ok and b.ok and a.profile and b.profile:
+                lines += _parts("SQLite instance", "PostgreSQL instance", a, b)
+
+    if o.star_consistency:
+        diffs = sum(o.star_consistency.values())
+        lines += [
+            ("`music-dwh load sparkify --through star` builds the same star schema as the one-shot script, row for row."
+             if diffs == 0 else
+             "`music-dwh load sparkify --through star` differs from the one-shot script's star schema (rows in one "
+             "and not the other: " + ", ".join(f"{t}: {n:,}" for t, n in o.star_consistency.items() if n) + ")."),
+            "",
+        ]  # fmt: skip
+    return lines
+
+
+def _parts(name_a: str, name_b: str, a: Timing, b: Timing) -> list[str]:
+    """The median runs of ``a`` and ``b``, part by part (from their Dagster event logs)."""
+    from music_dwh.bench.report import _s
+
+    pa, pb = a.profile, b.profile
+    lines = [
+        f"Per part, the median run ({name_a} vs {name_b}):",
+        "",
+        f"| part | {name_a}, s | {name_b}, s | difference s |",
+        "|---|--:|--:|--:|",
+    ]
+
+    def row(title: str, x: float | None, y: float | None) -> None:
+        diff = (y - x) if x is not None and y is not None else None
+        lines.append(f"| {title} | {_s(x, 2)} | {_s(y, 2)} | {_s(diff, 2)} |")
+
+    row("whole process (wall)", a.median_s, b.median_s)
+    row("start-up before the run", pa.get("startup"), pb.get("startup"))
+    row("run set-up", pa.get("run_setup"), pb.get("run_setup"))
+    steps_a = {s["step"]: s for s in pa.get("steps", [])}
+    steps_b = {s["step"]: s for s in pb.get("steps", [])}
+    for step in [*steps_a, *(k for k in steps_b if k not in steps_a)]:
+        x, y = steps_a.get(step), steps_b.get(step)
+        row(f"step `{step}`", x and x["seconds"], y and y["seconds"])
+        if (x and x.get("dbt_execution") is not None) or (y and y.get("dbt_execution") is not None):
+            row("  ↳ of which dbt executing models and tests", x and x.get("dbt_execution"), y and y.get("dbt_execution"))
+    row("shut-down after the run", pa.get("shutdown"), pb.get("shutdown"))
+    return lines + [""]
