@@ -105,7 +105,11 @@ def test_restore_over_an_existing_warehouse_needs_force_and_is_atomic(tmp_path):
     with pytest.raises(backup.BackupError, match="do not match"):
         backup.restore(tampered, duckdb_target(source), force=True)
     assert contents(source) == changed
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["bk", "damaged", "tampered", "warehouse.duckdb"]
+    # Nothing left behind but the writer lock file (empty once released: the lock is the
+    # kernel's, on the open file; the file itself stays, as removing it would race).
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "bk", "damaged", "tampered", "warehouse.duckdb", "warehouse.duckdb.writer.lock"]
+    assert (tmp_path / "warehouse.duckdb.writer.lock").read_text() == ""
 
     backup.restore(tmp_path / "bk", duckdb_target(source), force=True)
     assert len(contents(source)["invoices"]) == 2
