@@ -1,6 +1,7 @@
 """The dbt project in ``sql/``, on its own so ``dagster-dbt project prepare-and-package`` (and
 ``music-dwh``'s own manifest check) can prepare the manifest without loading the assets."""
 
+import contextlib
 import json
 import os
 import shutil
@@ -40,10 +41,25 @@ def manifest_is_stale(env: dict[str, str]) -> bool:
     if json.loads(marker.read_text()) != env:
         return True
     built = manifest.stat().st_mtime
-    sources = [SQL_DIR / "dbt_project.yml", SQL_DIR / "profiles.yml"]
+    return any(p.stat().st_mtime > built for p in project_files() if p.exists())
+
+
+def project_files(project_dir: Path = SQL_DIR) -> list[Path]:
+    """Every file a parse of the dbt project reads."""
+    sources = [project_dir / "dbt_project.yml", project_dir / "profiles.yml"]
     for folder in ("models", "macros", "tests", "analyses"):
-        sources += [p for p in (SQL_DIR / folder).rglob("*") if p.is_file()]
-    return any(p.stat().st_mtime > built for p in sources if p.exists())
+        sources += [p for p in (project_dir / folder).rglob("*") if p.is_file()]
+    return sources
+
+
+def project_fingerprint(project_dir: Path = SQL_DIR) -> tuple:
+    """Changes whenever a project file is added, removed or modified (names and mtimes): the
+    in-process parse cache's key (resources/dbt_cli.py)."""
+    stats = []
+    for path in project_files(project_dir):
+        with contextlib.suppress(OSError):
+            stats.append((str(path), path.stat().st_mtime_ns))
+    return tuple(sorted(stats))
 
 
 def ensure_manifest(dbt_env: dict[str, str] | None = None, force: bool = False) -> Path:

@@ -11,8 +11,8 @@ from music_dwh.assets.dbt import chinook_dbt_assets, sparkify_dbt_assets
 from music_dwh.automation import alerts, jobs, schedules, sensors
 from music_dwh.checks import chinook as chinook_checks
 from music_dwh.checks import sparkify as sparkify_checks
-from music_dwh.dbt_project import DBT_EXECUTABLE, dbt_project
-from music_dwh.resources.dbt_cli import DbtCli
+from music_dwh.dbt_project import dbt_project
+from music_dwh.resources.dbt_cli import DbtRunner
 from music_dwh.resources.raw_store import RawStore
 from music_dwh.resources.warehouse import PASSWORD_VARIABLE, Warehouse, configured_password
 from music_dwh.runs.progress import LOGGER_NAME, progress_logger
@@ -45,10 +45,10 @@ defs = Definitions(
             if _settings.warehouse.engine != "duckdb" and configured_password()
             else None,
         ),
-        "dbt": DbtCli(
-            project_dir=dbt_project,
+        # dbt in the run's process (dbt-core's dbtRunner), one `dbt build` per system and run.
+        "dbt": DbtRunner(
+            project_dir=str(dbt_project.project_dir),
             profiles_dir=str(dbt_project.profiles_dir),
-            dbt_executable=DBT_EXECUTABLE,
         ),
     },
     # Steps of one run execute in the run's own process: no per-step subprocess (≈3 s each)

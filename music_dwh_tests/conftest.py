@@ -33,6 +33,7 @@ SLOWEST_FIRST = [
     "music_dwh_tests/test_warehouse_password.py",
     "music_dwh_tests/test_physical_ranges.py",
     "music_dwh_tests/assets/test_chinook.py",
+    "music_dwh_tests/assets/test_dbt.py",
     # Both read the session's `loaded_systems`: one work unit, so it is loaded once.
     "music_dwh_tests/assets/test_reports.py",
     "music_dwh_tests/sql/test_sparkify_marts.py",

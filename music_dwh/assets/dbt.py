@@ -1,14 +1,16 @@
 """dbt models (``sql/models/<system>``) as Dagster assets, through dagster-dbt.
 
-Each source system gets two dbt multi-assets: its daily incremental models (tag ``daily``),
-partitioned like its staging tables and handed the partition window as dbt vars, and its
-unpartitioned models (dimensions rebuilt whole). Models keep their seed names as asset keys
-under the system's prefix (``sparkify/songplays``).
+Each source system's models are one ``@dbt_assets`` multi-asset, ``<system>_dbt``: one step
+that runs one in-process ``dbt build`` (``resources/dbt_cli.py``) of dimensions, daily facts and
+marts in dependency order. The daily incremental models (tag ``daily``) carry the system's
+daily partitions and get the run's window; the other models are rebuilt whole. Models keep
+their seed names as asset keys under the system's prefix (``sparkify/songplays``).
 """
 
 
 import datetime as dt
 import json
+import time
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -22,15 +24,21 @@ from dagster import (
     MetadataValue,
     Output,
     PartitionsDefinition,
+    TimeWindowPartitionsDefinition,
 )
-from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
+from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, dbt_assets
 
 from music_dwh.assets.metadata import table_metadata
 from music_dwh.assets.sparkify import WAREHOUSE_POOL
 from music_dwh.dbt_project import dbt_project
 from music_dwh.partitions import chinook_daily, sparkify_daily
+from music_dwh.resources.dbt_cli import WINDOW_VARIABLES, DbtRunner
 from music_dwh.resources.warehouse import Warehouse
 
+DAILY_PARTITIONS: dict[str, TimeWindowPartitionsDefinition] = {
+    "sparkify": sparkify_daily,
+    "chinook": chinook_daily,
+}
 LAYERS = {"marts": "mart"}
 
 
@@ -49,6 +57,13 @@ class MusicDwhTranslator(DagsterDbtTranslator):
         fqn = dbt_resource_props["fqn"]
         layer = LAYERS.get(fqn[2], "star") if len(fqn) > 3 else "star"
         return {**super().get_tags(dbt_resource_props), "layer": layer, "source_system": fqn[1]}
+
+    def get_partitions_def(self, dbt_resource_props: Mapping[str, Any]) -> PartitionsDefinition | None:
+        # Only the daily incremental models are partitioned, by their system's days; the
+        # multi-asset mixes them with whole-table models (allowed: @dbt_assets can subset).
+        if dbt_resource_props.get("resource_type") == "model" and "daily" in dbt_resource_props.get("tags", []):
+            return DAILY_PARTITIONS[dbt_resource_props["fqn"][1]]
+        return None
 
     def get_owners(self, dbt_resource_props: Mapping[str, Any]):
         return ["team:analytics-engineering"]
@@ -72,11 +87,15 @@ translator = MusicDwhTranslator(settings=DagsterDbtTranslatorSettings(enable_cod
 def _with_table_metadata(
     context: AssetExecutionContext, events: list, warehouse: Warehouse, window: tuple[str, str] | None
 ) -> Iterator:
-    """Add row counts, schema and a preview to dbt's materializations. Runs after dbt exits:
-    DuckDB lets only one process open the file, so it cannot be queried while dbt runs."""
+    """Add row counts, schema and a preview to dbt's materializations. Runs after the dbt
+    invocation, once dbt has closed its connections: on DuckDB, dbt and this session may not
+    hold the file at the same time (one writer, and a second database instance in the same
+    process could read stale data)."""
+    spent, models = 0.0, 0
     with warehouse.session() as session:
         for event in events:
             if isinstance(event, Output | AssetMaterialization):
+                started = time.monotonic()
                 key = (
                     event.asset_key
                     if isinstance(event, AssetMaterialization)
@@ -93,7 +112,10 @@ def _with_table_metadata(
                 extra = table_metadata(session, table, partition_where=where, range_days=range_days)
                 extra.update(_match_metadata(session, table, where))
                 event = event.with_metadata({**event.metadata, **extra})
+                spent, models = spent + time.monotonic() - started, models + 1
             yield event
+    if models:
+        context.log.debug(f"Table metadata of {models} model(s) queried in {spent:.2f} s.")
 
 
 def _match_metadata(session, table: str, where: tuple[str, list] | None) -> dict:
@@ -126,31 +148,62 @@ def _partition_columns() -> dict[str, str]:
     return _PARTITION_COLUMNS
 
 
+def _partition_window(context: AssetExecutionContext, partitions_def: TimeWindowPartitionsDefinition
+                      ) -> tuple[str, str] | None:
+    """The run's days (one day or a range) as ``[start, end)`` ISO dates, or None for a run
+    without a partition."""
+    if not (context.has_partition_key or context.has_partition_key_range):
+        return None
+    keys = context.partition_key_range
+    start = partitions_def.time_window_for_partition_key(keys.start).start
+    end = partitions_def.time_window_for_partition_key(keys.end).end
+    return start.date().isoformat(), end.date().isoformat()
+
+
 def run_dbt(
     context: AssetExecutionContext,
-    dbt: DbtCliResource,
+    dbt: DbtRunner,
     warehouse: Warehouse,
-    window: tuple[str, str] | None = None,
+    partitions_def: TimeWindowPartitionsDefinition,
 ) -> Iterator:
-    # The window reaches sql/macros/partition_window.sql as environment variables.
-    window_env = (
-        {"MUSIC_DWH_WINDOW_START": window[0], "MUSIC_DWH_WINDOW_END": window[1]} if window else {}
-    )
-    with warehouse.dbt_environment(window_env):
-        invocation = dbt.cli(["build"], context=context, raise_on_error=False)
-        events = list(invocation.stream())
+    """One in-process ``dbt build`` of the step's selected models and tests, in dependency order,
+    then the table metadata of every model built.
+
+    A run with a partition (one day or a range) hands the window to the daily models as
+    environment variables read by ``sql/macros/partition_window.sql``. A run without a partition
+    builds only the whole-table models it selected: a daily model's rows belong to days, and
+    Dagster can only record a daily model's materialization for days. Selected daily models are
+    then left out of ``dbt build`` with a warning naming them (materialize a day or a range to
+    rebuild them)."""
+    window = _partition_window(context, partitions_def)
+    skipped = []
+    if window is None:
+        skipped = sorted(
+            (key for key in context.selected_asset_keys
+             if context.assets_def.specs_by_key[key].partitions_def is not None),
+            key=lambda k: k.to_user_string(),
+        )
+        if skipped:
+            context.log.warning(
+                "This run has no partition, so these daily models are not rebuilt (their rows "
+                "belong to days; materialize a day or a range of days to rebuild them): "
+                + ", ".join(k.to_user_string() for k in skipped)
+            )
+        left = set(context.selected_asset_keys) - set(skipped)
+        if skipped and not left and all(c.asset_key in skipped for c in context.selected_asset_check_keys):
+            return  # nothing else to build or test
+    # The window reaches sql/macros/partition_window.sql as environment variables, read only
+    # in SQL bodies and hooks (rendered per invocation), never at parse time.
+    window_env = dict(zip(WINDOW_VARIABLES, window)) if window else {}
+    invocation, events = dbt.build(context, {**warehouse.dbt_env(), **window_env}, exclude=skipped)
     yield from _with_table_metadata(context, events, warehouse, window)
-    if not invocation.is_successful():
+    if not invocation.success:
         # Built models were reported above; a failed model or error-severity test (a blocking
         # check) fails the step so nothing downstream of it runs.
-        failures = [
-            f"{r['unique_id']}: {r.get('message') or r['status']}"
-            for r in invocation.get_artifact("run_results.json").get("results", [])
-            if r["status"] in ("error", "fail")
-        ]
+        failures = invocation.failures() or invocation.errors or ["dbt failed without a result"]
         raise Failure(
             description="dbt build failed:\n" + "\n".join(failures[:20]),
-            metadata={"dbt_failures": len(failures)},
+            metadata={"dbt_failures": len(invocation.failures()), "dbt_command": invocation.command},
         )
 
 
@@ -159,66 +212,33 @@ def _manifest_models() -> list[dict]:
     return [n for n in manifest["nodes"].values() if n["resource_type"] == "model"]
 
 
-def build_dbt_assets(system: str, partitions_def: PartitionsDefinition) -> list:
-    """A source system's dbt models as up to three multi-assets (steps of a run):
+def build_dbt_assets(system: str, partitions_def: TimeWindowPartitionsDefinition):
+    """A source system's dbt models as one multi-asset, ``<system>_dbt``: one step, one
+    ``dbt build`` of dimensions, daily facts and marts in dependency order.
 
-    * ``<system>_models``: whole-table models fed by staging (dimensions), before the facts;
-    * ``<system>_daily_models``: daily incremental models (tag ``daily``), partitioned like the
-      staging tables and given the partition window;
-    * ``<system>_marts``: whole-table models in ``models/<system>/marts``, after the facts.
-
-    Three steps rather than one because dimensions feed the facts and the facts feed the
-    marts: a single unpartitioned step would have to run both before and after the daily one.
+    Only the daily models (tag ``daily``) carry the system's daily partitions (the translator's
+    ``get_partitions_def``); the whole-table models ride along in a partitioned run and run
+    alone in a run without a partition. Any subset can be materialized (``@dbt_assets`` sets
+    ``can_subset``). ``BackfillPolicy.single_run()``: a range of days is one run, one step.
     """
     models = [m for m in _manifest_models() if m["fqn"][1] == system]
-    is_daily = lambda m: "daily" in m["tags"]  # noqa: E731
-    is_mart = lambda m: len(m["fqn"]) > 3 and m["fqn"][2] == "marts"  # noqa: E731
-    built = []
+    if not models:
+        return None
 
-    if any(is_daily(m) for m in models):
+    @dbt_assets(
+        manifest=dbt_project.manifest_path,
+        project=dbt_project,
+        select=f"path:models/{system}",
+        name=f"{system}_dbt",
+        backfill_policy=BackfillPolicy.single_run(),
+        dagster_dbt_translator=translator,
+        pool=WAREHOUSE_POOL,
+    )
+    def system_models(context: AssetExecutionContext, dbt: DbtRunner, warehouse: Warehouse):
+        yield from run_dbt(context, dbt, warehouse, partitions_def)
 
-        @dbt_assets(
-            manifest=dbt_project.manifest_path,
-            project=dbt_project,
-            select=f"path:models/{system},tag:daily",
-            name=f"{system}_daily_models",
-            partitions_def=partitions_def,
-            backfill_policy=BackfillPolicy.single_run(),
-            dagster_dbt_translator=translator,
-            pool=WAREHOUSE_POOL,
-        )
-        def daily_models(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse):
-            start, end = context.partition_time_window
-            yield from run_dbt(context, dbt, warehouse, (start.date().isoformat(), end.date().isoformat()))
-
-        built.append(daily_models)
-
-    for name, select, exclude, present in (
-        (f"{system}_models", f"path:models/{system}", f"tag:daily path:models/{system}/marts",
-         any(not is_daily(m) and not is_mart(m) for m in models)),
-        (f"{system}_marts", f"path:models/{system}/marts", "tag:daily",
-         any(not is_daily(m) and is_mart(m) for m in models)),
-    ):
-        if not present:
-            continue
-
-        @dbt_assets(
-            manifest=dbt_project.manifest_path,
-            project=dbt_project,
-            select=select,
-            exclude=exclude,
-            name=name,
-            # Lets a range run carry these whole-table models too (one run, not one per day).
-            backfill_policy=BackfillPolicy.single_run(),
-            dagster_dbt_translator=translator,
-            pool=WAREHOUSE_POOL,
-        )
-        def whole_models(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse):
-            yield from run_dbt(context, dbt, warehouse)
-
-        built.append(whole_models)
-    return built
+    return system_models
 
 
-sparkify_dbt_assets = build_dbt_assets("sparkify", sparkify_daily)
-chinook_dbt_assets = build_dbt_assets("chinook", chinook_daily)
+sparkify_dbt_assets = [a for a in [build_dbt_assets("sparkify", sparkify_daily)] if a]
+chinook_dbt_assets = [a for a in [build_dbt_assets("chinook", chinook_daily)] if a]

@@ -286,7 +286,8 @@ class Warehouse(ConfigurableResource):
             session.close()
 
     def dbt_env(self) -> dict[str, str]:
-        """Environment for the dbt subprocess: ``sql/profiles.yml`` reads these variables."""
+        """Environment for dbt (in-process, ``resources/dbt_cli.py``; ``ensure_manifest``'s parse):
+        ``sql/profiles.yml`` reads these variables."""
         target = self.target
         env = {"MUSIC_DWH_DBT_TARGET": target.dbt_target}
         if target.engine == "duckdb":

@@ -25,7 +25,7 @@ pytestmark = pytest.mark.e2e
 PHASES = {
     "staging": "sparkify__staging_events",
     "checks": "sparkify__staging_events_staging_events_expectations",
-    "dbt": "sparkify_daily_models",
+    "dbt": "sparkify_dbt",
 }
 
 
