@@ -72,7 +72,31 @@ def ensure_dagster_home() -> Path:
         tmp.write_text(shipped)
         tmp.replace(config)
     os.environ["DAGSTER_HOME"] = str(home)
+    check_instance_storage()
     return home
+
+
+def check_instance_storage() -> None:
+    """With ``MUSIC_DWH_DAGSTER_STORAGE=postgresql://…``, connect once: a database that cannot be
+    reached or refuses the credentials is one line naming the settings, not a traceback from
+    inside Dagster. The driver's message names host, user and database, never the password."""
+    from music_dwh.settings import INSTANCE_STORAGE_PASSWORD_VARIABLE as PASSWORD_VARIABLE
+    from music_dwh.settings import instance_storage
+
+    target = instance_storage()
+    if target.engine != "postgres":
+        return
+    import psycopg2
+
+    try:
+        psycopg2.connect(target.sqlalchemy_url().replace("+psycopg2", ""), connect_timeout=10,
+                         password=os.environ.get(PASSWORD_VARIABLE) or None).close()
+    except psycopg2.OperationalError as exc:
+        reason = " ".join(str(exc).replace("FATAL:", " ").split())
+        raise UserError(
+            f"cannot open the Dagster instance storage {target.redacted()} ({reason}): check "
+            f"MUSIC_DWH_DAGSTER_STORAGE and the password ({PASSWORD_VARIABLE}, PGPASSWORD or ~/.pgpass)"
+        ) from None
 
 
 def _store(location: str | None):
@@ -387,7 +411,7 @@ def build_parser() -> argparse.ArgumentParser:
     ld.add_argument("--through", choices=LAYERS, default=LAYERS[-1],
                     help="materialize up to this layer, with its checks (default: report = everything)")
     ld.add_argument("-v", "--verbose", action="store_true",
-                    help="Dagster's and dbt's full logs instead of the progress display")
+                    help="Dagster's full log instead of the progress display (dbt's: sql/logs/dbt.log)")
     ld.set_defaults(func=cmd_load)
 
     pr = sub.add_parser("prepare", help="set up DAGSTER_HOME and the dbt manifest (make does this)")

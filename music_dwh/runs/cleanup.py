@@ -3,8 +3,8 @@
 A run whose process died without finishing (``kill -9``, the OOM killer, a reboot) stays
 STARTED in the instance and may keep concurrency-pool rows: the daemon's queue would wait for
 it forever. ``reap_dead_runs`` marks such runs failed with the reason, frees their pool slots
-and pending steps, and ends what is left of their process group (an orphaned dbt process
-would otherwise keep the DuckDB file open). ``music-dwh load`` calls it before it starts and
+and pending steps, and ends what is left of their process group (helper processes such as
+Dagster's log capture, or any subprocess the run started, which could hold the DuckDB file). ``music-dwh load`` calls it before it starts and
 while it waits; the daemon's run monitoring does the same for runs it launched
 (``music_dwh.runs.launcher``).
 """

@@ -81,8 +81,9 @@ class MonitoredRunLauncher(DefaultRunLauncher):
             # second; give it that, and the daemon, seeing the run ended, will not fail it twice.
             time.sleep(_CODE_SERVER_GRACE_SECONDS)
         message = dead_reason(process)
-        # A dead `music-dwh load` may leave its process group behind (a dbt subprocess holding
-        # the DuckDB file open): end it. Runs without a recorded group are left alone.
+        # A dead `music-dwh load` may leave its process group behind (helper processes, any
+        # subprocess that could hold the DuckDB file): end it. Runs without a recorded group
+        # are left alone.
         leftovers = end_process_group(process)
         if leftovers:
             message += f"; ended {leftovers} leftover process(es) of its group"

@@ -2,7 +2,7 @@
 only waits for it and answers signals.
 
 Ctrl-C (SIGINT), SIGTERM or SIGHUP at any point (waiting for the warehouse, staging, dbt,
-checks) kills the worker's whole process group at once (dbt included), then marks its run
+checks) kills the worker's whole process group at once (dbt runs inside it), then marks its run
 canceled and frees its slots. Nothing is lost by not asking politely: every write of a
 partition is one transaction, so a killed writer leaves each partition as it was. The same
 path serves ``kill -9`` of the worker (the run is failed by the next command's clean-up).
