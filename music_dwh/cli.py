@@ -227,9 +227,12 @@ def print_summary() -> None:
             if not rows:
                 continue
             _say(f"\n{system}: rows per table")
+            cells = []
             for (table,) in rows:
                 count = session.query(f'select count(*) from "{system}"."{table}"')[0][0]
-                _say(f"  {table:<28} {count:>12,}")
+                cells.append(f"{table:<24}{count:>9,}")
+            for i in range(0, len(cells), 3):  # three columns: the demo fits on two screens
+                _say("  " + "   ".join(cells[i : i + 3]))
         if session.table_exists("sparkify.songplays"):
             plays, matched = session.query(_analysis("sparkify_match_rate"))[0]
             rate = matched / plays if plays else 0.0

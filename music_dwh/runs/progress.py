@@ -28,6 +28,8 @@ class Counts:
     step: str | None = None
     step_started: float = 0.0
     at_step_start: tuple[int, int, int] = (0, 0, 0)
+    failed_at_step_start: int = 0
+    pending_checks: list = field(default_factory=lambda: [0, 0.0, 0, 0])  # steps, s, checks, failed
     steps_done: int = 0
     days_staged: set = field(default_factory=set)
     built: set = field(default_factory=set)
@@ -65,6 +67,14 @@ class ProgressHandler(logging.Handler):
                               get_renderable=lambda: self.counts.status())
             self._live.start()
 
+    def _flush_checks(self) -> None:
+        """Check steps are many and short: one line for a series of them."""
+        steps, seconds, checks, failed = self.counts.pending_checks
+        if steps:
+            mark = "✗" if failed else "✓"
+            self._print(f"  {mark} {steps} check step(s): {checks - failed} passed, {failed} failed ({seconds:.1f} s)")
+        self.counts.pending_checks = [0, 0.0, 0, 0]
+
     def _print(self, text: str) -> None:
         if self._live is not None:
             self._console.print(text, markup=False, highlight=False)
@@ -85,19 +95,29 @@ class ProgressHandler(logging.Handler):
         if kind == "STEP_START":
             c.step, c.step_started = event.step_key, time.monotonic()
             c.at_step_start = c.tallies()
+            c.failed_at_step_start = c.checks_failed
         elif kind == "STEP_SUCCESS":
             c.steps_done += 1
             days, built, checks = (a - b for a, b in zip(c.tallies(), c.at_step_start, strict=True))
             what = [f"{time.monotonic() - c.step_started:.1f} s"]
             what += [f"{days} day(s) staged"] if days else []
             what += [f"{built} table(s) built"] if built else []
-            what += [f"{checks} check(s)"] if checks else []
-            self._print(f"  ✓ {event.step_key} ({', '.join(what)})")
+            if checks and not days and not built:  # a check step: fold into one line
+                pending = c.pending_checks
+                pending[0] += 1
+                pending[1] += time.monotonic() - c.step_started
+                pending[2] += checks
+                pending[3] += c.checks_failed - c.failed_at_step_start
+            else:
+                what += [f"{checks} check(s)"] if checks else []
+                self._flush_checks()
+                self._print(f"  ✓ {event.step_key} ({', '.join(what)})")
             c.step = None
         elif kind == "STEP_FAILURE":
             error = event.step_failure_data.error if event.step_failure_data else None
             message = (error.message.strip().splitlines() or [""])[0] if error else ""
             c.failed_steps.append(event.step_key)
+            self._flush_checks()
             self._print(f"  ✗ {event.step_key} FAILED: {message[:300]}")
             c.step = None
         elif kind == "ASSET_MATERIALIZATION":
@@ -116,6 +136,8 @@ class ProgressHandler(logging.Handler):
                 c.checks_failed += 1
 
     def close(self) -> None:
+        with self._lock:
+            self._flush_checks()
         if self._live is not None:
             self._live.stop()
             self._live = None
