@@ -29,6 +29,9 @@ DEFAULTS = {
     "MUSIC_DWH_DUCKDB_MEMORY_LIMIT": "1GB",
     # How long a run waits for another writer of the DuckDB file before it gives up.
     "MUSIC_DWH_LOCK_TIMEOUT": "10m",
+    # Where the Dagster instance keeps runs, events and schedules (music_dwh/instance.py):
+    # SQLite files in DAGSTER_HOME, or a PostgreSQL database.
+    "MUSIC_DWH_DAGSTER_STORAGE": "sqlite",
 }
 
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*(s|m|h)?$", re.IGNORECASE)
@@ -101,6 +104,79 @@ def parse_warehouse_url(url: str) -> WarehouseTarget:
     )
 
 
+# The PostgreSQL instance storage's password: read from the environment when a connection opens.
+INSTANCE_STORAGE_PASSWORD_VARIABLE = "MUSIC_DWH_DAGSTER_STORAGE_PASSWORD"
+
+
+@dataclass(frozen=True)
+class InstanceStorage:
+    """What ``MUSIC_DWH_DAGSTER_STORAGE`` selects for the Dagster instance's runs, events and
+    schedules: ``sqlite`` (files in DAGSTER_HOME) or a PostgreSQL database. Never holds the
+    password: that stays in ``MUSIC_DWH_DAGSTER_STORAGE_PASSWORD`` (or libpq's own sources)."""
+
+    engine: str  # sqlite | postgres
+    host: str | None = None
+    port: int | None = None
+    user: str | None = None
+    database: str | None = None
+    query: str = ""  # libpq options such as sslmode=require
+
+    def sqlalchemy_url(self) -> str:
+        """``postgresql+psycopg2://user@host:port/db``: what SQLAlchemy connects to (2.1 reads a
+        bare ``postgresql://`` as psycopg 3, which is not installed)."""
+        from urllib.parse import quote
+
+        url = f"postgresql+psycopg2://{quote(self.user or '', safe='')}@{self.host}:{self.port}/{quote(self.database or '', safe='')}"
+        return f"{url}?{self.query}" if self.query else url
+
+    def redacted(self) -> str:
+        if self.engine == "sqlite":
+            return "sqlite (DAGSTER_HOME)"
+        return f"postgresql://{self.user}@{self.host}:{self.port}/{self.database}"
+
+
+def parse_instance_storage(value: str) -> InstanceStorage:
+    """``sqlite`` (the default) or ``postgresql://user@host:port/db`` (never with a password)."""
+    value = value.strip()
+    if value.lower() == "sqlite":
+        return InstanceStorage(engine="sqlite")
+    parsed = urlparse(value)
+    if parsed.password:  # first: no message below may repeat it
+        raise SettingsError(
+            "MUSIC_DWH_DAGSTER_STORAGE must not contain a password; put it in "
+            "MUSIC_DWH_DAGSTER_STORAGE_PASSWORD, or leave it out when libpq finds it (PGPASSWORD, "
+            "~/.pgpass) or the server needs none"
+        )
+    if parsed.scheme not in ("postgresql", "postgres"):
+        raise SettingsError(
+            f"MUSIC_DWH_DAGSTER_STORAGE={value!r} is not a supported instance storage; use sqlite "
+            "(files in DAGSTER_HOME, the default) or postgresql://user@host:port/db"
+        )
+    try:
+        port = parsed.port
+    except ValueError:
+        raise SettingsError(
+            f"MUSIC_DWH_DAGSTER_STORAGE={value!r} has no valid port; use a number from 1 to 65535, "
+            "e.g. postgresql://dagster@host:5432/dagster"
+        ) from None
+    return InstanceStorage(
+        engine="postgres",
+        host=parsed.hostname or "127.0.0.1",
+        port=port or 5432,
+        user=parsed.username or "postgres",
+        database=(parsed.path or "/").lstrip("/") or "postgres",
+        query=parsed.query,
+    )
+
+
+def instance_storage(env: dict[str, str] | None = None) -> InstanceStorage:
+    """Only ``MUSIC_DWH_DAGSTER_STORAGE``: what every process that opens the Dagster instance
+    reads (the webserver and daemon too), so a mistake in an unrelated setting cannot stop them."""
+    env = os.environ if env is None else env
+    return parse_instance_storage(env.get("MUSIC_DWH_DAGSTER_STORAGE", "").strip()
+                                  or DEFAULTS["MUSIC_DWH_DAGSTER_STORAGE"])
+
+
 def _duration(name: str, value: str) -> float:
     """``90`` or ``90s`` (seconds), ``10m``, ``1h``."""
     match = _DURATION.match(value.strip())
@@ -135,6 +211,8 @@ class Settings:
     ui_url: str = "http://127.0.0.1:3000"  # base of the run links in alerts
     duckdb_memory_limit: str = DEFAULTS["MUSIC_DWH_DUCKDB_MEMORY_LIMIT"]
     lock_timeout_seconds: float = 600.0
+    # The Dagster instance's storage (runs, events, schedules); see music_dwh/instance.py.
+    dagster_storage: InstanceStorage = InstanceStorage(engine="sqlite")
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -174,6 +252,7 @@ class Settings:
             ui_url=(env.get("MUSIC_DWH_UI_URL", "").strip() or "http://127.0.0.1:3000").rstrip("/"),
             duckdb_memory_limit=memory_limit,
             lock_timeout_seconds=lock_timeout,
+            dagster_storage=instance_storage(env),
         )
 
 

@@ -17,7 +17,7 @@ from dagster import (
     multi_asset,
 )
 
-from music_dwh.assets.metadata import days_in_window, per_day_markdown, table_metadata
+from music_dwh.assets.metadata import days_in_window, log_this_day, per_day_markdown, table_metadata
 from music_dwh.assets.sparkify import WAREHOUSE_KIND, WAREHOUSE_POOL
 from music_dwh.datagen.chinook_export import REFERENCE_TABLES, reference_key
 from music_dwh.partitions import chinook_daily
@@ -192,9 +192,11 @@ def invoice_staging(context: AssetExecutionContext, raw_store: RawStore, warehou
         # A day without a folder is a day without sales; it needs a write only when it has
         # rows from an earlier delivery to remove.
         to_load = set(delivered) | staging.days_with_rows(session, days[0], days[-1])
+        written = 0
         for i, day in enumerate(days, start=1):
             if day not in to_load:
                 continue
+            written += 1
             try:
                 inv, lines = staging.load_invoice_day(
                     raw_store, session, day, threshold, tracks, customers, present=delivered.get(day, {})
@@ -206,7 +208,7 @@ def invoice_staging(context: AssetExecutionContext, raw_store: RawStore, warehou
                 totals[name][1] += stats.loaded
                 totals[name][2] += stats.quarantined
             per_day[day] = {"invoices": inv.loaded, "lines": lines.loaded, "quarantined": inv.quarantined + lines.quarantined}
-            if inv.files or i == len(days):
+            if log_this_day(written, len(to_load)):
                 context.log.info(
                     f"[{i}/{len(days)}] {day}: {inv.loaded:,} invoices, {lines.loaded:,} lines staged, "
                     f"{inv.quarantined + lines.quarantined:,} quarantined"
@@ -223,8 +225,9 @@ def invoice_staging(context: AssetExecutionContext, raw_store: RawStore, warehou
                 quarantined=quarantined,
                 quarantine_rate=MetadataValue.float(round(quarantined / records, 6) if records else 0.0),
             )
-            if name == "invoice":
-                metadata["per_day"] = per_day_markdown(dict(list(per_day.items())[-31:]))
+            per_day_table = per_day_markdown(per_day) if name == "invoice" else None
+            if per_day_table is not None:
+                metadata["per_day"] = per_day_table
             yield MaterializeResult(asset_key=AssetKey([GROUP, f"staging_{name}"]), metadata=metadata)
 
 

@@ -16,6 +16,17 @@ PREVIEW_ROWS = 5
 # metadata; past a month of days, the schema and preview tables are left out (they would be
 # copied thousands of times into the instance for a multi-year backfill).
 FULL_METADATA_MAX_DAYS = 31
+# Each log line of a run is an event in the Dagster instance, stored on its own: a range run
+# logs a progress line for every day up to this many days, past it about this many lines.
+DAY_LOG_LINES = 31
+
+
+def log_this_day(i: int, total: int) -> bool:
+    """Whether the i-th (1-based) of ``total`` days of a range run gets its own progress line:
+    every day of a short range, else about ``DAY_LOG_LINES`` evenly spaced ones and the last."""
+    if total <= DAY_LOG_LINES or i == total:
+        return True
+    return i % -(-total // DAY_LOG_LINES) == 0
 
 
 def days_in_window(start: dt.datetime, end: dt.datetime) -> list[dt.date]:
@@ -76,8 +87,11 @@ def table_metadata(
     return metadata
 
 
-def per_day_markdown(rows: Mapping[dt.date, Mapping[str, Any]]) -> MetadataValue:
-    """A small day-by-day table for range runs (one materialization covers many days)."""
+def per_day_markdown(rows: Mapping[dt.date, Mapping[str, Any]]) -> MetadataValue | None:
+    """A small day-by-day table for range runs of up to ``FULL_METADATA_MAX_DAYS`` days, else
+    None: Dagster copies a range run's metadata into every day's materialization."""
+    if len(rows) > FULL_METADATA_MAX_DAYS:
+        return None
     if not rows:
         return MetadataValue.md("(no days)")
     columns = ["day", *next(iter(rows.values())).keys()]

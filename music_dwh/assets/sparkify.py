@@ -15,7 +15,7 @@ from dagster import (
     asset,
 )
 
-from music_dwh.assets.metadata import days_in_window, per_day_markdown, table_metadata
+from music_dwh.assets.metadata import days_in_window, log_this_day, per_day_markdown, table_metadata
 from music_dwh.partitions import sparkify_daily
 from music_dwh.resources.raw_store import RawStore
 from music_dwh.resources.warehouse import Warehouse
@@ -121,10 +121,11 @@ def staging_events(
                     f"{day}: no log file under {raw_store.uri(staging.log_day_prefix(day))}*; "
                     "the partition is empty"
                 )
-            context.log.info(
-                f"[{i}/{len(days)}] {day}: {stats.loaded:,} events staged, "
-                f"{stats.quarantined:,} quarantined, {stats.repaired_values:,} text values repaired"
-            )
+            if log_this_day(i, len(days)):
+                context.log.info(
+                    f"[{i}/{len(days)}] {day}: {stats.loaded:,} events staged, "
+                    f"{stats.quarantined:,} quarantined, {stats.repaired_values:,} text values repaired"
+                )
             per_day[day] = {
                 "records": stats.records,
                 "staged": stats.loaded,
@@ -155,9 +156,11 @@ def staging_events(
             "repaired_text_values": totals["repaired"],
             "files": totals["files"],
             "bytes": totals["bytes"],
-            "per_day": per_day_markdown(dict(list(per_day.items())[-31:])),
         }
     )
+    per_day_table = per_day_markdown(per_day)
+    if per_day_table is not None:
+        metadata["per_day"] = per_day_table
     return MaterializeResult(metadata=metadata)
 
 
