@@ -192,36 +192,31 @@ def _sqlite_path(conn_string: str) -> str:
     return conn_string[len("sqlite:///"):]
 
 
-class NormalSyncSqliteRunStorage(SqliteRunStorage):
+class _NormalSyncConnections:
+    """``connect`` of Dagster's single-file SQLite storages (runs, schedules) with
+    synchronous=NORMAL and one connection kept open per file."""
+
+    _conn_string: str
+
+    @contextmanager
+    def connect(self) -> Iterator[Connection]:
+        _open_files(self, 1).keep(_sqlite_path(self._conn_string))
+        engine = sqlite_engine(self._conn_string)
+        with engine.connect() as conn:
+            with conn.begin():
+                yield conn
+
+    def dispose(self) -> None:
+        _open_files(self, 1).close()
+        super().dispose()
+
+
+class NormalSyncSqliteRunStorage(_NormalSyncConnections, SqliteRunStorage):
     """Dagster's SQLite run storage (``history/runs.db``), connections with synchronous=NORMAL."""
 
-    @contextmanager
-    def connect(self) -> Iterator[Connection]:
-        _open_files(self, 1).keep(_sqlite_path(self._conn_string))
-        engine = sqlite_engine(self._conn_string)
-        with engine.connect() as conn:
-            with conn.begin():
-                yield conn
 
-    def dispose(self) -> None:
-        _open_files(self, 1).close()
-        super().dispose()
-
-
-class NormalSyncSqliteScheduleStorage(SqliteScheduleStorage):
+class NormalSyncSqliteScheduleStorage(_NormalSyncConnections, SqliteScheduleStorage):
     """Dagster's SQLite schedule storage (ticks, cursors), connections with synchronous=NORMAL."""
-
-    @contextmanager
-    def connect(self) -> Iterator[Connection]:
-        _open_files(self, 1).keep(_sqlite_path(self._conn_string))
-        engine = sqlite_engine(self._conn_string)
-        with engine.connect() as conn:
-            with conn.begin():
-                yield conn
-
-    def dispose(self) -> None:
-        _open_files(self, 1).close()
-        super().dispose()
 
 
 def _open_files(storage: Any, size: int) -> _OpenFiles:

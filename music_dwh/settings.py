@@ -7,9 +7,11 @@ Documented in the README and ``.env.example``.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import re
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
@@ -259,3 +261,20 @@ class Settings:
 def get_settings() -> Settings:
     """The current settings (re-read each call: cheap, and tests change the environment)."""
     return Settings.from_env()
+
+
+@contextlib.contextmanager
+def temporary_environ(set_: Mapping[str, str], unset: Sequence[str] = ()) -> Iterator[None]:
+    """``os.environ`` with ``set_`` applied and ``unset`` removed for the block, then restored."""
+    saved = {k: os.environ.get(k) for k in {*set_, *unset}}
+    for key in unset:
+        os.environ.pop(key, None)
+    os.environ.update(set_)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value

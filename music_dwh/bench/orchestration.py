@@ -29,13 +29,11 @@ import shutil
 import statistics
 import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from music_dwh.bench.harness import (
-    DEFAULT_START,
     BenchError,
     _mb,
     _positive_int,
@@ -47,7 +45,7 @@ from music_dwh.bench.harness import (
     prepare_manifest,
     say,
 )
-from music_dwh.settings import REPO_ROOT
+from music_dwh.settings import REPO_ROOT, temporary_environ
 
 IMPORT_STATEMENT = "import dagster, dagster_dbt, dbt.cli.main"
 DEFAULT_SPREAD_EVENTS = 81_000  # 30 days × 2,700 events
@@ -171,24 +169,12 @@ class Orchestration:
 
 
 # ---------------------------------------------------------------------------- helpers
-@contextmanager
-def _instance_environ(env: dict[str, str]) -> Iterator[None]:
+def _instance_environ(env: dict[str, str]):
     """This process's environment names the same Dagster instance storage as ``env`` (for
     pipeline_profile, which opens the run's instance here)."""
-    saved = {k: os.environ.get(k) for k in (STORAGE_VARIABLE, STORAGE_PASSWORD_VARIABLE)}
-    try:
-        for key in saved:
-            if env.get(key):
-                os.environ[key] = env[key]
-            else:
-                os.environ.pop(key, None)
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+    keys = (STORAGE_VARIABLE, STORAGE_PASSWORD_VARIABLE)
+    return temporary_environ({k: env[k] for k in keys if env.get(k)},
+                             unset=[k for k in keys if not env.get(k)])
 
 
 def _checks_line(log: Path, system: str) -> str:

@@ -41,7 +41,6 @@ the same ranges and ``music_dwh_tests/resources/test_dbt_cli.py`` fails on any o
 
 from __future__ import annotations
 
-import contextlib
 import importlib.metadata
 import os
 import shutil
@@ -50,7 +49,7 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -58,6 +57,7 @@ from typing import Any
 from dagster import ConfigurableResource, get_dagster_logger
 
 from music_dwh.dbt_project import QUIET_ENV, SQL_DIR, project_fingerprint
+from music_dwh.settings import temporary_environ
 
 # Package → the version range whose internals this module was verified against, and what of
 # it is used beyond the documented API. Any other version fails the test suite (and logs a
@@ -125,24 +125,6 @@ def _warn_once_about_versions() -> None:
         _VERSIONS_CHECKED = True
         for line in unverified_versions():
             logger.warning(f"in-process dbt: {line}")
-
-
-@contextlib.contextmanager
-def _environ(set_: Mapping[str, str], unset: Sequence[str] = ()) -> Iterator[None]:
-    """``os.environ`` with ``set_`` applied and ``unset`` removed for the block, then restored."""
-    keys = {*set_, *unset}
-    saved = {k: os.environ.get(k) for k in keys}
-    for key in unset:
-        os.environ.pop(key, None)
-    os.environ.update(set_)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 def _common_args(project_dir: Path, profiles_dir: Path, target_path: Path) -> list[str]:
@@ -214,7 +196,7 @@ def parsed_manifest(dbt_env: Mapping[str, str], project_dir: Path = SQL_DIR,
                 shutil.copy(prepared, Path(scratch) / prepared.name)
             unset = [*WINDOW_VARIABLES, *(k for k in os.environ if k.startswith(SECRET_PREFIX))]
             try:
-                with _environ({**QUIET_ENV, **env}, unset=unset):
+                with temporary_environ({**QUIET_ENV, **env}, unset=unset):
                     result = dbtRunner(callbacks=[_error_collector(errors)]).invoke(
                         ["parse", *_common_args(Path(project_dir), Path(profiles_dir), Path(scratch))])
             finally:
@@ -319,7 +301,7 @@ def invoke(args: Sequence[str], *, env: Mapping[str, str], target_path: Path, ma
         _reset_compiled_state(manifest)
         started = time.monotonic()
         try:
-            with _environ({**QUIET_ENV, **env}):
+            with temporary_environ({**QUIET_ENV, **env}):
                 outcome = dbtRunner(manifest=manifest, callbacks=[on_event]).invoke(full_args)
         finally:
             release_dbt_connections()

@@ -311,18 +311,3 @@ class Warehouse(ConfigurableResource):
             if password:
                 env["DBT_ENV_SECRET_WAREHOUSE_PASSWORD"] = password
         return env
-
-    @contextlib.contextmanager
-    def dbt_environment(self, extra: Mapping[str, str] | None = None) -> Iterator[None]:
-        """Expose ``dbt_env()`` (and ``extra``) to dbt for the length of the block, then restore."""
-        env = {**self.dbt_env(), **(extra or {})}
-        saved = {k: os.environ.get(k) for k in env}
-        os.environ.update(env)
-        try:
-            yield
-        finally:
-            for key, value in saved.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value

@@ -58,10 +58,10 @@ def signals_raise() -> None:
             signal.signal(s, h)
 
 
-def run_worker(plans: Sequence[LoadPlan], say: Callable[[str], None]) -> int:
-    """Execute ``plans`` in a worker process; return its exit status, or raise
-    ``Interrupted`` after stopping it when a signal arrives."""
-    spec = {"parent": os.getpid(), "plans": [p.to_json() for p in plans]}
+def _run_in_own_group(argv: Sequence[str], stop: Callable[[subprocess.Popen, str], None]) -> int:
+    """Run ``argv`` in a process group of its own (the terminal's Ctrl-C reaches only us) until
+    it exits, returning its status; when a signal arrives first, ``stop`` it and raise
+    ``Interrupted`` (its detail filled in by the caller)."""
     received: list[int] = []
 
     def handler(signum, frame):
@@ -69,24 +69,39 @@ def run_worker(plans: Sequence[LoadPlan], say: Callable[[str], None]) -> int:
 
     saved = {s: signal.signal(s, handler) for s in SIGNALS}
     try:
-        worker = subprocess.Popen(
-            [sys.executable, "-m", "music_dwh.runs.worker", json.dumps(spec)],
-            start_new_session=True,  # its own group: the terminal's Ctrl-C reaches only us
-        )
+        child = subprocess.Popen(list(argv), start_new_session=True)
         while not received:
             try:
-                return worker.wait(timeout=0.2)
+                return child.wait(timeout=0.2)
             except subprocess.TimeoutExpired:
                 continue
-        signum = received[0]
-        say(f"music-dwh: {signal_name(signum)} received; stopping the load …")
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(worker.pid, signal.SIGKILL)
-        worker.wait()
+        stop(child, signal_name(received[0]))
     finally:
         for s, h in saved.items():
             signal.signal(s, h)
-    raise Interrupted(signum, cancel_runs(plans, signal_name(signum)))
+    raise Interrupted(received[0])
+
+
+def _kill_group(child: subprocess.Popen) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(child.pid, signal.SIGKILL)
+    child.wait()
+
+
+def run_worker(plans: Sequence[LoadPlan], say: Callable[[str], None]) -> int:
+    """Execute ``plans`` in a worker process; return its exit status, or raise
+    ``Interrupted`` after stopping it when a signal arrives."""
+    spec = {"parent": os.getpid(), "plans": [p.to_json() for p in plans]}
+    argv = [sys.executable, "-m", "music_dwh.runs.worker", json.dumps(spec)]
+
+    def stop(worker: subprocess.Popen, why: str) -> None:
+        say(f"music-dwh: {why} received; stopping the load …")
+        _kill_group(worker)  # at once: every write is one transaction
+
+    try:
+        return _run_in_own_group(argv, stop)
+    except Interrupted as exc:
+        raise Interrupted(exc.signum, cancel_runs(plans, signal_name(exc.signum))) from None
 
 
 def cancel_runs(plans: Sequence[LoadPlan], why: str) -> str:
@@ -125,31 +140,16 @@ def run_service(argv: Sequence[str], say: Callable[[str], None], grace_seconds: 
     exits or a signal arrives; then ask it to stop (SIGTERM), wait ``grace_seconds`` and kill
     what is left of the group. ``dagster dev`` alone ignores Ctrl-C for ~20 s while its
     webserver, daemon and code server shut down one by one."""
-    received: list[int] = []
 
-    def handler(signum, frame):
-        received.append(signum)
-
-    saved = {s: signal.signal(s, handler) for s in SIGNALS}
-    try:
-        service = subprocess.Popen(list(argv), start_new_session=True)
-        while not received:
-            try:
-                return service.wait(timeout=0.2)
-            except subprocess.TimeoutExpired:
-                continue
-        signum = received[0]
-        say(f"music-dwh: {signal_name(signum)} received; stopping {argv[0]} …")
+    def stop(service: subprocess.Popen, why: str) -> None:
+        say(f"music-dwh: {why} received; stopping {argv[0]} …")
         with contextlib.suppress(ProcessLookupError):
             os.killpg(service.pid, signal.SIGTERM)
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             service.wait(timeout=grace_seconds)
-        except subprocess.TimeoutExpired:
-            pass
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(service.pid, signal.SIGKILL)  # the rest of the group, children included
-        service.wait()
-    finally:
-        for s, h in saved.items():
-            signal.signal(s, h)
-    raise Interrupted(signum, f"{os.path.basename(argv[0])} and its processes stopped")
+        _kill_group(service)  # the rest of the group, children included
+
+    try:
+        return _run_in_own_group(argv, stop)
+    except Interrupted as exc:
+        raise Interrupted(exc.signum, f"{os.path.basename(argv[0])} and its processes stopped") from None
