@@ -287,6 +287,13 @@ def _profile(report: Report) -> list[str]:
             row("  ↳ of which dbt executing models and tests (run_results.json)", [f.get("dbt_execution") if f else None for f in found])
             row("  ↳ after dbt (table metadata queries)", [f.get("after_dbt") if f else None for f in found])
     row("shut-down after the run", [profiles[lb][1].get("shutdown") for lb in labels])
+    # Every raw event passes through the staging step: its throughput per engine (the write is
+    # part of the step: a PostgreSQL COPY, a DuckDB insert).
+    staging = [next((s for s in profiles[lb][1].get("steps", []) if s["step"].endswith("staging_events")), None)
+               for lb in labels]  # fmt: skip
+    if any(staging):
+        lines.append("| `staging_events` throughput (the dataset's events ÷ the step), events/s | " + " | ".join(
+            f"{report.dataset.events / f['seconds']:,.0f}" if f and f["seconds"] else "–" for f in staging) + " |")
     totals = []
     for lb in labels:
         dbt_steps = [s for s in profiles[lb][1].get("steps", []) if "dbt_process" in s]

@@ -96,6 +96,8 @@ class LoadStats:
     loaded: int = 0
     repaired_values: int = 0
     rejected: list[Rejected] = field(default_factory=list)
+    # Records the vectorized path could not judge exactly and left to the line-by-line rules.
+    fallback_lines: int = 0
 
     @property
     def quarantined(self) -> int:

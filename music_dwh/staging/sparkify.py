@@ -216,7 +216,6 @@ _I_TS = [c for _, c, _, _ in EVENT_FIELDS].index("ts")
 _I_SONG = [c for _, c, _, _ in EVENT_FIELDS].index("song")
 _I_ARTIST = [c for _, c, _, _ in EVENT_FIELDS].index("artist")
 _I_LENGTH = [c for _, c, _, _ in EVENT_FIELDS].index("length")
-_I_USERID = [c for _, c, _, _ in EVENT_FIELDS].index("userid")
 
 
 def event_batches(
@@ -224,13 +223,15 @@ def event_batches(
 ) -> Iterator[pa.RecordBatch]:
     """Staging rows for one day's log file(s), as Arrow batches; bad records go to ``stats``.
 
-    Lines are taken ``CHUNK_LINES`` at a time. A chunk is parsed by Arrow's JSON reader when
-    every line of it passes every rule (``_fast_chunk``); a chunk with anything wrong in it goes
-    line by line through ``_checked_event`` instead, which names each bad line's fault. Both give
-    the same rows (tested); ``fast=False`` forces the line-by-line path.
+    Each file is judged by an in-memory DuckDB (``sparkify_duckdb.EventJudge``), which hands
+    the lines it cannot judge exactly to ``_checked_event``, the line-by-line rules. ``fast=False``
+    sends every line through those rules: the reference the tests compare the SQL path with.
     """
     day_start = int(dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC).timestamp() * 1000)
     day_end = day_start + _DAY_MS
+    if fast:
+        yield from _judged_batches(store, day, day_start, day_end, stats, loaded_at)
+        return
     builder = BatchBuilder(EVENTS_SCHEMA)
     for obj_info in store.list(log_day_prefix(day)):
         if not obj_info.key.endswith(".json"):
@@ -240,26 +241,38 @@ def event_batches(
         # Line digests, not lines: a day's raw text would otherwise stay in memory to the end.
         seen: dict[bytes, int] = {}
         with store.open(obj_info.key) as fh:
-            for chunk in _chunks(_lines(fh), CHUNK_LINES):
-                batch = None
-                if fast:
-                    batch = _fast_chunk(chunk, seen, day, day_start, day_end, obj_info.key, loaded_at, stats)
-                if batch is not None:
-                    yield batch
+            for number, raw in _lines(fh):
+                stats.records += 1
+                try:
+                    values = _checked_event(raw, number, seen, day, day_start, day_end, stats)
+                except RecordError as exc:
+                    stats.reject(obj_info.key, number, raw, str(exc))
                     continue
-                for number, raw in chunk:
-                    stats.records += 1
-                    try:
-                        values = _checked_event(raw, number, seen, day, day_start, day_end, stats)
-                    except RecordError as exc:
-                        stats.reject(obj_info.key, number, raw, str(exc))
-                        continue
-                    builder.append((*values, day, obj_info.key, number, loaded_at))
-                    stats.loaded += 1
-                    if builder.full():
-                        yield builder.flush()
+                builder.append((*values, day, obj_info.key, number, loaded_at))
+                stats.loaded += 1
+                if builder.full():
+                    yield builder.flush()
     if len(builder):
         yield builder.flush()
+
+
+def _judged_batches(
+    store: RawStore, day: dt.date, day_start: int, day_end: int, stats: LoadStats, loaded_at: dt.datetime
+) -> Iterator[pa.RecordBatch]:
+    from music_dwh.settings import get_settings
+    from music_dwh.staging.sparkify_duckdb import EventJudge
+
+    # The warehouse's DuckDB memory limit binds the staging engine too; one file at a time.
+    with EventJudge.borrow(get_settings().duckdb_memory_limit) as judge:
+        for obj_info in store.list(log_day_prefix(day)):
+            if not obj_info.key.endswith(".json"):
+                continue
+            stats.files += 1
+            stats.bytes += obj_info.size
+            with store.open(obj_info.key) as fh:
+                data = fh.read()
+            yield from judge.file_batches(data, obj_info.key, day, day_start, day_end, stats, loaded_at)
+            del data
 
 
 def _checked_event(
@@ -287,128 +300,6 @@ def _checked_event(
 
 def _digest(raw: bytes) -> bytes:
     return blake2b(raw.rstrip(), digest_size=16).digest()
-
-
-def _chunks(lines: Iterator[tuple[int, bytes]], size: int) -> Iterator[list[tuple[int, bytes]]]:
-    chunk: list[tuple[int, bytes]] = []
-    for line in lines:
-        chunk.append(line)
-        if len(chunk) >= size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
-
-
-# ---------------------------------------------------------------------------- fast path
-# Arrow's JSON reader stages a clean day ≈3× faster than a JSON parse per line in Python
-# (270k events: 1.1 s vs 3.1 s). It is only trusted where it agrees with the rules above. What
-# it rejects sends the chunk line by line, where the rules judge it: type changes, booleans for
-# numbers, duplicate keys, non-objects, bad UTF-8, and also 1.0 for an integer or a user id as a
-# JSON number, which the rules accept. What it would accept but the rules do not (NaN/Infinity,
-# several objects on one line, a value outside its physical range) is checked below, column by
-# column, and also sends the chunk line by line.
-CHUNK_LINES = 20_000
-_RAW_EVENT_SCHEMA = pa.schema(
-    [(key, pa.string() if kind in ("str", "userid") else _ARROW[kind]) for key, _, kind, _ in EVENT_FIELDS]
-)
-_STR_COLUMNS = [i for i, (_, _, kind, _) in enumerate(EVENT_FIELDS) if kind == "str"]
-_REQUIRED = [i for i, (_, _, _, required) in enumerate(EVENT_FIELDS) if required]
-_FLOATS = [i for i, (_, _, kind, _) in enumerate(EVENT_FIELDS) if kind == "float"]
-_BOUNDED = [(i, EVENT_BOUNDS[key]) for i, (key, _, _, _) in enumerate(EVENT_FIELDS) if key in EVENT_BOUNDS]
-
-
-def _fast_chunk(
-    chunk: list[tuple[int, bytes]],
-    seen: dict[bytes, int],
-    day: dt.date,
-    day_start: int,
-    day_end: int,
-    source_file: str,
-    loaded_at: dt.datetime,
-    stats: LoadStats,
-) -> pa.RecordBatch | None:
-    """The chunk's staging rows when every line is a valid event, else ``None``."""
-    import pyarrow.compute as pc
-    import pyarrow.json as pa_json
-
-    if any(len(raw) > MAX_RECORD_BYTES for _, raw in chunk):
-        return None
-    digests = [_digest(raw) for _, raw in chunk]
-    if len(set(digests)) != len(digests) or any(d in seen for d in digests):
-        return None
-    data = b"".join(raw if raw.endswith(b"\n") else raw + b"\n" for _, raw in chunk)
-    try:
-        data.decode("utf-8")
-        table = pa_json.read_json(
-            pa.BufferReader(data),
-            parse_options=pa_json.ParseOptions(explicit_schema=_RAW_EVENT_SCHEMA, unexpected_field_behavior="ignore"),
-        )
-    except (pa.ArrowException, UnicodeDecodeError, ValueError):
-        return None
-    if table.num_rows != len(chunk):
-        return None
-    columns = [table.column(key).combine_chunks() for key, _, _, _ in EVENT_FIELDS]
-    if any(columns[i].null_count for i in _REQUIRED):
-        return None
-    for i in _FLOATS:
-        if pc.any(pc.invert(pc.is_finite(columns[i]))).as_py():
-            return None
-    ts = columns[_I_TS]
-    if pc.any(pc.or_(pc.less(ts, day_start), pc.greater_equal(ts, day_end))).as_py():
-        return None
-    plays = pc.equal(columns[_I_PAGE], "NextSong")
-    incomplete = pc.or_(pc.or_(pc.is_null(columns[_I_SONG]), pc.is_null(columns[_I_ARTIST])), pc.is_null(columns[_I_LENGTH]))
-    if pc.any(pc.and_(plays, incomplete)).as_py():
-        return None
-    user = columns[_I_USERID]
-    user = pc.if_else(pc.equal(user, ""), pa.scalar(None, pa.string()), user)
-    if pc.any(pc.invert(pc.utf8_is_digit(user))).as_py():
-        return None
-    try:
-        columns[_I_USERID] = pc.cast(user, pa.int64())
-    except pa.ArrowInvalid:
-        return None  # a user id beyond int64: the line-by-line path says so
-    if any(_outside(columns[i], bound) for i, bound in _BOUNDED):
-        return None  # a value out of its physical range: the line-by-line path names it
-    for i in _STR_COLUMNS:
-        columns[i] = _repair(columns[i], stats)
-    n = len(chunk)
-    batch = pa.RecordBatch.from_arrays(
-        [*columns, pa.repeat(pa.scalar(day, pa.date32()), n), pa.repeat(pa.scalar(source_file, pa.string()), n),
-         pa.array([number for number, _ in chunk], pa.int64()), pa.repeat(pa.scalar(loaded_at, pa.timestamp("us")), n)],
-        schema=EVENTS_SCHEMA,
-    )  # fmt: skip
-    for digest, (number, _) in zip(digests, chunk, strict=True):
-        seen[digest] = number
-    stats.records += n
-    stats.loaded += n
-    return batch
-
-
-def _outside(column: pa.Array, bound: Bound) -> bool:
-    """Whether any non-null value of ``column`` is outside ``bound`` (``Bound.admits``, vectorized)."""
-    import pyarrow.compute as pc
-
-    above = pc.greater(column, bound.low) if bound.low_open else pc.greater_equal(column, bound.low)
-    admitted = pc.and_(above, pc.less_equal(column, bound.high))
-    for value in bound.also:
-        admitted = pc.or_(admitted, pc.equal(column, value))
-    return bool(pc.any(pc.invert(admitted)).as_py())  # nulls are skipped: absent is not out of range
-
-
-def _repair(column: pa.Array, stats: LoadStats) -> pa.Array:
-    """``fix_encoding`` on the non-ASCII values only, counted per value as ``_convert`` does."""
-    import pyarrow.compute as pc
-
-    non_ascii = pc.fill_null(pc.invert(pc.string_is_ascii(column)), False)
-    if not pc.any(non_ascii).as_py():
-        return column
-    fixes: dict[str, str] = {}
-    originals = column.filter(non_ascii).to_pylist()
-    fixed = [fixes.get(v) or fixes.setdefault(v, fix_encoding(v)) for v in originals]
-    stats.repaired_values += sum(a != b for a, b in zip(originals, fixed, strict=True))
-    return pc.replace_with_mask(column, non_ascii, pa.array(fixed, pa.string()))
 
 
 def song_batches(store: RawStore, stats: LoadStats, loaded_at: dt.datetime) -> Iterator[pa.RecordBatch]:

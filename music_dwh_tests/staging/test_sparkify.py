@@ -256,8 +256,8 @@ def test_log_days_lists_only_dated_files(store):
     assert staging.log_days(store) == [dt.date(2018, 11, 1), dt.date(2018, 11, 3)]
 
 
-# ---------------------------------------------------------------------------- fast path
-# Values Arrow's reader parses but no real event can have, and values exactly at the edges.
+# ---------------------------------------------------------------------------- the SQL path
+# Values the SQL path's JSON readers parse but no real event can have, and values exactly at the edges.
 OUT_OF_RANGE = [
     (line(length=1e308), False),
     (line(length=0.0), False),
@@ -299,20 +299,16 @@ def _books(stats):
             [(r.line_number, r.reason, r.raw_text) for r in stats.rejected])  # fmt: skip
 
 
-def test_arrow_and_line_by_line_parsing_give_the_same_rows_on_generated_logs(store, monkeypatch):
+def test_sql_and_line_by_line_parsing_give_the_same_rows_on_generated_logs(store):
     """A generated day has every quirk of the public sample (logged-out visitors with empty
-    userId, double-encoded names, paid/free moves): Arrow's reader must give exactly what the
-    line-by-line rules give, and must really be the path taken."""
+    userId, double-encoded names, paid/free moves): the SQL path must give exactly what the
+    line-by-line rules give, and must judge every line itself."""
     from music_dwh.datagen.sparkify import generate_sparkify
 
     generate_sparkify(store, DAY, days=1, events_per_day=3_000, songs=200)
-    monkeypatch.setattr(staging, "CHUNK_LINES", 700)  # several chunks per file
     slow, slow_stats = _batches(store, fast=False)
-    taken = []
-    real_fast_chunk = staging._fast_chunk
-    monkeypatch.setattr(staging, "_fast_chunk", lambda *a: taken.append(r := real_fast_chunk(*a)) or r)
     fast, fast_stats = _batches(store, fast=True)
-    assert taken and all(batch is not None for batch in taken)  # every chunk went through Arrow
+    assert fast_stats.fallback_lines == 0  # no line left to the rules
     assert slow_stats.repaired_values > 0 and slow.column("userid").null_count > 0  # the quirks are there
     assert fast.equals(slow)
     assert _books(fast_stats) == _books(slow_stats)
@@ -332,20 +328,19 @@ def test_arrow_and_line_by_line_parsing_give_the_same_rows_on_generated_logs(sto
         (b"[1, 2]", False),
         (line()[:-1] + f', "ts": {DAY_MS + 99}}}'.encode(), True),  # a duplicate key: the last one counts, as in orjson
         (line(artist="Bjork").replace(b"Bjork", b"Bj\xf6rk"), False),  # not UTF-8
-        (line(userId=8), True),  # Arrow rejects a number for the text column, the rules accept it
-        (line(itemInSession=1.0), True),  # Arrow rejects 1.0 for an integer, the rules accept it
-        # Physical ranges: Arrow reads each of these; the range checks send the chunk line by line.
+        (line(userId=8), True),  # SQL leaves a number for the text column to the rules, which accept it
+        (line(itemInSession=1.0), True),  # and 1.0 for an integer
+        # Physical ranges: the readers take each of these; the SQL range checks leave the line to the rules.
         *OUT_OF_RANGE,
         *AT_THE_EDGE,
-        (line(ts=1e308), False),  # Arrow rejects a double for the integer column
-        (line(sessionId=2**64 - 1), False),  # beyond int64: Arrow rejects it
+        (line(ts=1e308), False),  # a double for the integer column
+        (line(sessionId=2**64 - 1), False),  # beyond int64
         (line(userId="99999999999999999999"), False),  # beyond int64: the cast fails
     ],
 )
-def test_a_chunk_with_any_odd_line_goes_line_by_line_with_the_same_books(store, monkeypatch, odd, accepted):
-    """Whatever Arrow's reader would accept or reject, a chunk holding an odd line is judged by
-    the line-by-line rules: the same rows, quarantine reasons and line numbers either way."""
-    monkeypatch.setattr(staging, "CHUNK_LINES", 4)
+def test_an_odd_line_gets_the_same_books_on_both_paths(store, odd, accepted):
+    """Whatever the SQL path's readers would accept or reject, an odd line ends as the
+    line-by-line rules say: the same rows, quarantine reasons and line numbers either way."""
     lines = [line(itemInSession=i, ts=DAY_MS + i, artist="BjÃ\x83Â¶rk" if i % 3 else "Abba") for i in range(10)]
     lines.insert(6, odd)
     store.write_bytes(LOG_KEY, b"\n".join(lines) + b"\n")
@@ -357,13 +352,12 @@ def test_a_chunk_with_any_odd_line_goes_line_by_line_with_the_same_books(store, 
 
 
 @pytest.mark.parametrize("odd, accepted", OUT_OF_RANGE + AT_THE_EDGE)
-def test_the_arrow_path_checks_physical_ranges_column_by_column(odd, accepted):
-    """Arrow parses every one of these lines: its own range checks must turn away exactly the
-    chunks the line-by-line rules would quarantine a line of, and keep the rest on the fast path."""
-    from music_dwh.staging.common import LoadStats
-
-    chunk = [(i + 1, line(itemInSession=i, ts=DAY_MS + i)) for i in range(3)] + [(4, odd)]
-    stats = LoadStats(target_table="staging_events", partition_date=DAY)
-    batch = staging._fast_chunk(chunk, {}, DAY, DAY_MS, DAY_MS + 86_400_000, LOG_KEY, dt.datetime(2026, 1, 1), stats)
-    assert (batch is not None) == accepted
-    assert (stats.records, stats.loaded) == ((4, 4) if accepted else (0, 0))
+def test_the_sql_path_checks_physical_ranges_itself(store, odd, accepted):
+    """The readers take every one of these lines: the SQL range checks must keep in-range lines
+    in SQL and leave exactly the out-of-range ones to the rules, which name the field."""
+    lines = [line(itemInSession=i, ts=DAY_MS + i) for i in range(3)] + [odd]
+    store.write_bytes(LOG_KEY, b"\n".join(lines))
+    _, stats = _batches(store, fast=True)
+    assert (stats.records, stats.loaded) == ((4, 4) if accepted else (4, 3))
+    assert stats.fallback_lines == (0 if accepted else 1)
+    assert accepted or "is out of range" in stats.rejected[0].reason
