@@ -5,7 +5,6 @@ import contextlib
 import json
 import os
 import shutil
-import subprocess
 import tempfile
 import sys
 from pathlib import Path
@@ -63,7 +62,8 @@ def project_fingerprint(project_dir: Path = SQL_DIR) -> tuple:
 
 
 def ensure_manifest(dbt_env: dict[str, str] | None = None, force: bool = False) -> Path:
-    """Parse the dbt project (``dbt parse``, ≈5 s) when the manifest is missing or stale.
+    """Parse the dbt project (``dbt parse`` in this process, ≈2-4 s) when the manifest is missing
+    or stale.
 
     ``dbt_env`` is the warehouse's dbt environment (``Warehouse.dbt_env()``); parsing under the
     same profile lets every later run reuse the parse (dbt's partial parsing).
@@ -72,22 +72,16 @@ def ensure_manifest(dbt_env: dict[str, str] | None = None, force: bool = False) 
     # the marker file.
     dbt_env = {k: v for k, v in (dbt_env or {}).items() if not k.startswith("DBT_ENV_SECRET_")}
     if force or manifest_is_stale(dbt_env):
-        env = {**os.environ, **QUIET_ENV, **dbt_env}
+        # In this process (dbt's programmatic runner; ``music-dwh load``'s worker needs dbt
+        # anyway), which also leaves the parsed Manifest for the run's dbt step.
+        from music_dwh.resources.dbt_cli import parse_and_write
+
         target = dbt_project.manifest_path.parent
         target.mkdir(parents=True, exist_ok=True)
         # Parse into a private folder, then swap the artifacts in: a process reading the
         # manifest (a test, the webserver) never sees a half-written file.
         with tempfile.TemporaryDirectory(dir=target, prefix=".parse-") as scratch:
-            result = subprocess.run(
-                [DBT_EXECUTABLE, "parse", "--quiet", "--project-dir", str(SQL_DIR),
-                 "--profiles-dir", str(SQL_DIR), "--target-path", scratch],
-                cwd=SQL_DIR,
-                env=env,
-                capture_output=True,
-                text=True,
-            )
-            if result.returncode != 0:
-                raise RuntimeError(f"dbt parse failed in {SQL_DIR}:\n{result.stdout}{result.stderr}")
+            parse_and_write(dbt_env, Path(scratch))
             for name in ("partial_parse.msgpack", "manifest.json"):
                 if (Path(scratch) / name).exists():
                     os.replace(Path(scratch) / name, target / name)

@@ -147,6 +147,46 @@ def sqlite_engine(conn_string: str, **kwargs: Any) -> Engine:
     return engine
 
 
+class _Engines:
+    """One engine per SQLite file a storage uses, made once instead of for every operation.
+
+    Dagster builds an engine for every event it stores and disposes of it afterwards; and
+    SQLAlchemy's cache of compiled statements belongs to an engine, so every INSERT was
+    compiled again. Keeping the engines took a run of 916 events from ≈2.9 to ≈1.9 ms per event
+    (a one-day Sparkify load stores ≈530). They keep Dagster's ``NullPool`` (no connection
+    outlives its operation, nothing is shared across threads or a fork), so keeping them
+    changes nothing else; the oldest is dropped past ``size`` files."""
+
+    def __init__(self, size: int):
+        self._size = size
+        self._engines: OrderedDict[str, Engine] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, conn_string: str, **kwargs: Any) -> Engine:
+        with self._lock:
+            engine = self._engines.get(conn_string)
+            if engine is None:
+                engine = self._engines[conn_string] = sqlite_engine(conn_string, **kwargs)
+                while len(self._engines) > self._size:
+                    self._engines.popitem(last=False)[1].dispose()
+            else:
+                self._engines.move_to_end(conn_string)
+            return engine
+
+    def dispose(self) -> None:
+        with self._lock:
+            for engine in self._engines.values():
+                engine.dispose()
+            self._engines.clear()
+
+
+def _engines(storage: Any, size: int) -> _Engines:
+    engines = storage.__dict__.get("_music_dwh_engines")
+    if engines is None:
+        engines = storage.__dict__.setdefault("_music_dwh_engines", _Engines(size))
+    return engines
+
+
 class _OpenFiles:
     """One idle connection to each SQLite file a storage writes, held while the storage lives.
 
@@ -201,13 +241,14 @@ class _NormalSyncConnections:
     @contextmanager
     def connect(self) -> Iterator[Connection]:
         _open_files(self, 1).keep(_sqlite_path(self._conn_string))
-        engine = sqlite_engine(self._conn_string)
+        engine = _engines(self, 1).get(self._conn_string)
         with engine.connect() as conn:
             with conn.begin():
                 yield conn
 
     def dispose(self) -> None:
         _open_files(self, 1).close()
+        _engines(self, 1).dispose()
         super().dispose()
 
 
@@ -274,8 +315,8 @@ class BatchingSqliteEventLogStorage(_CheapCheckPlans, SqliteEventLogStorage):
     def _connect(self, shard: str) -> Iterator[Connection]:
         # Dagster's _connect, with sqlite_engine for create_engine.
         with self._db_lock:
-            engine = sqlite_engine(self.conn_string_for_shard(shard),
-                                   connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS})
+            engine = _engines(self, 4).get(self.conn_string_for_shard(shard),
+                                           connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS})
             if shard not in self._initialized_dbs:
                 self._initdb(engine)
                 self._initialized_dbs.add(shard)
@@ -284,14 +325,15 @@ class BatchingSqliteEventLogStorage(_CheapCheckPlans, SqliteEventLogStorage):
             with engine.connect() as conn:
                 with conn.begin():
                     yield conn
-            engine.dispose()
 
     def dispose(self) -> None:
         _open_files(self, 4).close()
+        _engines(self, 4).dispose()
         super().dispose()
 
     def wipe(self) -> None:
         _open_files(self, 4).close()  # the run files are deleted
+        _engines(self, 4).dispose()
         super().wipe()
 
     def store_event_batch(self, events: Sequence[EventLogEntry]) -> None:

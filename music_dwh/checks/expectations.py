@@ -14,6 +14,20 @@ more with full details (``SUMMARY``: unexpected count, sample of values, observe
 
 On DuckDB a day's rows are validated as a pandas frame (GX's SQL path is not reliable on
 DuckDB); on PostgreSQL and Redshift a GX SQL datasource validates the same rows in the server.
+
+**A verdict in the warehouse first.** Before any of that, one aggregate query per suite
+(``_SqlVerdict``, DuckDB and PostgreSQL) counts, for every expectation it can translate (values
+not null, in a set, between bounds, unique, compound unique), the rows GX would consider and the
+unexpected ones, per day of the run's window; a second one finds duplicate keys in the window.
+The counts are judged with GX's own rule (``mostly`` over the rows considered, empty passes), on
+the same chunks of days GX would validate together. An expectation that passes there is
+reported with its exact unexpected count; one that fails, or that the SQL cannot express, goes
+to great-expectations as above, which has the last word and the details. The translation errs
+on the strict side (a float NaN, missing for GX on pandas and a value for GX's SQL path, counts
+as missing for NotBeNull and as unexpected for a set or a range; duplicates are looked for
+across the whole window, not per chunk), so a pass in SQL is a pass in GX, and a failure costs
+a GX validation. A passing suite thus reads no row into Python, and
+great-expectations (≈2 s to import) is only imported when something fails.
 """
 
 
@@ -242,6 +256,159 @@ class _SqlJudge:
 
 _Judge = _FrameJudge | _SqlJudge
 
+# Column types whose values can be NaN.
+_FLOAT_TYPES = ("double", "float", "real", "numeric")
+_STRING_TYPES = ("varchar", "char", "text", "string")
+_NUMBER_TYPES = ("int", "double", "float", "real", "numeric", "decimal")
+# Expectation arguments the translation understands; any other one (row_condition, strict
+# bounds …) sends the expectation to GX.
+_KNOWN_KWARGS = {"column", "column_list", "value_set", "min_value", "max_value", "mostly"}
+
+
+def _literal(value: Any) -> str | None:
+    """A SQL literal for a str, int or finite float; None for anything else."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str):
+        return "'" + value.replace("'", "''") + "'"
+    if isinstance(value, int) or (isinstance(value, float) and value == value and abs(value) != float("inf")):
+        return repr(value)
+    return None
+
+
+@dataclass(frozen=True)
+class _Counted:
+    """How SQL judges one expectation: ``considered`` and ``unexpected`` are SQL conditions
+    (counted per day) for a column-map rule; ``key`` the columns of a uniqueness rule."""
+
+    considered: str = ""
+    unexpected: str = ""
+    key: tuple[str, ...] = ()
+    whole_table_rows: bool = False  # NotBeNull: every row is considered, missing or not
+
+
+class _SqlVerdict:
+    """Counts, in the warehouse, what GX would count (see the module's docstring)."""
+
+    def __init__(self, suite: Suite, session: WarehouseSession):
+        self.suite, self.session = suite, session
+        self.quoted = ".".join(f'"{p}"' for p in suite.table.split("."))
+        types = {name: str(kind).lower() for name, kind in session.columns(suite.table)}
+        self.counted: dict[int, _Counted] = {}
+        for i, expect in enumerate(suite.expectations):
+            counted = self._translate(expect, types)
+            if counted is not None:
+                self.counted[i] = counted
+
+    @staticmethod
+    def _nan(column: str, kind: str) -> str | None:
+        if any(t in kind for t in _FLOAT_TYPES):
+            return f"\"{column}\" = cast('NaN' as double precision)"
+        return None
+
+    def _translate(self, expect: Expect, types: dict[str, str]) -> _Counted | None:
+        kwargs = expect.kwargs
+        if set(kwargs) - _KNOWN_KWARGS or any(c not in types for c in expect.columns):
+            return None
+        mostly = kwargs.get("mostly", 1.0)
+        if not isinstance(mostly, int | float) or not 0 <= mostly <= 1:
+            return None
+        if expect.kind == "ExpectCompoundColumnsToBeUnique":
+            columns = tuple(kwargs.get("column_list") or ())
+            return _Counted(key=columns) if len(columns) > 1 and mostly == 1 else None
+        column = kwargs.get("column")
+        if not column:
+            return None
+        kind, quoted = types[column], f'"{column}"'
+        # NaN is the one value the two GX paths disagree on: pandas calls it missing, GX's SQL
+        # path a value. Here it is whatever is stricter: missing for NotBeNull, and considered
+        # but unexpected for a set or a range (where pandas would leave it out).
+        nan = self._nan(column, kind)
+        considered = f"{quoted} is not null"
+
+        def unexpected_or_nan(condition: str) -> str:
+            return f"(({condition}) or {nan})" if nan else condition
+
+        if expect.kind == "ExpectColumnValuesToNotBeNull":
+            return _Counted(considered="1 = 1", unexpected=unexpected_or_nan(f"{quoted} is null"),
+                            whole_table_rows=True)
+        if expect.kind == "ExpectColumnValuesToBeUnique":
+            return _Counted(key=(column,)) if mostly == 1 else None
+        if expect.kind == "ExpectColumnValuesToBeInSet":
+            values = list(kwargs.get("value_set") or [])
+            literals = [_literal(v) for v in values]
+            if not values or None in literals:
+                return None
+            strings = all(isinstance(v, str) for v in values)
+            if strings != any(t in kind for t in _STRING_TYPES) or (
+                    not strings and not any(t in kind for t in _NUMBER_TYPES)):
+                return None  # a comparison the two engines might type differently
+            return _Counted(considered=considered, unexpected=unexpected_or_nan(f"{quoted} not in ({', '.join(literals)})"))
+        if expect.kind == "ExpectColumnValuesToBeBetween":
+            low, high = kwargs.get("min_value"), kwargs.get("max_value")
+            bounds = [b for b in (low, high) if b is not None]
+            if not bounds or any(_literal(b) is None or isinstance(b, str) for b in bounds):
+                return None
+            if not any(t in kind for t in _NUMBER_TYPES):
+                return None
+            inside = " and ".join(
+                ([f"{quoted} >= {_literal(low)}"] if low is not None else [])
+                + ([f"{quoted} <= {_literal(high)}"] if high is not None else []))
+            return _Counted(considered=considered, unexpected=unexpected_or_nan(f"not ({inside})"))
+        return None
+
+    def _where(self, window: Window) -> tuple[str, list]:
+        return _where(self.suite, window)
+
+    def per_day(self, window: Window) -> dict[Any, dict[int, tuple[int, int]]]:
+        """day (None for an unpartitioned table) → expectation index → (rows considered,
+        unexpected), for the column-map rules."""
+        mapped = {i: c for i, c in self.counted.items() if not c.key}
+        if not mapped:
+            return {}
+        where, params = self._where(window)
+        sums = []
+        for c in mapped.values():
+            sums.append("count(*)" if c.whole_table_rows else f"sum(case when {c.considered} then 1 else 0 end)")
+            sums.append(f"sum(case when {c.considered} and {c.unexpected} then 1 else 0 end)")
+        if window is None:  # one row, the whole table
+            rows = [(None, *r) for r in self.session.query(f"select {', '.join(sums)} from {self.quoted}")]
+        else:
+            rows = self.session.query(f'select "{self.suite.partition_column}", {", ".join(sums)} '
+                                      f"from {self.quoted} {where} group by 1", params)
+        out: dict[Any, dict[int, tuple[int, int]]] = {}
+        for row in rows:
+            d = row[0]
+            if d is not None and not isinstance(d, dt.date):
+                d = dt.date.fromisoformat(str(d))
+            values = [int(v or 0) for v in row[1:]]
+            out[d] = {i: (values[2 * k], values[2 * k + 1]) for k, i in enumerate(mapped)}
+        return out
+
+    def duplicated_keys(self, window: Window) -> dict[int, int]:
+        """Uniqueness rules → how many distinct keys occur more than once in the window (rows
+        whose key is entirely missing are left out, as GX does)."""
+        out = {}
+        where, params = self._where(window)
+        for i, c in self.counted.items():
+            if not c.key:
+                continue
+            columns = ", ".join(f'"{k}"' for k in c.key)
+            present = " or ".join(f'"{k}" is not null' for k in c.key)
+            condition = f"{where} and ({present})" if where else f"where ({present})"
+            out[i] = int(self.session.query(
+                f"select count(*) from (select {columns} from {self.quoted} {condition} "
+                f"group by {columns} having count(*) > 1) duplicated", params)[0][0])
+        return out
+
+
+def _mostly_success(considered: int, unexpected: int, mostly: float) -> bool:
+    """GX's rule for a map expectation: vacuously true without rows, else the share of
+    expected rows at least ``mostly`` (great_expectations.expectations.expectation)."""
+    if considered == 0:
+        return True
+    return (float(considered) - float(unexpected)) / float(considered) >= mostly
+
 
 @dataclass
 class ExpectationOutcome:
@@ -355,6 +522,11 @@ def _explain(
             _explain(judge, half, counts, still, outcomes)
 
 
+# Engines the warehouse verdict runs on: its SQL (CASE sums, a NaN literal, GROUP BY … HAVING)
+# was verified against GX on DuckDB and PostgreSQL; Redshift keeps GX's own SQL path.
+SQL_VERDICT_ENGINES = ("duckdb", "postgres")
+
+
 def run_suite(
     suite: Suite, warehouse: Warehouse, session: WarehouseSession, days: Sequence[dt.date] | None
 ) -> AssetCheckResult:
@@ -364,6 +536,30 @@ def run_suite(
         _FrameJudge(suite, session) if session.engine == "duckdb" else _SqlJudge(suite, warehouse, session)
     )
     everything = list(range(len(suite.expectations)))
+    verdict = _SqlVerdict(suite, session) if session.engine in SQL_VERDICT_ENGINES else None
+    counted = verdict.counted if verdict else {}
+    uncounted = [i for i in everything if i not in counted]  # GX judges these, always
+    window: Window = (days[0], days[-1]) if days and suite.partition_column else None
+    per_day = verdict.per_day(window) if verdict else {}
+    duplicated = verdict.duplicated_keys(window) if verdict else {}
+
+    def for_gx(chunk_days: Sequence[Any]) -> list[int]:
+        """The expectations GX must judge on these days' rows: those SQL cannot express and
+        those that fail in SQL; the others are recorded as passed, with their exact counts."""
+        out = list(uncounted)
+        for i, c in counted.items():
+            if c.key:
+                if duplicated.get(i):
+                    out.append(i)
+                continue
+            considered = sum(per_day.get(d, {}).get(i, (0, 0))[0] for d in chunk_days)
+            unexpected = sum(per_day.get(d, {}).get(i, (0, 0))[1] for d in chunk_days)
+            if _mostly_success(considered, unexpected, suite.expectations[i].kwargs.get("mostly", 1.0)):
+                outcomes[i].unexpected += unexpected
+            else:
+                out.append(i)
+        return sorted(out)
+
     if days and suite.partition_column:
         schema, name = suite.table.split(".")
         counts = {
@@ -377,12 +573,14 @@ def run_suite(
         rows = 0
         for chunk in _chunks(days, counts):
             rows += sum(counts[d] for d in chunk)
-            failing = _failing(judge, chunk, everything, outcomes)
+            indices = for_gx(chunk)
+            failing = _failing(judge, chunk, indices, outcomes) if indices else []
             if failing:
                 _explain(judge, chunk, counts, failing, outcomes)
     else:
         rows = judge.count(None)
-        failing = _failing(judge, None, everything, outcomes)
+        indices = for_gx([None])
+        failing = _failing(judge, None, indices, outcomes) if indices else []
         if failing:
             _explain(judge, None, {}, failing, outcomes)
     passed = all(o.success for o in outcomes)

@@ -111,6 +111,12 @@ def run_load(plan: LoadPlan, say: Say) -> bool:
         layer_of = {k.to_user_string(): graph.get(k).tags.get("layer", "") for k in keys}
         loggers = {LOGGER_NAME: {"config": {"system": system, "layers": layer_of}}}
     with _writer_lock(settings, plan.run_id, command, lambda: clean_dead_runs(instance, say), say):
+        if plan.through == "report":
+            # The report step comes last: matplotlib loads meanwhile, off the critical path
+            # (once the warehouse is ours: waiting for it stays quiet).
+            from music_dwh.assets.reports import warm_up
+
+            warm_up()
         started = time.monotonic()
         result = job.execute_in_process(
             instance=instance,

@@ -6,10 +6,16 @@ ends the load, and the next command cleans up its run.
 
 Exit status: 0 every run succeeded, 1 a run failed or the warehouse stayed busy, 2 a mistake
 in the configuration or the command.
+
+Once the runs are over the worker leaves without the interpreter's teardown (``exit_now``):
+freeing the definitions, dbt's manifest, pandas and great-expectations object by object took
+≈1.8 s of a one-day load's ≈18 s, after everything was written.
 """
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import ctypes
 import json
 import os
@@ -55,9 +61,28 @@ def main(argv: list[str]) -> int:
     return 0 if ok else 1
 
 
+def exit_now(status: int) -> None:
+    """End the process without the interpreter's teardown, once nothing is left to write.
+
+    Everything that outlives a run is closed or durable by then: the runs' events are
+    committed to the Dagster instance (``execute_in_process`` returns after the run's last
+    event; SQLite commits are in the WAL file, PostgreSQL's on the server), every warehouse
+    session and dbt's DuckDB database are closed (context managers, ``release_dbt_connections``),
+    and the writer lock is a ``flock`` the kernel drops with the process. What Python would still
+    do is run the ``atexit`` handlers (flushing and closing log files, dbt-duckdb's connections,
+    multiprocessing's helpers), which run here, and then free every object one by one, which is
+    what is skipped."""
+    atexit._run_exitfuncs()  # CPython's own: what a normal exit runs first
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(status)
+
+
 if __name__ == "__main__":
     import warnings
 
     warnings.filterwarnings("ignore", category=Warning, module=r"dagster(\.|$)")
     warnings.filterwarnings("ignore", message=r".*(is currently in beta|is currently in preview).*")
-    sys.exit(main(sys.argv[1:]))
+    # An unexpected exception takes the ordinary way out (traceback, full teardown).
+    exit_now(main(sys.argv[1:]))

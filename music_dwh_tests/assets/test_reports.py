@@ -206,3 +206,21 @@ def test_report_numbers_read_well():
     assert reports._growth(Decimal("0.2500")) == "+25 %" and reports._growth(Decimal("-0.1")) == "-10 %"
     assert reports._cell(Decimal("1063.30")) == "1,063.30" and reports._cell(12345) == "12,345"
     assert reports._cell(dt.date(2021, 1, 2)) == "2021-01-02" and reports._cell(None) == ""
+
+
+def test_the_warm_up_finishes_before_the_first_chart_and_charts_are_unchanged(monkeypatch):
+    """`music-dwh load` warms matplotlib up in a background thread while earlier steps run;
+    the first chart waits for it, so no two threads ever draw at once, and the charts are the
+    same PNGs as without it."""
+    days = [dt.date(2018, 11, 1) + dt.timedelta(days=i) for i in range(7)]
+    values = [3, 1, 4, 1, 5, 9, 2]
+    cold = reports.line_chart(days, values, "Plays per day", "plays")
+    monkeypatch.setattr(reports, "_WARM_UP", None)
+    reports.warm_up()
+    thread = reports._WARM_UP
+    assert thread is not None and thread.daemon
+    reports.warm_up()  # once per process
+    assert reports._WARM_UP is thread
+    warm = reports.line_chart(days, values, "Plays per day", "plays")
+    assert not thread.is_alive()  # joined before drawing
+    assert warm == cold and warm.startswith(b"\x89PNG")

@@ -1,6 +1,8 @@
 """The great-expectations integration on a real DuckDB table (and on PostgreSQL, through GX's
 SQL datasource): per-day judgement, chunking, failing days named, metadata an engineer can act
-on, and what each costs: the cheapest result format decides, full details only for a failing day."""
+on, and what each costs: a verdict counted in the warehouse first (a passing suite needs no GX
+at all), then the cheapest result format decides what fails, full details only for a failing
+day. The warehouse's verdict never passes what GX would fail (checked against GX itself)."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from music_dwh.checks import expectations
 from music_dwh.checks.common import reconciliation_result, row_count_band_result
 from music_dwh.checks.expectations import Expect, Suite, run_suite
 from music_dwh.resources.warehouse import TableWrite
+from music_dwh_tests.conftest import REPO_ROOT
 
 SCHEMA = pa.schema([("partition_date", pa.date32()), ("level", pa.string()), ("n", pa.int64())])
 D1, D2, D3 = dt.date(2018, 11, 1), dt.date(2018, 11, 2), dt.date(2018, 11, 3)
@@ -89,11 +92,51 @@ def validations(monkeypatch):
     return seen
 
 
-def test_a_passing_range_is_judged_once_with_the_cheapest_format(warehouse, validations):
+def test_a_passing_range_is_judged_in_the_warehouse_without_gx(warehouse, validations):
+    _load(warehouse, [(D1, "free", 1), (D2, "paid", 2), (D3, "free", 3), (D3, "paid", None)])
+    mostly = Suite(name="t_mostly", table="t.events", partition_column="partition_date", blocking=False,
+                   expectations=(Expect("ExpectColumnValuesToNotBeNull", {"column": "n", "mostly": 0.7}),))
+    with warehouse.session() as s:
+        result = run_suite(SUITE, warehouse, s, [D1, D2])
+        allowed = run_suite(mostly, warehouse, s, [D1, D2, D3])
+    assert result.passed and result.metadata["rows_validated"].value == 2
+    assert validations == []  # no row read into Python, no GX validation
+    # A `mostly` rule that passes shows the exact count of its unexpected rows.
+    assert allowed.passed and "ExpectColumnValuesToNotBeNull(n) | ✅ | 1 |" in allowed.metadata["expectations"].value
+    assert validations == []
+
+
+def test_an_expectation_sql_cannot_express_is_judged_by_gx_alone_with_the_cheapest_format(warehouse, validations):
+    suite = Suite(name="t_mixed", table="t.events", partition_column="partition_date", blocking=True,
+                  expectations=(*SUITE.expectations,
+                                Expect("ExpectColumnValueLengthsToBeBetween", {"column": "level", "min_value": 4})))
     _load(warehouse, [(D1, "free", 1), (D2, "paid", 2), (D3, "free", 3)])
     with warehouse.session() as s:
-        assert run_suite(SUITE, warehouse, s, [D1, D2, D3]).passed
-    assert [(v["format"], v["rows"], v["columns"]) for v in validations] == [("BOOLEAN_ONLY", 3, ["level", "n"])]
+        assert run_suite(suite, warehouse, s, [D1, D2, D3]).passed
+    assert [(v["format"], v["rows"], v["columns"], v["expectations"]) for v in validations] == [
+        ("BOOLEAN_ONLY", 3, ["level"], ["expect_column_value_lengths_to_be_between"])]
+
+
+def test_a_passing_suite_does_not_import_great_expectations(workspace, warehouse):
+    """What the warehouse verdict buys: ≈2 s of import per run process, when nothing fails."""
+    import subprocess
+    import sys
+
+    _load(warehouse, [(D1, "free", 1), (D2, "paid", 2)])
+    code = (
+        "import sys\n"
+        "from music_dwh.checks.expectations import run_suite\n"
+        "from music_dwh.resources.warehouse import Warehouse\n"
+        "from music_dwh_tests.checks.test_expectations import SUITE, D1, D2\n"
+        "w = Warehouse(url=sys.argv[1])\n"
+        "with w.session() as s:\n"
+        "    ok = run_suite(SUITE, w, s, [D1, D2]).passed\n"
+        "print(ok, 'great_expectations' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code, warehouse.url], capture_output=True, text=True,
+                         timeout=120, env=workspace.env, cwd=str(REPO_ROOT))
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split() == ["True", "False"]
 
 
 def test_only_a_failing_day_is_validated_with_full_details(warehouse, validations):
@@ -115,15 +158,16 @@ def test_only_a_failing_day_is_validated_with_full_details(warehouse, validation
     assert detailed == [{"format": "SUMMARY", "rows": 3, "columns": ["level"], "query": None,
                          "expectations": ["expect_column_values_to_be_in_set"]}]
     cheap = [v for v in validations if v["format"] == "BOOLEAN_ONLY"]
-    assert cheap[0]["rows"] == 120 and cheap[0]["columns"] == ["level", "n"]  # the whole chunk
-    assert all(v["columns"] == ["level"] for v in cheap[1:])  # then only what failed
+    # GX only sees what failed in the warehouse: the whole chunk, then halves, one column.
+    assert cheap[0]["rows"] == 120 and cheap[0]["columns"] == ["level"]
+    assert all(v["columns"] == ["level"] for v in cheap)
     assert len(cheap) <= 1 + 2 * 6  # halving 40 days: at most two halves per level
 
 
 def test_results_are_matched_to_their_expectations(warehouse):
     """GX returns results grouped by column, not in the suite's order: each one must still
-    land on its own expectation. A `mostly` rule that passes shows its allowance, not a count
-    (the cheap format counts nothing)."""
+    land on its own expectation. A `mostly` rule that passes in the warehouse shows its exact
+    count."""
     suite = Suite(
         name="t_order", table="t.events", partition_column="partition_date", blocking=False,
         expectations=(
@@ -137,7 +181,7 @@ def test_results_are_matched_to_their_expectations(warehouse):
         result = run_suite(suite, warehouse, s, [D1])
     table = result.metadata["expectations"].value
     assert "ExpectColumnValuesToNotBeNull(level) | ✅ | 0 |" in table
-    assert "ExpectColumnValuesToNotBeNull(n) | ✅ | ≤ 50 % |" in table
+    assert "ExpectColumnValuesToNotBeNull(n) | ✅ | 1 |" in table
     assert "ExpectColumnValuesToBeInSet(level) | ❌ | 1 |  | premium | 2018-11-01 |" in table
     assert result.description == "1 expectation(s) failed on 2018-11-01"
 
@@ -149,7 +193,7 @@ def test_an_unpartitioned_table_fails_with_details(warehouse, validations):
         result = run_suite(suite, warehouse, s, None)
     assert not result.passed and result.metadata["rows_validated"].value == 2
     assert "ExpectColumnValuesToBeInSet(level) | ❌ | 1 |  | premium |  |" in result.metadata["expectations"].value
-    assert [(v["format"], v["columns"]) for v in validations] == [("BOOLEAN_ONLY", ["level", "n"]), ("SUMMARY", ["level"])]
+    assert [(v["format"], v["columns"]) for v in validations] == [("BOOLEAN_ONLY", ["level"]), ("SUMMARY", ["level"])]
 
 
 def test_postgres_is_validated_in_the_server(postgres_server, monkeypatch, validations):
@@ -166,11 +210,12 @@ def test_postgres_is_validated_in_the_server(postgres_server, monkeypatch, valid
         with warehouse.session() as s:
             good = run_suite(SUITE, warehouse, s, [D1])
             again = run_suite(SUITE, warehouse, s, [D1])  # the same query twice in one process
+            gx_when_passing = len(validations)
             result = run_suite(SUITE, warehouse, s, [D1, D2, D3])
     finally:
         expectations._gx_context.cache_clear()
     assert good.passed and again.passed and good.metadata["rows_validated"].value == 1
-    validations[:] = validations[2:]
+    assert gx_when_passing == 0  # the good day: counted in the server, no GX validation
     assert not result.passed
     assert result.metadata["failing_days"].value == "2018-11-02"
     assert result.metadata["rows_validated"].value == 4
@@ -198,3 +243,122 @@ def test_row_count_band_warns_on_an_empty_day_and_needs_history():
     result = row_count_band_result(counts, [late])  # no rows at all that day
     assert not result.passed and late.isoformat() in result.description
     assert row_count_band_result({D1: 5}, [D1]).passed  # not enough history to judge
+
+
+# ---------------------------------------------------------------------------- SQL against GX
+DIFF_SCHEMA = pa.schema([("partition_date", pa.date32()), ("s", pa.string()), ("i", pa.int64()),
+                         ("f", pa.float64()), ("k", pa.string()), ("k2", pa.int64())])
+DIFF_SUITE = Suite(
+    name="t_diff", table="t.diff", partition_column="partition_date", blocking=False,
+    expectations=(
+        Expect("ExpectColumnValuesToNotBeNull", {"column": "s"}),
+        Expect("ExpectColumnValuesToNotBeNull", {"column": "f"}),
+        Expect("ExpectColumnValuesToNotBeNull", {"column": "f", "mostly": 0.9}),
+        Expect("ExpectColumnValuesToNotBeNull", {"column": "i", "mostly": 0.8}),
+        Expect("ExpectColumnValuesToBeInSet", {"column": "s", "value_set": ["free", "paid", "it's"]}),
+        Expect("ExpectColumnValuesToBeInSet", {"column": "s", "value_set": ["free", "paid"], "mostly": 0.7}),
+        Expect("ExpectColumnValuesToBeInSet", {"column": "i", "value_set": [1, 2, 3]}),
+        Expect("ExpectColumnValuesToBeInSet", {"column": "i", "value_set": [1, 2], "mostly": 0.6}),
+        Expect("ExpectColumnValuesToBeInSet", {"column": "f", "value_set": [1.0, 2.5], "mostly": 0.5}),
+        Expect("ExpectColumnValuesToBeBetween", {"column": "f", "min_value": 1, "max_value": 3600}),
+        Expect("ExpectColumnValuesToBeBetween", {"column": "f", "min_value": 1, "max_value": 3600, "mostly": 0.8}),
+        Expect("ExpectColumnValuesToBeBetween", {"column": "i", "min_value": 0}),
+        Expect("ExpectColumnValuesToBeBetween", {"column": "f", "max_value": 10.5, "mostly": 0.5}),
+        Expect("ExpectColumnValuesToBeUnique", {"column": "k"}),
+        Expect("ExpectColumnValuesToBeUnique", {"column": "i"}),
+        Expect("ExpectCompoundColumnsToBeUnique", {"column_list": ["k", "k2"]}),
+    ),
+)
+
+
+def _diff_rows(days: int, nan_from: int) -> list[tuple]:
+    """Seeded rows around every rule's edges: nulls, strings that only look alike, bounds,
+    infinities, duplicated keys, partly missing compound keys; NaN only from day ``nan_from``."""
+    import random
+
+    rng = random.Random(20181101)
+    rows = []
+    for n in range(days):
+        day = D1 + dt.timedelta(days=n)
+        size = rng.choice([0, 1, 3, 10, 25])
+        for j in range(size):
+            floats = [None, 0.5, 1, 1.0, 2.5, 3600, 3600.5, 10.5, float("inf"), -float("inf"), 42.0]
+            if n >= nan_from:
+                floats.append(float("nan"))
+            rows.append((
+                day,
+                rng.choice([None, "free", "paid", "Free", "free ", "", "NaN", "it's", "paid"] + ["free"] * 6),
+                rng.choice([None, 1, 2, 3, -1, 7] + [1] * 4),
+                rng.choice(floats + [2.5] * 4),
+                rng.choice([None, "dup", "dup", f"k{j}"] if rng.random() < 0.3 else [f"k{j}"]),
+                rng.choice([None, 1, 1, j]),
+            ))
+    return rows
+
+
+def _sql_and_gx_verdicts(warehouse, days):
+    """(day, expectation) → (passes in SQL, passes in GX), each day judged alone."""
+    session_verdicts = {}
+    with warehouse.session() as s:
+        verdict = expectations._SqlVerdict(DIFF_SUITE, s)
+        assert set(verdict.counted) == set(range(len(DIFF_SUITE.expectations)))  # all translated
+        judge = (expectations._FrameJudge(DIFF_SUITE, s) if s.engine == "duckdb"
+                 else expectations._SqlJudge(DIFF_SUITE, warehouse, s))
+        for day in days:
+            counts = verdict.per_day((day, day)).get(day, {})
+            duplicated = verdict.duplicated_keys((day, day))
+            gx = judge.validate((day, day), range(len(DIFF_SUITE.expectations)), expectations.CHEAP)
+            for i, expect in enumerate(DIFF_SUITE.expectations):
+                if i in duplicated:
+                    sql = duplicated[i] == 0
+                else:
+                    considered, unexpected = counts.get(i, (0, 0))
+                    sql = expectations._mostly_success(considered, unexpected, expect.kwargs.get("mostly", 1.0))
+                session_verdicts[(day, i)] = (sql, gx[i]["success"])
+    return session_verdicts
+
+
+def test_the_warehouse_verdict_agrees_with_great_expectations(warehouse):
+    """On seeded data around every edge, each day judged alone by the SQL counts and by GX on
+    the same rows: the same verdict for every expectation where there is no NaN, and where
+    there is (pandas calls NaN missing), SQL is never the more lenient: it never passes what GX
+    fails (a SQL failure is then re-judged by GX)."""
+    days = [D1 + dt.timedelta(days=n) for n in range(40)]
+    rows = _diff_rows(len(days), nan_from=30)
+    batch = pa.RecordBatch.from_pylist([dict(zip(DIFF_SCHEMA.names, r, strict=True)) for r in rows],
+                                       schema=DIFF_SCHEMA)
+    with warehouse.session() as s:
+        s.write([TableWrite("t.diff", DIFF_SCHEMA, [batch])])
+    verdicts = _sql_and_gx_verdicts(warehouse, days)
+    lenient = [(d, DIFF_SUITE.expectations[i].label) for (d, i), (sql, gx) in verdicts.items() if sql and not gx]
+    assert lenient == []
+    differ = [(d, DIFF_SUITE.expectations[i].label) for (d, i), (sql, gx) in verdicts.items()
+              if sql != gx and d < days[30]]
+    assert differ == []
+    # The data exercised both outcomes of every expectation.
+    for i, expect in enumerate(DIFF_SUITE.expectations):
+        outcomes = {gx for (d, j), (_, gx) in verdicts.items() if j == i and d < days[30]}
+        assert outcomes == {True, False}, expect.label
+
+
+def test_the_warehouse_verdict_agrees_with_great_expectations_on_postgres(postgres_server, monkeypatch):
+    """The same on PostgreSQL, against GX's SQL path (where NaN is a value, not missing)."""
+    from music_dwh.resources.warehouse import Warehouse
+
+    monkeypatch.setenv("MUSIC_DWH_WAREHOUSE_PASSWORD", postgres_server.password)
+    warehouse = Warehouse(url=postgres_server.url(postgres_server.create_database()),
+                          password=postgres_server.password)
+    days = [D1 + dt.timedelta(days=n) for n in range(16)]
+    rows = _diff_rows(len(days), nan_from=12)
+    batch = pa.RecordBatch.from_pylist([dict(zip(DIFF_SCHEMA.names, r, strict=True)) for r in rows],
+                                       schema=DIFF_SCHEMA)
+    with warehouse.session() as s:
+        s.write([TableWrite("t.diff", DIFF_SCHEMA, [batch])])
+    expectations._gx_context.cache_clear()
+    try:
+        verdicts = _sql_and_gx_verdicts(warehouse, days)
+    finally:
+        expectations._gx_context.cache_clear()
+    assert [k for k, (sql, gx) in verdicts.items() if sql and not gx] == []
+    assert [k for k, (sql, gx) in verdicts.items() if sql != gx and k[0] < days[12]] == []
+    assert {gx for _, gx in verdicts.values()} == {True, False}

@@ -295,3 +295,82 @@ def test_secrets_are_scrubbed_and_dropped_after_the_invocation(warehouse, tmp_pa
     log = SQL_DIR / "logs" / "dbt.log"
     assert log.exists() and secret not in log.read_text(errors="replace")
     assert dbt_cli._scrub({"a": [f"x{secret}y"]}, [secret]) == {"a": ["x*****y"]}
+
+
+# ---------------------------------------------------------------------------- the manifest cache
+def test_a_new_process_loads_the_parsed_manifest_from_the_cache_and_builds_with_it(warehouse, tmp_path):
+    """A process's first dbt step loads the Manifest an earlier parse for the same environment
+    and project saved, instead of parsing; dbt then builds models and runs their generic tests
+    (whose kwargs a manifest rebuilt from manifest.json would lack) with it."""
+    path, env = warehouse
+    parsed = _manifest(env)  # parsed in this process earlier, or parsed now: either way cached
+    cache = dbt_cli.ManifestCache(SQL_DIR, env)
+    assert cache.path.exists()
+    dbt_cli._MANIFESTS.clear()  # as in a new process
+    with dbt_cli.temporary_environ({**dbt_cli.QUIET_ENV, **env}, unset=list(dbt_cli.WINDOW_VARIABLES)):
+        loaded = cache.load()
+    assert loaded is not None and loaded is not parsed
+    assert set(loaded.nodes) == set(parsed.nodes) and set(loaded.macros) == set(parsed.macros)
+    assert loaded.nodes["model.music_dwh.songplays"].config.pre_hook == parsed.nodes[
+        "model.music_dwh.songplays"].config.pre_hook
+    from_cache = dbt_cli.parsed_manifest(env)
+    assert from_cache is not parsed  # loaded, not the object parsed before
+    # Every run's window shares it (the window is never read at parse time).
+    window = {"MUSIC_DWH_WINDOW_START": "2018-11-05", "MUSIC_DWH_WINDOW_END": "2018-11-06"}
+    assert dbt_cli.parsed_manifest({**env, **window}) is from_cache
+    built = dbt_cli.invoke(SONGS_BUILD, env=env, target_path=tmp_path / "t", manifest=from_cache)
+    assert built.success, built.errors
+    assert not (PARSE_EVENTS & set(built.event_names))
+    statuses = {r.node.unique_id: str(r.status) for r in built.result.results}
+    assert sum(uid.startswith("test.") for uid in statuses) == 8 and set(statuses.values()) == {"success", "pass"}
+    assert _count_in_another_process(path, "select count(*) from sparkify.artists") == 2
+
+
+def test_the_cache_key_follows_the_environment_and_every_project_file(warehouse, tmp_path):
+    import shutil
+
+    _, env = warehouse
+    project = tmp_path / "sql"
+    shutil.copytree(SQL_DIR, project, ignore=shutil.ignore_patterns("target", "logs"))
+    digest = dbt_cli.ManifestCache.digest
+    first = digest(project, env)
+    assert digest(project, dict(env)) == first  # stable
+    assert digest(project, {**env, "MUSIC_DWH_DUCKDB_PATH": "/elsewhere.duckdb"}) != first
+    model = project / "models" / "sparkify" / "songs.sql"
+    model.write_text(model.read_text() + "\n-- changed\n")
+    assert digest(project, env) != first
+    (project / "macros" / "new_macro.sql").write_text("{% macro m() %}1{% endmacro %}\n")
+    assert len({first, digest(project, env)}) == 2
+
+
+def test_an_unreadable_or_mismatched_cache_file_is_a_miss(warehouse, tmp_path):
+    _, env = warehouse
+    _manifest(env)
+    cache = dbt_cli.ManifestCache(SQL_DIR, env)
+    # A variable the parse read (the window, unset then) now set: dbt's partial parsing would
+    # re-parse the files reading it; the cache does not serve that manifest.
+    with dbt_cli.temporary_environ({"MUSIC_DWH_WINDOW_START": "2018-11-01"}):
+        assert cache.load() is None
+    assert cache.load() is not None
+    copy = dbt_cli.ManifestCache(SQL_DIR, env)
+    copy.path = tmp_path / "truncated.pickle"
+    copy.path.write_bytes(cache.path.read_bytes()[:1000])
+    assert copy.load() is None
+
+
+def test_ensure_manifest_parses_in_process_and_leaves_the_manifest_for_the_dbt_step(warehouse):
+    """`music-dwh load`'s manifest check parses in its own process when the prepared manifest is
+    stale: manifest.json for @dbt_assets, and the same Manifest object for the run's dbt step
+    (kept in the process and in the cache), so the step does not parse again."""
+    from music_dwh.dbt_project import ensure_manifest, manifest_is_stale
+
+    _, env = warehouse
+    dbt_cli._MANIFESTS.clear()
+    path = ensure_manifest(env, force=True)
+    written = json.loads(path.read_text())
+    assert "model.music_dwh.songplays" in written["nodes"] and "test" in {
+        n["resource_type"] for n in written["nodes"].values()}
+    assert not manifest_is_stale(env)
+    parsed = list(dbt_cli._MANIFESTS.values())
+    assert len(parsed) == 1 and dbt_cli.parsed_manifest(env) is parsed[0]
+    assert dbt_cli.ManifestCache(SQL_DIR, {k: v for k, v in env.items()}).path.exists()
