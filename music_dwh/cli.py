@@ -345,6 +345,15 @@ def cmd_bench(args: argparse.Namespace) -> int:
         raise UserError(str(exc)) from None
 
 
+def cmd_bench_latency(args: argparse.Namespace) -> int:
+    from music_dwh.bench import latency
+
+    try:
+        return latency.main(args)
+    except latency.LatencyError as exc:
+        raise UserError(str(exc)) from None
+
+
 # ---------------------------------------------------------------------------- dev
 def cmd_dev(args: argparse.Namespace) -> int:
     """``dagster dev`` on 127.0.0.1 that stops within seconds on Ctrl-C; runs it leaves
@@ -450,6 +459,12 @@ def build_parser() -> argparse.ArgumentParser:
     bn = sub.add_parser("bench", help="benchmark music_dwh against its baselines (writes bench/results.md)")
     add_bench_arguments(bn)
     bn.set_defaults(func=cmd_bench)
+
+    from music_dwh.bench.latency import add_arguments as add_latency_arguments
+
+    bl = sub.add_parser("bench-latency", help="file landed → rows in the star for one day, through the daemon")
+    add_latency_arguments(bl)
+    bl.set_defaults(func=cmd_bench_latency)
     return parser
 
 
@@ -462,20 +477,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     args = build_parser().parse_args(argv)
     func: Callable[[argparse.Namespace], int] = args.func
-    from music_dwh.resources.raw_store import RawStoreError
-    from music_dwh.resources.warehouse import WarehouseError
-    from music_dwh.resources.writer_lock import LockTimeout
     from music_dwh.runs.supervisor import Interrupted, signals_raise
 
     try:
         with signals_raise():
             return func(args)
-    except LockTimeout as exc:
-        print(f"music-dwh: {exc}", file=sys.stderr)
-        return 1
-    except (UserError, SettingsError, RawStoreError, WarehouseError) as exc:
-        print(f"music-dwh: {exc}", file=sys.stderr)
-        return 2
+    except Exception as exc:
+        # Imported only now: they import Dagster and pyarrow (≈0.7 s), which `load` (a
+        # supervisor of the worker process that runs Dagster) does not need itself.
+        from music_dwh.resources.raw_store import RawStoreError
+        from music_dwh.resources.warehouse import WarehouseError
+        from music_dwh.resources.writer_lock import LockTimeout
+
+        if isinstance(exc, LockTimeout):
+            print(f"music-dwh: {exc}", file=sys.stderr)
+            return 1
+        if isinstance(exc, UserError | SettingsError | RawStoreError | WarehouseError):
+            print(f"music-dwh: {exc}", file=sys.stderr)
+            return 2
+        raise
     except Interrupted as exc:
         print(f"music-dwh: {args.command} stopped by {exc}", file=sys.stderr)
         return exc.exit_status

@@ -34,6 +34,11 @@ DEFAULTS = {
     # Where the Dagster instance keeps runs, events and schedules (music_dwh/instance.py):
     # SQLite files in DAGSTER_HOME, or a PostgreSQL database.
     "MUSIC_DWH_DAGSTER_STORAGE": "sqlite",
+    # How often the raw-store sensors look for new files (the daily ones: log days, invoice
+    # days; and the alert sensors), and the snapshot ones (song catalogue, reference tables),
+    # whose listing can be larger. Part of the file → star latency.
+    "MUSIC_DWH_SENSOR_INTERVAL": "30s",
+    "MUSIC_DWH_SNAPSHOT_SENSOR_INTERVAL": "120s",
 }
 
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*(s|m|h)?$", re.IGNORECASE)
@@ -72,7 +77,7 @@ def parse_warehouse_url(url: str) -> WarehouseTarget:
     if url.startswith("duckdb://"):
         rest = url[len("duckdb://") :]
         # SQLAlchemy convention: duckdb:///relative.duckdb, duckdb:////absolute.duckdb
-        rest = rest[1:] if rest.startswith("/") else rest
+        rest = rest.removeprefix("/")
         if not rest:
             raise SettingsError("MUSIC_DWH_WAREHOUSE=duckdb:/// needs a file path, e.g. duckdb:///data/warehouse.duckdb")
         return WarehouseTarget(url=url, engine="duckdb", path=Path(rest).expanduser().resolve())
@@ -215,6 +220,8 @@ class Settings:
     lock_timeout_seconds: float = 600.0
     # The Dagster instance's storage (runs, events, schedules); see music_dwh/instance.py.
     dagster_storage: InstanceStorage = InstanceStorage(engine="sqlite")
+    sensor_interval_seconds: int = 30
+    snapshot_sensor_interval_seconds: int = 120
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -239,6 +246,12 @@ class Settings:
                 f"MUSIC_DWH_DUCKDB_MEMORY_LIMIT={memory_limit!r} is not a size; use e.g. 1GB or 512MB"
             )
         lock_timeout = _duration("MUSIC_DWH_LOCK_TIMEOUT", get("MUSIC_DWH_LOCK_TIMEOUT"))
+        intervals = {}
+        for name in ("MUSIC_DWH_SENSOR_INTERVAL", "MUSIC_DWH_SNAPSHOT_SENSOR_INTERVAL"):
+            seconds = _duration(name, get(name))
+            if seconds < 1:
+                raise SettingsError(f"{name} must be at least 1 second (e.g. 30s)")
+            intervals[name] = round(seconds)
         return cls(
             raw=raw,
             warehouse=parse_warehouse_url(get("MUSIC_DWH_WAREHOUSE")),
@@ -255,6 +268,8 @@ class Settings:
             duckdb_memory_limit=memory_limit,
             lock_timeout_seconds=lock_timeout,
             dagster_storage=instance_storage(env),
+            sensor_interval_seconds=intervals["MUSIC_DWH_SENSOR_INTERVAL"],
+            snapshot_sensor_interval_seconds=intervals["MUSIC_DWH_SNAPSHOT_SENSOR_INTERVAL"],
         )
 
 

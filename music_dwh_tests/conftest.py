@@ -22,6 +22,7 @@ BIN = Path(sys.executable).parent
 # with --durations), so that both workers finish together instead of one waiting on a long
 # module picked up last. Modules not listed follow in collection order.
 SLOWEST_FIRST = [
+    "music_dwh_tests/automation/test_event_driven.py",
     "music_dwh_tests/runs/test_supervisor.py",
     "music_dwh_tests/runs/test_launcher.py",
     "music_dwh_tests/bench/test_harness.py",

@@ -42,9 +42,18 @@ def test_server_urls_are_parsed_and_redacted():
         ({"MUSIC_DWH_QUARANTINE_THRESHOLD": "5%"}, "fraction"),
         ({"MUSIC_DWH_QUARANTINE_THRESHOLD": "1.5"}, "between 0 and 1"),
         ({"MUSIC_DWH_DUCKDB_MEMORY_LIMIT": "lots"}, "MUSIC_DWH_DUCKDB_MEMORY_LIMIT='lots' is not a size"),
+        ({"MUSIC_DWH_SENSOR_INTERVAL": "often"}, "MUSIC_DWH_SENSOR_INTERVAL='often' is not a duration"),
+        ({"MUSIC_DWH_SNAPSHOT_SENSOR_INTERVAL": "0"}, "MUSIC_DWH_SNAPSHOT_SENSOR_INTERVAL must be at least 1 second"),
     ],
 )
 def test_bad_configuration_names_the_variable(env, message):
     with pytest.raises(SettingsError, match=message) as info:
         Settings.from_env(env)
     assert "secret" not in str(info.value)
+
+
+def test_sensor_intervals_default_to_30_and_120_seconds_and_take_durations():
+    default = Settings.from_env({})
+    assert (default.sensor_interval_seconds, default.snapshot_sensor_interval_seconds) == (30, 120)
+    custom = Settings.from_env({"MUSIC_DWH_SENSOR_INTERVAL": "5", "MUSIC_DWH_SNAPSHOT_SENSOR_INTERVAL": "2m"})
+    assert (custom.sensor_interval_seconds, custom.snapshot_sensor_interval_seconds) == (5, 120)

@@ -189,6 +189,28 @@ def invoice_staging(context: AssetExecutionContext, raw_store: RawStore, warehou
     with warehouse.session() as session:
         tracks = staging.known_ids(session, "track", "track_id")
         customers = staging.known_ids(session, "customer", "customer_id")
+        if not tracks or not customers:
+            # Every line would be quarantined for want of its track or customer, and the day
+            # fail its quarantine threshold: invoices mean nothing before the reference
+            # snapshots. Nothing is staged; the reference run re-stages every delivered day.
+            missing = [t for t, ids in (("track", tracks), ("customer", customers)) if not ids]
+            message = (
+                f"no {' and no '.join(missing)} snapshot loaded yet: {len(delivered):,} delivered "
+                "day(s) not staged; they are staged when chinook/reference/"
+                f"{{{','.join(missing)}}}.csv arrives (its run re-stages every delivered day)"
+            )
+            context.log.warning(message)
+            for name in ("invoice", "invoice_line"):
+                yield MaterializeResult(
+                    asset_key=AssetKey([GROUP, f"staging_{name}"]),
+                    metadata={
+                        "waiting_for": MetadataValue.text(f"reference snapshot(s): {', '.join(missing)}"),
+                        "note": MetadataValue.text(message),
+                        "raw_records": 0,
+                        "quarantined": 0,
+                    },
+                )
+            return
         # A day without a folder is a day without sales; it needs a write only when it has
         # rows from an earlier delivery to remove.
         to_load = set(delivered) | staging.days_with_rows(session, days[0], days[-1])

@@ -12,12 +12,14 @@ import datetime as dt
 import json
 import time
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 from dagster import (
     AssetExecutionContext,
     AssetKey,
     AssetMaterialization,
+    AssetSelection,
     AutomationCondition,
     BackfillPolicy,
     Failure,
@@ -26,6 +28,7 @@ from dagster import (
     PartitionsDefinition,
     TimeWindowPartitionsDefinition,
 )
+from dagster._check import CheckError
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, dbt_assets
 
 from music_dwh.assets.metadata import table_metadata
@@ -74,8 +77,12 @@ class MusicDwhTranslator(DagsterDbtTranslator):
         # eager(): that waits for every upstream day to exist, which never holds for gappy data.
         if dbt_resource_props.get("resource_type") != "model" or "marts" not in dbt_resource_props["fqn"]:
             return None
+        # Only what exists is refreshed (~missing): a dimension reloaded by the song catalogue's
+        # run would otherwise flag every day of a daily mart since the first partition, thousands
+        # of never-loaded days, and request them all; a day's own run builds its partitions.
         return (
             AutomationCondition.any_deps_updated().since_last_handled()
+            & ~AutomationCondition.missing()
             & ~AutomationCondition.any_deps_in_progress()
             & ~AutomationCondition.in_progress()
         ).with_label("refresh after an upstream day is loaded")
@@ -111,6 +118,8 @@ def _with_table_metadata(
                 )
                 extra = table_metadata(session, table, partition_where=where, range_days=range_days)
                 extra.update(_match_metadata(session, table, where))
+                if "waiting_for" in extra:
+                    context.log.warning(f"{table}: waiting for {extra['waiting_for'].value}")
                 event = event.with_metadata({**event.metadata, **extra})
                 spent, models = spent + time.monotonic() - started, models + 1
             yield event
@@ -126,10 +135,20 @@ def _match_metadata(session, table: str, where: tuple[str, list] | None) -> dict
     plays, matched = session.query(
         f'select count(*), count(song_id) from "sparkify"."songplays" where {where_sql}', params
     )[0]
-    return {
+    songs = session.query('select count(*) from "sparkify"."song_match_keys"')[0][0]
+    metadata = {
         "matched_plays": int(matched),
         "song_match_rate": MetadataValue.float(round(matched / plays, 6) if plays else 0.0),
+        "catalogue_songs": int(songs),
     }
+    if not songs:
+        # A day before the catalogue: its plays cannot be matched yet. Not a failure: the
+        # catalogue's run re-matches every delivered day (automation/sensors.py).
+        metadata["waiting_for"] = MetadataValue.text(
+            "the song catalogue: no song loaded yet, so no play is matched; the catalogue's run "
+            "rebuilds these days with it"
+        )
+    return metadata
 
 
 _PARTITION_COLUMNS: dict[str, str] | None = None
@@ -176,6 +195,10 @@ def run_dbt(
     then left out of ``dbt build`` with a warning naming them (materialize a day or a range to
     rebuild them)."""
     window = _partition_window(context, partitions_def)
+    # The window reaches sql/macros/partition_window.sql as environment variables, read only
+    # in SQL bodies and hooks (rendered per invocation), never at parse time.
+    dbt_env = {**warehouse.dbt_env(), **(dict(zip(WINDOW_VARIABLES, window)) if window else {})}
+    create_missing_model_tables(context, dbt, warehouse, dbt_env)
     skipped = []
     if window is None:
         skipped = sorted(
@@ -192,10 +215,7 @@ def run_dbt(
         left = set(context.selected_asset_keys) - set(skipped)
         if skipped and not left and all(c.asset_key in skipped for c in context.selected_asset_check_keys):
             return  # nothing else to build or test
-    # The window reaches sql/macros/partition_window.sql as environment variables, read only
-    # in SQL bodies and hooks (rendered per invocation), never at parse time.
-    window_env = dict(zip(WINDOW_VARIABLES, window)) if window else {}
-    invocation, events = dbt.build(context, {**warehouse.dbt_env(), **window_env}, exclude=skipped)
+    invocation, events = dbt.build(context, dbt_env, exclude=skipped)
     yield from _with_table_metadata(context, events, warehouse, window)
     if not invocation.success:
         # Built models were reported above; a failed model or error-severity test (a blocking
@@ -205,6 +225,54 @@ def run_dbt(
             description="dbt build failed:\n" + "\n".join(failures[:20]),
             metadata={"dbt_failures": len(invocation.failures()), "dbt_command": invocation.command},
         )
+
+
+def create_missing_model_tables(context: AssetExecutionContext, dbt: DbtRunner, warehouse: Warehouse,
+                                dbt_env: Mapping[str, str]) -> list[str]:
+    """Create, empty, the tables of this system's models that do not exist yet.
+
+    Any subset of the graph must run on an empty or partial warehouse: a run without a
+    partition (the song catalogue or reference snapshots arriving first) builds only
+    whole-table models, and its marts read daily facts (``songplays``, ``*_daily``) no day has
+    built yet; a report reads every mart, also those the run does not select. So before the
+    build, every model table still missing is created with ``dbt run --empty`` (dbt renders
+    each ``ref``/``source`` as zero rows): right columns, no rows. Only missing tables are
+    touched, in dependency order; nothing is recorded in Dagster for them (nothing was built);
+    the build that follows, or a later run, fills them. Costs one catalog lookup per model once
+    they all exist.
+    """
+    from music_dwh.resources.dbt_cli import invoke, parsed_manifest
+
+    # Only what this run reads: the models upstream of (or among) the assets it executes (a
+    # report reads every mart). `music-dwh load --through star` creates no mart.
+    # The whole graph (the repository's) when there is one: a run's job may be a subset that
+    # lacks the upstream. A job executed outside a repository (`music-dwh load`'s worker)
+    # holds its own upstream.
+    try:
+        graph = context.repository_def.asset_graph
+    except CheckError:  # "No repository definition was set on the step context"
+        graph = context.job_def.asset_layer.asset_graph
+    keys = set(context.assets_def.specs_by_key)
+    executed = context.run.asset_selection or context.job_def.asset_layer.selected_asset_keys
+    keys &= AssetSelection.assets(*executed).upstream().resolve(graph)
+    tables = {".".join(key.path): key.path[-1] for key in keys}
+    with warehouse.session() as session:
+        missing = sorted(name for table, name in tables.items() if not session.table_exists(table))
+    if not missing:
+        return []
+    # The build's environment: its parsed manifest is then the build's too (one parse).
+    manifest = parsed_manifest(dbt_env, Path(dbt.project_dir), Path(dbt.profiles_dir))
+    invocation = invoke(["run", "--empty", "--select", " ".join(missing)], env=dbt_env,
+                        target_path=dbt.unique_target_path(context), manifest=manifest,
+                        project_dir=Path(dbt.project_dir), profiles_dir=Path(dbt.profiles_dir))
+    if not invocation.success:
+        raise Failure(description=f"could not create the empty tables {', '.join(missing)}:\n"
+                      + "\n".join((invocation.failures() or invocation.errors)[:20]))
+    context.log.info(
+        f"Created {len(missing)} missing table(s) empty ({', '.join(missing)}): nothing was loaded "
+        "into them yet, so the models that read them build empty instead of failing."
+    )
+    return missing
 
 
 def _manifest_models() -> list[dict]:

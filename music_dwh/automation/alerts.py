@@ -26,8 +26,8 @@ from dagster import (
     AssetCheckSeverity,
     DagsterEventType,
     DefaultSensorStatus,
-    RunStatusChangeRecordsFilter,
     RunFailureSensorContext,
+    RunStatusChangeRecordsFilter,
     SensorEvaluationContext,
     SkipReason,
     run_failure_sensor,
@@ -37,6 +37,7 @@ from dagster._core.storage.tags import (
     ASSET_PARTITION_RANGE_END_TAG,
     ASSET_PARTITION_RANGE_START_TAG,
     PARTITION_NAME_TAG,
+    WILL_RETRY_TAG,
 )
 
 from music_dwh.settings import get_settings
@@ -173,14 +174,28 @@ def run_failure_message(context: RunFailureSensorContext) -> dict:
     }
 
 
+def will_be_retried(run) -> bool:
+    """Dagster's run retries (``run_retries`` in dagster.yaml) will launch another attempt of
+    this failed run: the daemon tags it ``dagster/will_retry=true``. A run without a code
+    location behind it (``music-dwh load``) is never retried by the daemon, whatever its tag
+    says."""
+    return run.tags.get(WILL_RETRY_TAG) == "true" and run.remote_job_origin is not None
+
+
 @run_failure_sensor(
     name="alert_on_run_failure",
     monitor_all_code_locations=True,  # also `music-dwh load` runs, which have no code location
     default_status=DefaultSensorStatus.RUNNING,
-    minimum_interval_seconds=30,
-    description="Posts a short JSON alert (MUSIC_DWH_ALERT_WEBHOOK, else the log) for every failed run.",
+    minimum_interval_seconds=get_settings().sensor_interval_seconds,
+    description="Posts a short JSON alert (MUSIC_DWH_ALERT_WEBHOOK, else the log) for every run "
+    "that failed for good: an attempt that Dagster's run retries will repeat is not news; the "
+    "last attempt alerts.",
 )
 def run_failure_alert_sensor(context: RunFailureSensorContext) -> None:
+    run = context.instance.get_run_by_id(context.dagster_run.run_id) or context.dagster_run
+    if will_be_retried(run):
+        context.log.info(f"run {run.run_id} failed and will be retried: no alert for this attempt")
+        return
     post_alert(run_failure_message(context), context.log)
 
 
@@ -216,7 +231,7 @@ def _latest_status_change_id(instance, event_type: DagsterEventType) -> int:
 @sensor(
     name="alert_on_check_failure",
     default_status=DefaultSensorStatus.RUNNING,
-    minimum_interval_seconds=30,
+    minimum_interval_seconds=get_settings().sensor_interval_seconds,
     description="Posts a short JSON alert for every asset check that fails with ERROR severity "
     "(blocking checks, dbt tests with severity error), once its run has finished. WARN "
     "failures are only shown in the UI.",
@@ -242,7 +257,11 @@ def check_failure_alert_sensor(context: SensorEvaluationContext):
         for record in result.records:
             run_id = record.event_log_entry.run_id
             run = instance.get_run_by_id(run_id)
-            for entry in instance.all_logs(run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION):
+            # An attempt that run retries will repeat: its retry's checks are the news.
+            entries = [] if run is not None and will_be_retried(run) else instance.all_logs(
+                run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION
+            )
+            for entry in entries:
                 evaluation = entry.dagster_event.event_specific_data
                 if evaluation.passed or evaluation.severity != AssetCheckSeverity.ERROR:
                     continue

@@ -24,8 +24,17 @@ unrecorded, until the day's partition exists.
 A daily run selects every asset of the system for that day except the unpartitioned raw and
 staging assets (the snapshot loads): the day's partitioned assets, and the dimensions and marts
 that are built from them or that the day's checks compare it with. A catalogue or reference
-run selects the raw and staging assets of what changed and the unpartitioned models downstream
-of them (the ``<system>_models`` dimensions, and marts). Checks ride along with their assets.
+run selects the raw and staging assets of what changed and everything of the system built from
+them; when that includes daily assets (songplays is matched against the catalogue, invoice
+lines are checked against the track and customer snapshots) and days have been delivered, the
+run covers those days as one range, so days that arrived before the snapshot end as if it had
+come first. Checks ride along with their assets.
+
+Order does not matter, and a failed day is not forgotten: every staging table exists from the
+first run on (``Warehouse.ensure_staging_tables``), models over empty inputs build empty, and a
+day whose latest run failed for good (Dagster's run retries in ``dagster.yaml`` exhausted) is
+requested again by its sensor once a snapshot it reads is reloaded, once per reload (the run
+key names the reload), or when its files are re-delivered. Nothing is requested per tick.
 
 All four start stopped (turn them on in the UI under Automation). On a store that already holds
 history, the first tick requests one run per day not yet seen; ``music-dwh load`` (one run for
@@ -46,28 +55,41 @@ from dagster import (
     AssetKey,
     AssetSelection,
     AutomationConditionSensorDefinition,
+    DagsterInvariantViolationError,
+    DagsterRunStatus,
     DailyPartitionsDefinition,
     DefaultSensorStatus,
     RunRequest,
+    RunsFilter,
     SensorEvaluationContext,
     SensorResult,
     sensor,
 )
+from dagster._core.storage.tags import (
+    ASSET_PARTITION_RANGE_END_TAG,
+    ASSET_PARTITION_RANGE_START_TAG,
+    PARTITION_NAME_TAG,
+)
 
+from music_dwh.automation.alerts import will_be_retried
 from music_dwh.automation.jobs import chinook_job, sparkify_job
 from music_dwh.datagen.chinook_export import REFERENCE_TABLES, TRANSACTION_TABLES, reference_key
 from music_dwh.partitions import chinook_daily, sparkify_daily
 from music_dwh.resources.raw_store import RawObject, RawStore
+from music_dwh.settings import get_settings
 
 LOG_PREFIX = "sparkify/log_data/"
 SONG_PREFIX = "sparkify/song_data/"
 REFERENCE_PREFIX = "chinook/reference/"
 INVOICE_PREFIX = "chinook/invoices/"
 
-DAILY_INTERVAL_SECONDS = 30
-# Listing a 10k-file catalogue is a few S3 requests; no need to do it every 30 s.
-SNAPSHOT_INTERVAL_SECONDS = 120
+# MUSIC_DWH_SENSOR_INTERVAL (default 30 s) and MUSIC_DWH_SNAPSHOT_SENSOR_INTERVAL (default
+# 120 s: listing a 10k-file catalogue is a few S3 requests, no need to do it every 30 s). Read
+# when the code location loads: restart the daemon after changing them.
+DAILY_INTERVAL_SECONDS = get_settings().sensor_interval_seconds
+SNAPSHOT_INTERVAL_SECONDS = get_settings().snapshot_sensor_interval_seconds
 TRIGGER_TAG = "music_dwh/trigger"
+RETRY_REASON_TAG = "music_dwh/requested_again"
 # Unpartitioned assets of these layers are the snapshot loads (song catalogue, reference tables).
 SNAPSHOT_LAYERS = ("raw", "staging")
 
@@ -153,16 +175,6 @@ def daily_selection(context: SensorEvaluationContext, system: str) -> list[Asset
     )
 
 
-def snapshot_selection(
-    context: SensorEvaluationContext, system: str, roots: Sequence[AssetKey]
-) -> list[AssetKey]:
-    """``roots`` and the unpartitioned assets of the system downstream of them."""
-    graph = _asset_graph(context)
-    group = AssetSelection.groups(system)
-    downstream = (AssetSelection.assets(*roots).downstream() & group).resolve(graph)
-    return sorted(k for k in downstream if graph.get(k).partitions_def is None)
-
-
 # ---------------------------------------------------------------------------- daily sources
 @dataclass(frozen=True)
 class DailySource:
@@ -171,6 +183,56 @@ class DailySource:
     day_of: Callable[[str], dt.date | None]
     partitions_def: DailyPartitionsDefinition
     sensor_name: str
+    job_name: str
+    # The snapshot staging tables a day's run reads (song catalogue, reference tables): when
+    # one of them is reloaded, a day whose latest run failed is requested again.
+    snapshot_keys: tuple[AssetKey, ...] = ()
+
+    def delivered_days(self, store: RawStore) -> list[dt.date]:
+        """Days with files under the prefix, from the first partition to the last one that
+        exists (a day not over yet has no partition)."""
+        first = self.partitions_def.start.date()
+        last_key = self.partitions_def.get_last_partition_key()
+        if last_key is None:
+            return []
+        last = dt.date.fromisoformat(last_key)
+        days = {self.day_of(o.key) for o in store.list(self.prefix)}
+        return sorted(d for d in days if d is not None and first <= d <= last)
+
+
+# ---------------------------------------------------------------------------- failed days
+def snapshot_marker(context: SensorEvaluationContext, keys: Sequence[AssetKey]) -> int | None:
+    """The storage id of the latest materialization among ``keys`` (None: never loaded): it
+    changes whenever one of the snapshots is reloaded."""
+    if not keys:
+        return None
+    try:
+        instance = context.instance
+    except DagsterInvariantViolationError:  # a context built without an instance (a preview)
+        return None
+    ids = [
+        r.asset_entry.last_materialization_record.storage_id
+        for r in instance.get_asset_records(list(keys))
+        if r.asset_entry.last_materialization_record is not None
+    ]
+    return max(ids) if ids else None
+
+
+def failed_days(context: SensorEvaluationContext, job_name: str, days: Iterable[str]) -> list[str]:
+    """The days among ``days`` whose latest one-day run of ``job_name`` failed for good (no
+    automatic retry coming), whoever launched it."""
+    instance = context.instance
+    wanted = set(days)
+    candidates = {
+        run.tags.get(PARTITION_NAME_TAG)
+        for run in instance.get_runs(RunsFilter(job_name=job_name, statuses=[DagsterRunStatus.FAILURE]), limit=1000)
+    } & wanted
+    failed = []
+    for day in sorted(candidates):
+        latest = instance.get_runs(RunsFilter(job_name=job_name, tags={PARTITION_NAME_TAG: day}), limit=1)
+        if latest and latest[0].status == DagsterRunStatus.FAILURE and not will_be_retried(latest[0]):
+            failed.append(day)
+    return failed
 
 
 def evaluate_daily(
@@ -200,7 +262,14 @@ def evaluate_daily(
     new_days = {d: fp for d, fp in current.items() if d not in waiting}
     if ready:
         generation += 1
-    selection = daily_selection(context, source.system) if ready else []
+    # A day whose latest run failed for good is requested again when a snapshot it reads was
+    # reloaded since the last tick (the catalogue arrived, a reference table was re-delivered):
+    # the cause may be gone. Once per reload, never per tick: the run key names the reload.
+    marker = snapshot_marker(context, source.snapshot_keys)
+    again: list[str] = []
+    if marker is not None and marker != state.get("snap"):
+        again = [d for d in failed_days(context, source.job_name, new_days) if d not in ready]
+    selection = daily_selection(context, source.system) if ready or again else []
     requests = [
         RunRequest(
             run_key=f"{source.system}:{day}:{current[day]}:{generation}",
@@ -209,12 +278,24 @@ def evaluate_daily(
             tags={TRIGGER_TAG: source.sensor_name},
         )
         for day in ready
+    ] + [
+        RunRequest(
+            run_key=f"{source.system}:{day}:{current[day]}:after-snapshot-{marker}",
+            partition_key=day,
+            asset_selection=selection,
+            tags={TRIGGER_TAG: source.sensor_name, RETRY_REASON_TAG: "snapshot reloaded after a failed run"},
+        )
+        for day in again
     ]
     if ready:
         context.log.info(f"new or re-delivered files for {len(ready)} day(s): {', '.join(ready[:20])}")
+    if again:
+        context.log.info(
+            f"a snapshot was reloaded since these day(s) last failed, requesting them again: {', '.join(again[:20])}"
+        )
     if waiting:
         context.log.info(f"files for day(s) not over yet, waiting: {', '.join(waiting[:20])}")
-    cursor = _dump({"n": generation, "days": dict(sorted(new_days.items()))})
+    cursor = _dump({"n": generation, "days": dict(sorted(new_days.items())), "snap": marker})
     if requests:
         return SensorResult(run_requests=requests, cursor=cursor)
     reason = f"no new or re-delivered files under {source.prefix} ({len(new_days)} day(s) known"
@@ -223,8 +304,48 @@ def evaluate_daily(
     return SensorResult(skip_reason=reason, cursor=cursor)
 
 
-SPARKIFY_LOGS = DailySource("sparkify", LOG_PREFIX, log_file_day, sparkify_daily, "sparkify_log_sensor")
-CHINOOK_INVOICES = DailySource("chinook", INVOICE_PREFIX, invoice_file_day, chinook_daily, "chinook_invoice_sensor")
+SPARKIFY_LOGS = DailySource(
+    "sparkify", LOG_PREFIX, log_file_day, sparkify_daily, "sparkify_log_sensor", sparkify_job.name,
+    (AssetKey(["sparkify", "staging_songs"]),),
+)
+CHINOOK_INVOICES = DailySource(
+    "chinook", INVOICE_PREFIX, invoice_file_day, chinook_daily, "chinook_invoice_sensor", chinook_job.name,
+    tuple(AssetKey(["chinook", f"staging_{t}"]) for t in REFERENCE_TABLES),
+)
+
+
+def snapshot_run_request(
+    context: SensorEvaluationContext,
+    source: DailySource,
+    roots: Sequence[AssetKey],
+    store: RawStore,
+    run_key: str,
+    extra: Sequence[AssetKey] = (),
+) -> RunRequest:
+    """One run reloading a snapshot (``roots``) and everything of the system built from it.
+
+    When daily assets are built from it too (songplays matches plays to the catalogue; invoice
+    lines are checked against the track and customer snapshots) and days have been delivered,
+    the run covers those days as one range (``BackfillPolicy.single_run()``): the days that
+    arrived before the snapshot are rebuilt with it, so the warehouse ends as a load of all the
+    files would leave it, whatever the order they came in. Without delivered days, only the
+    unpartitioned assets (dimensions, marts) are rebuilt."""
+    graph = _asset_graph(context)
+    downstream = (AssetSelection.assets(*roots).downstream() & AssetSelection.groups(source.system)).resolve(graph)
+    partitioned = {k for k in downstream if graph.get(k).partitions_def is not None}
+    days = source.delivered_days(store) if partitioned else []
+    tags = {TRIGGER_TAG: context.sensor_name or source.system}
+    if days:
+        selection = sorted({*downstream, *extra})
+        tags[ASSET_PARTITION_RANGE_START_TAG] = days[0].isoformat()
+        tags[ASSET_PARTITION_RANGE_END_TAG] = days[-1].isoformat()
+        context.log.info(
+            f"the run also rebuilds the {len(partitioned)} daily asset(s) built from it for the delivered "
+            f"days {days[0]}...{days[-1]}"
+        )
+    else:
+        selection = sorted({*(k for k in downstream if k not in partitioned), *extra})
+    return RunRequest(run_key=run_key, asset_selection=selection, tags=tags)
 
 
 @sensor(
@@ -255,8 +376,9 @@ def chinook_invoice_sensor(context: SensorEvaluationContext, raw_store: RawStore
     target=sparkify_job,
     minimum_interval_seconds=SNAPSHOT_INTERVAL_SECONDS,
     default_status=DefaultSensorStatus.STOPPED,
-    description="Reloads the song catalogue and the dimensions built from it when any song "
-    "file is new, re-delivered or removed.",
+    description="Reloads the song catalogue and everything built from it when any song file is "
+    "new, re-delivered or removed: dimensions, marts, and the delivered days' matched plays (one "
+    "range run).",
 )
 def sparkify_song_catalogue_sensor(context: SensorEvaluationContext, raw_store: RawStore) -> SensorResult:
     state = _load(context.cursor)
@@ -273,10 +395,8 @@ def sparkify_song_catalogue_sensor(context: SensorEvaluationContext, raw_store: 
     context.log.info(f"song catalogue changed: {len(files)} files, fingerprint {fingerprint}")
     return SensorResult(
         run_requests=[
-            RunRequest(
-                run_key=f"sparkify:song_data:{fingerprint}:{generation}",
-                asset_selection=snapshot_selection(context, "sparkify", roots),
-                tags={TRIGGER_TAG: "sparkify_song_catalogue_sensor"},
+            snapshot_run_request(
+                context, SPARKIFY_LOGS, roots, raw_store, f"sparkify:song_data:{fingerprint}:{generation}"
             )
         ],
         cursor=_dump({"n": generation, "digest": fingerprint}),
@@ -289,7 +409,8 @@ def sparkify_song_catalogue_sensor(context: SensorEvaluationContext, raw_store: 
     minimum_interval_seconds=SNAPSHOT_INTERVAL_SECONDS,
     default_status=DefaultSensorStatus.STOPPED,
     description="Reloads the Chinook reference tables whose snapshot file is new or "
-    "re-delivered, and the dimensions built from them.",
+    "re-delivered, and everything built from them (a new track or customer snapshot re-stages "
+    "the delivered invoice days: one range run).",
 )
 def chinook_reference_sensor(context: SensorEvaluationContext, raw_store: RawStore) -> SensorResult:
     state = _load(context.cursor)
@@ -309,17 +430,15 @@ def chinook_reference_sensor(context: SensorEvaluationContext, raw_store: RawSto
     # The raw asset, the changed tables' staging assets and what is built from them (not from
     # reference_files itself: it is upstream of every staging table).
     staging = [AssetKey(["chinook", f"staging_{t}"]) for t in changed]
-    selection = sorted({AssetKey(["chinook", "reference_files"]), *snapshot_selection(context, "chinook", staging)})
     fingerprint = hashlib.sha256(
         "".join(f"{t}\0{current[t]}\n" for t in changed).encode()
     ).hexdigest()[:16]
     context.log.info(f"reference snapshot(s) new or re-delivered: {', '.join(changed)}")
     return SensorResult(
         run_requests=[
-            RunRequest(
-                run_key=f"chinook:reference:{fingerprint}:{generation}",
-                asset_selection=selection,
-                tags={TRIGGER_TAG: "chinook_reference_sensor"},
+            snapshot_run_request(
+                context, CHINOOK_INVOICES, staging, raw_store, f"chinook:reference:{fingerprint}:{generation}",
+                extra=[AssetKey(["chinook", "reference_files"])],
             )
         ],
         cursor=_dump({"n": generation, **cursor_state}),
@@ -334,7 +453,7 @@ automation_sensor = AutomationConditionSensorDefinition(
     "default_automation_condition_sensor",
     target=AssetSelection.all(),
     default_status=DefaultSensorStatus.RUNNING,
-    minimum_interval_seconds=30,
+    minimum_interval_seconds=DAILY_INTERVAL_SECONDS,
     description="Refreshes the marts after a late or re-loaded day (declarative automation).",
 )
 

@@ -145,6 +145,12 @@ def _invoice_reconciliation(table: str):
     def _check(context: AssetCheckExecutionContext, raw_store: RawStore, warehouse: Warehouse) -> AssetCheckResult:
         days = window_days(context)
         with warehouse.session() as session:
+            if not staging.known_ids(session, "track", "track_id") or not staging.known_ids(
+                session, "customer", "customer_id"
+            ):
+                # Nothing is staged before the track and customer snapshots (assets/chinook.py):
+                # the days wait for them, and are reconciled by the run that stages them.
+                return AssetCheckResult(passed=True, metadata={"waiting_for": "track and customer snapshots"})
             staged = counts_by_day(session, staging.staging_table(table), days[0], days[-1])
             quarantined = counts_by_day(
                 session, staging.QUARANTINE_TABLE, days[0], days[-1], "and target_table = ?", [f"staging_{table}"]

@@ -195,6 +195,22 @@ def split_table(table: str) -> tuple[str, str]:
     return schema, name
 
 
+def staging_tables() -> list[tuple[str, pa.Schema]]:
+    """Every table the Python loaders write (staging and quarantine, both systems), with the
+    Arrow schema it is created from."""
+    # Imported here: the staging modules import this one.
+    from music_dwh.datagen.chinook_export import REFERENCE_TABLES, TRANSACTION_TABLES
+    from music_dwh.staging import chinook, sparkify
+
+    return [
+        (sparkify.EVENTS_TABLE, sparkify.EVENTS_SCHEMA),
+        (sparkify.SONGS_TABLE, sparkify.SONGS_SCHEMA),
+        (sparkify.QUARANTINE_TABLE, sparkify.QUARANTINE_SCHEMA),
+        *((chinook.staging_table(t), chinook.staging_schema(t)) for t in [*REFERENCE_TABLES, *TRANSACTION_TABLES]),
+        (chinook.QUARANTINE_TABLE, chinook.QUARANTINE_SCHEMA),
+    ]
+
+
 class Warehouse(ConfigurableResource):
     """The configured warehouse (``MUSIC_DWH_WAREHOUSE``). The password is optional: it comes
     from its own environment variable (``MUSIC_DWH_WAREHOUSE_PASSWORD``, passed as a Dagster
@@ -235,7 +251,11 @@ class Warehouse(ConfigurableResource):
         lock dies with its process."""
         run = getattr(context, "dagster_run", None)
         target = self.target
-        if run is None or target.engine != "duckdb":
+        if run is None:
+            yield self
+            return
+        if target.engine != "duckdb":
+            self.ensure_staging_tables()
             yield self
             return
         from music_dwh.resources.writer_lock import exclusive_writer
@@ -253,7 +273,27 @@ class Warehouse(ConfigurableResource):
             run_id=run.run_id,
             command=command,
         ):
+            # Under the lock: the only writer of the file.
+            self.ensure_staging_tables()
             yield self
+
+    def ensure_staging_tables(self) -> list[str]:
+        """Create every staging and quarantine table that does not exist yet, empty, from the
+        loaders' Arrow schemas; returns the tables created.
+
+        Called when a run sets the warehouse up (``yield_for_execution``), before any step, so
+        any subset of the graph runs on an empty or partial warehouse: the song catalogue's
+        dimensions before the first log day, a day's facts before the catalogue, the Chinook
+        dimensions before the first invoice day. Each model then reads an empty table instead
+        of failing with "table does not exist". Cheap once they exist: one catalog lookup per
+        table."""
+        created = []
+        with self.session() as session:
+            for table, schema in staging_tables():
+                if not session.table_exists(table):
+                    session.ensure_table(table, schema)
+                    created.append(table)
+        return created
 
     @contextlib.contextmanager
     def session(self) -> Iterator[WarehouseSession]:

@@ -35,7 +35,7 @@ class Webhook:
         hook = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802
+            def do_POST(self):
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 hook.posts.append({"path": self.path, "content_type": self.headers["Content-Type"],
                                    "raw": body.decode(), "json": json.loads(body)})
@@ -194,3 +194,19 @@ def test_redact_masks_credentials_and_keeps_one_short_line(monkeypatch):
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG")
     text = "boto: key wJalrXUtnFEMI/K7MDENG rejected\nredshift://admin:pw@host/dev token=abc"
     assert alerts.redact(text) == "boto: key *** rejected redshift://***@host/dev token=***"
+
+
+def test_with_run_retries_a_run_nobody_can_retry_still_alerts_once(webhook):
+    """Run retries on (as in the shipped dagster.yaml): Dagster tags every failed run
+    ``dagster/will_retry=true``, but a run without a code location (``music-dwh load``, or this
+    in-process run) is never re-executed by the daemon, so its failure is news now."""
+    with instance_for_test(overrides={"run_retries": {"enabled": True, "max_retries": 2}}) as instance:
+        cursor = tick(alerts.run_failure_alert_sensor, instance, None)
+        result = materialize([failing_staging_events], partition_key="2018-11-05", instance=instance,
+                             raise_on_error=False)
+        run = instance.get_run_by_id(result.run_id)
+        assert run.tags.get("dagster/will_retry") == "true" and run.remote_job_origin is None
+        assert not alerts.will_be_retried(run)
+        cursor = tick(alerts.run_failure_alert_sensor, instance, cursor)
+        tick(alerts.run_failure_alert_sensor, instance, cursor)
+    assert [p["json"]["run_id"] for p in webhook.posts] == [result.run_id]

@@ -13,10 +13,11 @@ import uuid
 from pathlib import Path
 
 import pytest
-from dagster import AssetKey, build_sensor_context
+from dagster import AssetKey, DagsterInstance, build_sensor_context
 
 from music_dwh.automation import sensors as S
 from music_dwh.resources.raw_store import open_raw_store
+
 
 def log_key(day: str) -> str:
     y, m, _ = day.split("-")
@@ -62,13 +63,16 @@ def defs():
 class Evaluator:
     """Evaluates one sensor tick after tick, carrying the cursor like the daemon does."""
 
-    def __init__(self, sensor_def, store, defs):
+    def __init__(self, sensor_def, store, defs, instance=None):
         self.sensor_def, self.store, self.defs = sensor_def, store, defs
+        # The daily sensors read run history (failed days); a fresh instance has none.
+        self.instance = instance or DagsterInstance.ephemeral()
         self.cursor: str | None = None
         self.run_keys: list[str] = []
 
     def tick(self):
         context = build_sensor_context(
+            instance=self.instance,
             cursor=self.cursor,
             repository_def=self.defs.get_repository_def(),  # resolved once, cached by Dagster
             resources={"raw_store": self.store},
@@ -142,7 +146,7 @@ def test_log_sensor_waits_for_a_day_whose_partition_does_not_exist_yet(store, de
     store.write_bytes(log_key("2999-01-01"), b"{}\n")
     assert ev.tick() == []
     assert "2999-01-01" not in json.loads(ev.cursor)["days"]  # not recorded: retried every tick
-    context = build_sensor_context(cursor=ev.cursor, repository_def=defs.get_repository_def(),
+    context = build_sensor_context(instance=ev.instance, cursor=ev.cursor, repository_def=defs.get_repository_def(),
                                    resources={"raw_store": store})
     assert "1 waiting" in S.sparkify_log_sensor.evaluate_tick(context).skip_message
 
@@ -230,6 +234,88 @@ def test_reference_sensor_reloads_only_the_changed_snapshots_and_their_dimension
     assert not selected & keys("chinook/staging_customer", "chinook/dim_customer", "chinook/staging_album")
     assert ev.tick() == []
     assert second.run_key != first.run_key
+
+
+def test_a_catalogue_after_log_days_rebuilds_their_matched_models_in_one_range_run(store, defs):
+    from dagster._core.storage.tags import (
+        ASSET_PARTITION_RANGE_END_TAG,
+        ASSET_PARTITION_RANGE_START_TAG,
+    )
+
+    for day in ("2018-11-03", "2018-11-05"):
+        store.write_bytes(log_key(day), b'{"ts": 1}\n')
+    store.write_bytes("sparkify/song_data/A/A/A/TRAAA1.json", b'{"song_id": "S"}\n')
+    (request,) = Evaluator(S.sparkify_song_catalogue_sensor, store, defs).tick()
+    # Days that came before the catalogue are matched again, as if it had come first: one run
+    # over the delivered days, their staged events untouched.
+    assert request.partition_key is None
+    assert (request.tags[ASSET_PARTITION_RANGE_START_TAG], request.tags[ASSET_PARTITION_RANGE_END_TAG]) == (
+        "2018-11-03", "2018-11-05")
+    selected = set(request.asset_selection)
+    assert keys("sparkify/song_data", "sparkify/staging_songs", "sparkify/songs", "sparkify/songplays",
+                "sparkify/time", "sparkify/song_plays_daily") <= selected
+    assert not selected & keys("sparkify/log_data", "sparkify/staging_events", "sparkify/users")
+
+
+def test_a_track_or_customer_snapshot_after_invoice_days_restages_them_other_snapshots_do_not(store, defs):
+    from dagster._core.storage.tags import (
+        ASSET_PARTITION_RANGE_END_TAG,
+        ASSET_PARTITION_RANGE_START_TAG,
+    )
+
+    from music_dwh.datagen.chinook_export import reference_key
+
+    for day in ("2021-01-02", "2021-01-04"):
+        for table in ("invoice", "invoice_line"):
+            store.write_bytes(invoice_key(day, table), b"header\n")
+    ev = Evaluator(S.chinook_reference_sensor, store, defs)
+    store.write_bytes(reference_key("track"), b"header\n")
+    (request,) = ev.tick()
+    assert (request.tags[ASSET_PARTITION_RANGE_START_TAG], request.tags[ASSET_PARTITION_RANGE_END_TAG]) == (
+        "2021-01-02", "2021-01-04")
+    assert keys("chinook/reference_files", "chinook/staging_track", "chinook/staging_invoice",
+                "chinook/staging_invoice_line", "chinook/fact_invoice_line") <= set(request.asset_selection)
+    assert not set(request.asset_selection) & keys("chinook/invoice_files", "chinook/staging_customer")
+
+    store.write_bytes(reference_key("album"), b"header\n")  # nothing daily is built from albums
+    (request,) = ev.tick()
+    assert request.partition_key is None and ASSET_PARTITION_RANGE_START_TAG not in request.tags
+    assert not set(request.asset_selection) & keys("chinook/staging_invoice", "chinook/fact_invoice")
+
+
+def test_a_day_whose_run_failed_is_requested_again_once_per_catalogue_reload(store, defs):
+    from dagster import AssetMaterialization, DagsterRunStatus
+    from dagster._core.storage.dagster_run import DagsterRun
+    from dagster._core.storage.tags import PARTITION_NAME_TAG
+
+    ev = Evaluator(S.sparkify_log_sensor, store, defs)
+    store.write_bytes(log_key("2018-11-01"), b'{"ts": 1}\n')
+    store.write_bytes(log_key("2018-11-02"), b'{"ts": 2}\n')
+    assert ev.partitions() == ["2018-11-01", "2018-11-02"]
+
+    def finished(day: str, status: DagsterRunStatus) -> None:
+        ev.instance.add_run(DagsterRun(job_name="sparkify_job", run_id=str(uuid.uuid4()), status=status,
+                                       tags={PARTITION_NAME_TAG: day}))
+
+    def catalogue_reloaded() -> None:
+        ev.instance.report_runless_asset_event(AssetMaterialization(asset_key=AssetKey(["sparkify", "staging_songs"])))
+
+    finished("2018-11-01", DagsterRunStatus.FAILURE)
+    finished("2018-11-02", DagsterRunStatus.SUCCESS)
+    assert ev.tick() == [] and ev.tick() == []  # a failure alone is not retried tick after tick
+    catalogue_reloaded()
+    (again,) = ev.tick()
+    assert again.partition_key == "2018-11-01" and "after-snapshot" in again.run_key
+    assert again.tags[S.RETRY_REASON_TAG]
+    assert ev.tick() == []  # once per reload
+    finished("2018-11-01", DagsterRunStatus.FAILURE)  # failed again, for a real reason
+    assert ev.tick() == []
+    catalogue_reloaded()
+    (again_2,) = ev.tick()
+    assert again_2.partition_key == "2018-11-01" and again_2.run_key != again.run_key
+    finished("2018-11-01", DagsterRunStatus.SUCCESS)  # fixed
+    catalogue_reloaded()
+    assert ev.tick() == []
 
 
 def test_the_automation_sensor_covers_the_marts(defs):

@@ -68,7 +68,11 @@ final as (
         rep_measures.revenue,
         -- ties broken by id, so every rank is unique and stable
         rank() over (order by rep_measures.revenue desc, rep_measures.employee_id) as revenue_rank,
-        {{ divide_decimal('rep_measures.revenue', 'total_sales.total_revenue', scale=6, precision=9) }} as revenue_share
+        -- 0 before the first sale (an empty store has no revenue to share, not an unknown one)
+        coalesce(
+            {{ divide_decimal('rep_measures.revenue', 'total_sales.total_revenue', scale=6, precision=9) }},
+            cast(0 as decimal(9, 6))
+        ) as revenue_share
     from rep_measures
     cross join total_sales
     left join dim_employee
