@@ -4,6 +4,7 @@ public samples (skipped with a reason when ../shared is absent) and warehouse sn
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -14,6 +15,12 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
 BIN = Path(sys.executable).parent
+
+# Tests send SIGINT to `music-dwh` and expect Python's Ctrl-C. A suite started as a background
+# job of a non-interactive shell (`make test &`) inherits SIGINT *ignored*, and Python then
+# keeps ignoring it in every child: give this process a handler, which exec resets to the default.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 # ---------------------------------------------------------------------------- how the suite runs
 # Two xdist workers (pyproject addopts), one test module per work unit so module fixtures (a

@@ -140,6 +140,9 @@ def _common_args(project_dir: Path, profiles_dir: Path, target_path: Path) -> li
         "--target-path", str(target_path),
         "--log-path", str(LOG_DIR),
         "--log-level", "none",          # nothing on stdout; the callback still gets every event
+        # An explicit --log-level is copied to the file's level unless that is given too: without
+        # this, dbt.log would never be written.
+        "--log-level-file", "debug",
         "--no-send-anonymous-usage-stats",
         # No manifest.json (the shared one is ensure_manifest's) or run_results.json from dbt:
         # invoke() writes run_results.json itself.
