@@ -417,18 +417,22 @@ def prepare_manifest(env: dict[str, str], log: Path) -> None:
 
 def _dbt_run_results(step: str, run_id: str) -> float | None:
     """dbt's own execution time (models and tests, without start-up and parse) of a step, from
-    the run_results.json dagster-dbt leaves in sql/target/<step>-<run id>-<uuid>/."""
+    the run_results.json each of its invocations leaves in sql/target/<step>-<run id>-<uuid>/:
+    summed, since a step on an empty warehouse runs two (``dbt run --empty`` for the missing
+    tables, then the build)."""
     from music_dwh.dbt_project import dbt_project
 
     target = Path(dbt_project.project_dir) / "target"
+    total, found = 0.0, False
     for folder in target.glob(f"{step}-{run_id[:7]}-*"):
         path = folder / "run_results.json"
         if path.exists():
             try:
-                return float(json.loads(path.read_text()).get("elapsed_time"))
+                total += float(json.loads(path.read_text()).get("elapsed_time"))
+                found = True
             except (ValueError, TypeError, OSError):
                 return None
-    return None
+    return total if found else None
 
 
 def pipeline_profile(dagster_home: Path, process_started: float, process_ended: float) -> dict:
