@@ -15,7 +15,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import subprocess
 import time
 import urllib.request
@@ -24,6 +23,7 @@ from pathlib import Path
 
 import pytest
 
+from music_dwh.runs.supervisor import stop_group
 from music_dwh_tests.conftest import BIN, REPO_ROOT, Workspace, free_port
 
 LOCATION = "music_dwh.definitions"
@@ -94,20 +94,6 @@ class DevServer:
         return self.log.read_text(errors="replace")[-6000:]
 
 
-def _stop(proc: subprocess.Popen) -> None:
-    """dagster dev ignores signals sent to it alone from a script: end its whole group."""
-    for sig, wait in ((signal.SIGTERM, 30), (signal.SIGKILL, 10)):
-        try:
-            os.killpg(proc.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            proc.wait(timeout=wait)
-            return
-        except subprocess.TimeoutExpired:
-            continue
-
-
 @pytest.fixture(scope="module")
 def dev_server(tmp_path_factory):
     root = tmp_path_factory.mktemp("dev")
@@ -145,7 +131,7 @@ def dev_server(tmp_path_factory):
             time.sleep(1)
         yield server
     finally:
-        _stop(proc)
+        stop_group(proc, grace_seconds=30)  # dagster dev ignores a signal sent to it alone
 
 
 @pytest.fixture(scope="module")

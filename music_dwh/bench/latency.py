@@ -27,7 +27,6 @@ import datetime as dt
 import json
 import os
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -89,19 +88,6 @@ def _land(source: Path, target: Path) -> float:
     shutil.copyfile(source, partial)
     os.replace(partial, target)
     return time.time()
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    for sig, wait in ((signal.SIGTERM, 15), (signal.SIGKILL, 10)):
-        try:
-            os.killpg(proc.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            proc.wait(timeout=wait)
-            return
-        except subprocess.TimeoutExpired:
-            continue
 
 
 def _sensor_cursor(work: Path, env: dict[str, str]) -> str:
@@ -209,7 +195,9 @@ def measure(days: int = 3, events_per_day: int = 500, songs: int = 100, interval
         return trials
     finally:
         if daemon is not None:
-            _stop(daemon)
+            from music_dwh.runs.supervisor import stop_group
+
+            stop_group(daemon, grace_seconds=15)
         if own_work:
             shutil.rmtree(work, ignore_errors=True)
 

@@ -88,6 +88,17 @@ def _kill_group(child: subprocess.Popen) -> None:
     child.wait()
 
 
+def stop_group(leader: subprocess.Popen, grace_seconds: float) -> None:
+    """Stop a process that leads its own group (``dagster dev``, ``dagster-daemon``, which
+    ignore a signal sent to them alone): SIGTERM to the group, ``grace_seconds`` to exit, then
+    SIGKILL to what is left of it, children included."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(leader.pid, signal.SIGTERM)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        leader.wait(timeout=grace_seconds)
+    _kill_group(leader)
+
+
 def run_worker(plans: Sequence[LoadPlan], say: Callable[[str], None]) -> int:
     """Execute ``plans`` in a worker process; return its exit status, or raise
     ``Interrupted`` after stopping it when a signal arrives."""
@@ -143,11 +154,7 @@ def run_service(argv: Sequence[str], say: Callable[[str], None], grace_seconds: 
 
     def stop(service: subprocess.Popen, why: str) -> None:
         say(f"music-dwh: {why} received; stopping {argv[0]} …")
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(service.pid, signal.SIGTERM)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            service.wait(timeout=grace_seconds)
-        _kill_group(service)  # the rest of the group, children included
+        stop_group(service, grace_seconds)
 
     try:
         return _run_in_own_group(argv, stop)
