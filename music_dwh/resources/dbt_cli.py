@@ -197,8 +197,6 @@ def parsed_manifest(dbt_env: Mapping[str, str], project_dir: Path = SQL_DIR,
     with _INVOKE_LOCK:
         if key in _MANIFESTS:
             return _MANIFESTS[key]
-        from dbt.cli.main import dbtRunner
-
         _warn_once_about_versions()
         target = Path(project_dir) / "target"
         target.mkdir(parents=True, exist_ok=True)
@@ -212,7 +210,6 @@ def parsed_manifest(dbt_env: Mapping[str, str], project_dir: Path = SQL_DIR,
                 _MANIFESTS.clear()
                 _MANIFESTS[key] = manifest
                 return manifest
-            errors: list[str] = []
             # A private target folder: the shared sql/target/manifest.json (read by @dbt_assets
             # in other processes) is never rewritten here. The prepared partial-parse state is
             # copied in so the parse is partial when the project and environment match it.
@@ -220,15 +217,8 @@ def parsed_manifest(dbt_env: Mapping[str, str], project_dir: Path = SQL_DIR,
                 prepared = target / "partial_parse.msgpack"
                 if prepared.exists():
                     shutil.copy(prepared, Path(scratch) / prepared.name)
-                try:
-                    result = dbtRunner(callbacks=[_error_collector(errors)]).invoke(
-                        ["parse", *_common_args(Path(project_dir), Path(profiles_dir), Path(scratch))])
-                finally:
-                    release_dbt_connections()
-                    _forget_invocation_state()
-            if not result.success or result.result is None:
-                detail = "\n".join(errors) or repr(result.exception)
-                raise RuntimeError(f"dbt parse failed in {project_dir}:\n{detail}")
+                result = _parse(["parse", *_common_args(Path(project_dir), Path(profiles_dir), Path(scratch))],
+                                project_dir)
             # Saved before any invocation compiles nodes in place: the cached copy is a fresh parse.
             cache.save(result.result)
         logger.info(f"Parsed the dbt project in-process in {time.monotonic() - started:.1f} s.")
@@ -237,30 +227,36 @@ def parsed_manifest(dbt_env: Mapping[str, str], project_dir: Path = SQL_DIR,
         return result.result
 
 
+def _parse(args: list[str], project_dir: Path):
+    """One in-process ``dbt parse``: its result, or a RuntimeError quoting dbt's errors."""
+    from dbt.cli.main import dbtRunner
+
+    errors: list[str] = []
+    try:
+        result = dbtRunner(callbacks=[_error_collector(errors)]).invoke(args)
+    finally:
+        release_dbt_connections()
+        _forget_invocation_state()
+    if not result.success or result.result is None:
+        detail = "\n".join(errors) or repr(result.exception)
+        raise RuntimeError(f"dbt parse failed in {project_dir}:\n{detail}")
+    return result
+
+
 def parse_and_write(dbt_env: Mapping[str, str], target_path: Path, project_dir: Path = SQL_DIR,
                     profiles_dir: Path = SQL_DIR):
     """``dbt parse`` in this process, writing ``manifest.json`` and ``partial_parse.msgpack``
     into ``target_path`` (``ensure_manifest``: a ``dbt`` subprocess cost ≈5-7 s, of which ≈2.5 s
     starting Python and importing dbt again). The parsed ``Manifest`` is also what the run's
     dbt step uses: it is saved in the ``ManifestCache`` and kept for this process."""
-    from dbt.cli.main import dbtRunner
-
     env = {k: v for k, v in dbt_env.items() if not k.startswith(SECRET_PREFIX) and k not in WINDOW_VARIABLES}
-    errors: list[str] = []
     args = ["parse", *_common_args(Path(project_dir), Path(profiles_dir), Path(target_path))]
     args[args.index("--no-write-json")] = "--write-json"  # manifest.json for @dbt_assets
     unset = [*WINDOW_VARIABLES, *(k for k in os.environ if k.startswith(SECRET_PREFIX))]
     with _INVOKE_LOCK:
         _warn_once_about_versions()
         with temporary_environ({**QUIET_ENV, **env}, unset=unset):
-            try:
-                result = dbtRunner(callbacks=[_error_collector(errors)]).invoke(args)
-            finally:
-                release_dbt_connections()
-                _forget_invocation_state()
-            if not result.success or result.result is None:
-                detail = "\n".join(errors) or repr(result.exception)
-                raise RuntimeError(f"dbt parse failed in {project_dir}:\n{detail}")
+            result = _parse(args, project_dir)
             ManifestCache(Path(project_dir), env).save(result.result)
         key = (tuple(sorted(env.items())), str(project_dir), project_fingerprint(Path(project_dir)))
         _MANIFESTS.clear()
