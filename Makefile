@@ -10,7 +10,7 @@ export DO_NOT_TRACK := 1
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export GX_ANALYTICS_ENABLED := false
 
-.PHONY: install demo test dev clean postgres-server chromium
+.PHONY: install demo test lint dev clean postgres-server chromium
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,12 @@ demo: install
 ## test: install and run the whole test suite (what CI runs)
 test: install postgres-server chromium
 	$(BIN)/python -m pytest
+
+## lint: ruff (lint and format check) on the Python code, sqlfluff on the dbt project in sql/
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/sqlfluff lint sql/
 
 # The tests start their own PostgreSQL server (initdb + pg_ctl in a temporary directory);
 # install the server binaries when they cannot be found (CI: Debian, as root).

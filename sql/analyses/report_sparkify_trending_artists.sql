@@ -18,8 +18,9 @@ chosen_week as (
     from ranked_weeks
     order by
         case when week_days_with_plays = 7 and previous_week_days_with_plays = 7 then 0
-             when week_days_with_plays = 7 then 1
-             else 2 end,
+            when week_days_with_plays = 7 then 1
+            else 2
+        end,
         week_start desc
     limit 1
 )

@@ -1,4 +1,5 @@
--- Plays by weekday (0 = Sunday) and hour, listener's local time where known (Sparkify report heatmap).
+-- Plays by weekday (0 = Sunday) and hour, listener's local time where known (Sparkify report
+-- heatmap).
 select
     weekday,
     weekday_name,

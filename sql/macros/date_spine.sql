@@ -11,16 +11,17 @@ from (
     select
         {% for i in range(digits) -%}
         digits_{{ i }}.digit * {{ 10 ** i }}{% if not loop.last %} + {% endif %}
-        {%- endfor %} as day_number
+    {%- endfor %} as day_number
     from
         {% for i in range(digits) -%}
         (
-            select 0 as digit union all select 1 union all select 2 union all select 3 union all select 4
-            union all select 5 union all select 6 union all select 7 union all select 8 union all select 9
+            select 0 as digit union all select 1 union all select 2 union all select 3
+            union all select 4 union all select 5 union all select 6 union all select 7
+            union all select 8 union all select 9
         ) as digits_{{ i }}{% if not loop.last %}
         cross join
         {% endif %}
-        {%- endfor %}
+    {%- endfor %}
 ) as day_numbers
 where day_numbers.day_number <= {{ days_between(start_date, end_date) }}
 {%- endmacro %}

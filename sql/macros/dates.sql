@@ -37,12 +37,16 @@
 {%- endmacro %}
 
 {% macro default__months_between(start_date, end_date) -%}
-    ((cast(extract(year from {{ end_date }}) as integer) - cast(extract(year from {{ start_date }}) as integer)) * 12
-        + cast(extract(month from {{ end_date }}) as integer) - cast(extract(month from {{ start_date }}) as integer))
+    ((cast(extract(year from {{ end_date }}) as integer)
+            - cast(extract(year from {{ start_date }}) as integer)) * 12
+        + cast(extract(month from {{ end_date }}) as integer)
+        - cast(extract(month from {{ start_date }}) as integer))
 {%- endmacro %}
 
 {% macro duckdb__months_between(start_date, end_date) -%}
-    cast(date_diff('month', cast({{ start_date }} as date), cast({{ end_date }} as date)) as integer)
+    cast(
+        date_diff('month', cast({{ start_date }} as date), cast({{ end_date }} as date)) as integer
+    )
 {%- endmacro %}
 
 {% macro redshift__months_between(start_date, end_date) -%}

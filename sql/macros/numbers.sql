@@ -1,9 +1,11 @@
 {# Restored from the dbt manifest after it was accidentally overwritten (the macros are
-   byte-for-byte the original ones; the original comments were lost).
+   the original ones, two lines since wrapped at 100 columns; the original comments were lost).
    divide_decimal: numerator / denominator as decimal(precision, scale), rounded half away
    from zero, exactly on every engine (DuckDB divides DECIMALs as DOUBLE). #}
 {% macro divide_decimal(numerator, denominator, scale=2, precision=18) -%}
-    {{ return(adapter.dispatch('divide_decimal', 'music_dwh')(numerator, denominator, scale, precision)) }}
+    {{ return(adapter.dispatch('divide_decimal', 'music_dwh')(
+        numerator, denominator, scale, precision
+    )) }}
 {%- endmacro %}
 
 {% macro default__divide_decimal(numerator, denominator, scale, precision) -%}
@@ -15,7 +17,8 @@
 
 {% macro duckdb__divide_decimal(numerator, denominator, scale, precision) -%}
     {%- set n = 'cast(cast(' ~ numerator ~ ' as decimal(38, 6)) * 1000000 as hugeint)' -%}
-    {%- set d = 'cast(cast(nullif(' ~ denominator ~ ', 0) as decimal(38, 6)) * 1000000 as hugeint)' -%}
+    {%- set d = 'cast(cast(nullif(' ~ denominator
+        ~ ', 0) as decimal(38, 6)) * 1000000 as hugeint)' -%}
     {%- set unit = '1' if scale == 0 else '0.' ~ ('0' * (scale - 1)) ~ '1' -%}
     cast(
         cast(

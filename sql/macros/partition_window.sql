@@ -15,6 +15,7 @@
    transaction. #}
 {% macro delete_partition_window(column) -%}
     {%- if is_incremental() -%}
-    delete from {{ this }} where {{ column }} >= {{ window_start() }} and {{ column }} < {{ window_end() }}
+        delete from {{ this }}
+        where {{ column }} >= {{ window_start() }} and {{ column }} < {{ window_end() }}
     {%- endif -%}
 {%- endmacro %}

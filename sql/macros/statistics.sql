@@ -11,7 +11,7 @@
    has no statistics worth gathering. #}
 {% macro default__analyze_relations(relations) -%}
     {%- if not invocation_args_dict.get('empty') -%}
-    {%- for relation in relations %}analyze {{ relation }};{% endfor -%}
+        {%- for relation in relations %}analyze {{ relation }};{% endfor -%}
     {%- endif -%}
 {%- endmacro %}
 

@@ -18,7 +18,8 @@
         ['CT', 'DC', 'DE', 'FL', 'GA', 'IN', 'KY', 'MA', 'MD', 'ME', 'MI', 'NC', 'NH', 'NJ', 'NY',
          'OH', 'PA', 'RI', 'SC', 'VA', 'VT', 'WV']),
     ('America/Chicago', -6, true,
-        ['AL', 'AR', 'IA', 'IL', 'KS', 'LA', 'MN', 'MO', 'MS', 'ND', 'NE', 'OK', 'SD', 'TN', 'TX', 'WI']),
+        ['AL', 'AR', 'IA', 'IL', 'KS', 'LA', 'MN', 'MO', 'MS', 'ND', 'NE', 'OK', 'SD', 'TN', 'TX',
+         'WI']),
     ('America/Denver', -7, true, ['CO', 'ID', 'MT', 'NM', 'UT', 'WY']),
     ('America/Phoenix', -7, false, ['AZ']),
     ('America/Los_Angeles', -8, true, ['CA', 'NV', 'OR', 'WA']),
@@ -26,10 +27,10 @@
     ('Pacific/Honolulu', -10, false, ['HI']),
     ('America/Puerto_Rico', -4, false, ['PR']),
 ] -%}
-{%- for time_zone, offset, dst, states in zones %}
-{%- set outer_loop = loop %}
-{%- for state in states %}
-{%- if outer_loop.first and loop.first %}
+    {%- for time_zone, offset, dst, states in zones %}
+        {%- set outer_loop = loop %}
+        {%- for state in states %}
+            {%- if outer_loop.first and loop.first %}
 select
     cast('{{ state }}' as varchar(2)) as state_code,
     cast('{{ time_zone }}' as varchar(32)) as time_zone,
@@ -37,9 +38,9 @@ select
     {{ 'true' if dst else 'false' }} as observes_dst
 {%- else %}
 union all select '{{ state }}', '{{ time_zone }}', {{ offset }}, {{ 'true' if dst else 'false' }}
-{%- endif %}
-{%- endfor %}
-{%- endfor %}
+            {%- endif %}
+        {%- endfor %}
+    {%- endfor %}
 {%- endmacro %}
 
 {# The state code of a Sparkify location: "Chicago-Naperville-Elgin, IL-IN-WI" → 'IL' (the
@@ -61,10 +62,15 @@ union all select '{{ state }}', '{{ time_zone }}', {{ offset }}, {{ 'true' if ds
 {% macro us_local_time(utc_timestamp, utc_offset_hours, observes_dst) -%}
     {%- set year = "cast(extract(year from " ~ utc_timestamp ~ ") as integer)" -%}
     {#- 02:00 standard time on the second Sunday of March, in UTC -#}
-    {%- set dst_start = add_hours(us_first_sunday_on_or_after(year, '03-08'), "2 - (" ~ utc_offset_hours ~ ")") -%}
+    {%- set dst_start = add_hours(
+        us_first_sunday_on_or_after(year, '03-08'), "2 - (" ~ utc_offset_hours ~ ")"
+    ) -%}
     {#- 02:00 daylight time (01:00 standard) on the first Sunday of November, in UTC -#}
-    {%- set dst_end = add_hours(us_first_sunday_on_or_after(year, '11-01'), "1 - (" ~ utc_offset_hours ~ ")") -%}
+    {%- set dst_end = add_hours(
+        us_first_sunday_on_or_after(year, '11-01'), "1 - (" ~ utc_offset_hours ~ ")"
+    ) -%}
     {{ add_hours(utc_timestamp,
-        "(" ~ utc_offset_hours ~ ") + case when " ~ observes_dst ~ " and " ~ utc_timestamp ~ " >= " ~ dst_start
+        "(" ~ utc_offset_hours ~ ") + case when " ~ observes_dst
+        ~ " and " ~ utc_timestamp ~ " >= " ~ dst_start
         ~ " and " ~ utc_timestamp ~ " < " ~ dst_end ~ " then 1 else 0 end") }}
 {%- endmacro %}

@@ -11,14 +11,17 @@ calendar_bounds as (
     select
         cast(min(invoice_date) as date) as first_day,
         cast(
-            cast(cast(extract(year from max(invoice_date)) as integer) + 1 as varchar(4)) || '-12-31'
+            cast(cast(extract(year from max(invoice_date)) as integer) + 1 as varchar(4))
+            || '-12-31'
             as date
         ) as last_day
     from staging_invoice
 ),
 
 date_spine as (
-    {{ date_spine('(select first_day from calendar_bounds)', '(select last_day from calendar_bounds)') }}
+    {{ date_spine(
+        '(select first_day from calendar_bounds)', '(select last_day from calendar_bounds)'
+    ) }}
 ),
 
 final as (
@@ -34,7 +37,8 @@ final as (
         cast(extract(dow from date_day) as integer) as day_of_week,
         -- ISO week (1–53, weeks start on Monday)
         cast(extract(week from date_day) as integer) as week_of_year,
-        case when cast(extract(dow from date_day) as integer) in (0, 6) then true else false end as is_weekend
+        case when cast(extract(dow from date_day) as integer) in (0, 6) then true else false end
+            as is_weekend
     from date_spine
 )
 

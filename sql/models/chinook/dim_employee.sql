@@ -36,14 +36,14 @@ hierarchy as (
     select
         level_0.employee_id,
         {%- for level in range(max_levels) %}
-        level_{{ level }}.employee_id as level_{{ level }}_id,
-        level_{{ level }}.full_name as level_{{ level }}_name,
+            level_{{ level }}.employee_id as level_{{ level }}_id,
+            level_{{ level }}.full_name as level_{{ level }}_name,
         {%- endfor %}
         level_{{ max_levels - 1 }}.manager_id as beyond_top_level_id
     from employees as level_0
     {%- for level in range(1, max_levels) %}
-    left join employees as level_{{ level }}
-        on level_{{ level }}.employee_id = level_{{ level - 1 }}.manager_id
+        left join employees as level_{{ level }}
+            on level_{{ level }}.employee_id = level_{{ level - 1 }}.manager_id
     {%- endfor %}
 ),
 
@@ -55,16 +55,16 @@ hierarchy_paths as (
         case
             when beyond_top_level_id is not null then null
             {%- for level in range(max_levels - 1, -1, -1) %}
-            when level_{{ level }}_id is not null then {{ level }}
+                when level_{{ level }}_id is not null then {{ level }}
             {%- endfor %}
         end as hierarchy_depth,
         case
             when beyond_top_level_id is not null then null
             {%- for level in range(max_levels - 1, -1, -1) %}
-            when level_{{ level }}_id is not null then
-                {% for step in range(level, -1, -1) -%}
-                level_{{ step }}_name{% if not loop.last %} || ' > ' || {% endif %}
-                {%- endfor %}
+                {#- e.g. level_2_name || ' > ' || level_1_name || ' > ' || level_0_name #}
+                {%- set steps = range(level, -1, -1) %}
+                when level_{{ level }}_id is not null
+                    then {{ 'level_' ~ (steps | join("_name || ' > ' || level_")) ~ '_name' }}
             {%- endfor %}
         end as hierarchy_path
     from hierarchy

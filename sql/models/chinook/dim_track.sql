@@ -32,7 +32,8 @@ final as (
         dim_media_type.media_type_name,
         staging_track.composer,
         staging_track.milliseconds as duration_ms,
-        {{ divide_decimal('staging_track.milliseconds', '60000', scale=2, precision=10) }} as duration_minutes,
+        {{ divide_decimal('staging_track.milliseconds', '60000', scale=2, precision=10) }}
+            as duration_minutes,
         staging_track.bytes,
         staging_track.unit_price
     from staging_track

@@ -13,13 +13,13 @@ with
 staging_invoice as (
     select * from {{ source('chinook', 'staging_invoice') }}
     where partition_date >= {{ window_start() }}
-      and partition_date < {{ window_end() }}
+        and partition_date < {{ window_end() }}
 ),
 
 staging_invoice_line as (
     select * from {{ source('chinook', 'staging_invoice_line') }}
     where partition_date >= {{ window_start() }}
-      and partition_date < {{ window_end() }}
+        and partition_date < {{ window_end() }}
 ),
 
 dim_customer as (

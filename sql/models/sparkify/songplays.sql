@@ -13,7 +13,7 @@ with
 staging_events as (
     select * from {{ source('sparkify', 'staging_events') }}
     where partition_date >= {{ window_start() }}
-      and partition_date < {{ window_end() }}
+        and partition_date < {{ window_end() }}
 ),
 
 song_match_keys as (
@@ -44,7 +44,8 @@ ranked_matches as (
         song_match_keys.artist_id,
         row_number() over (
             partition by plays.songplay_id
-            order by abs(song_match_keys.duration - plays.length) nulls last, song_match_keys.song_id
+            order by
+                abs(song_match_keys.duration - plays.length) nulls last, song_match_keys.song_id
         ) as match_rank
     from plays
     inner join song_match_keys

@@ -13,7 +13,7 @@ with
 songplays as (
     select * from {{ ref('songplays') }}
     where start_time >= {{ window_start() }}
-      and start_time < {{ window_end() }}
+        and start_time < {{ window_end() }}
 ),
 
 start_times as (

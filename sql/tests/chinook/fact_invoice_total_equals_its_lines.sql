@@ -5,17 +5,22 @@
 with
 
 invoices as (
-    select invoice_id, date_day, total
+    select
+        invoice_id,
+        date_day,
+        total
     from {{ ref('fact_invoice') }}
     where invoice_date >= {{ window_start() }}
-      and invoice_date < {{ window_end() }}
+        and invoice_date < {{ window_end() }}
 ),
 
 lines as (
-    select invoice_id, sum(line_amount) as line_total
+    select
+        invoice_id,
+        sum(line_amount) as line_total
     from {{ ref('fact_invoice_line') }}
     where invoice_date >= {{ window_start() }}
-      and invoice_date < {{ window_end() }}
+        and invoice_date < {{ window_end() }}
     group by invoice_id
 ),
 

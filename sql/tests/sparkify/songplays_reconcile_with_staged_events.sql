@@ -5,19 +5,23 @@
 with
 
 staged_next_songs as (
-    select partition_date as day, count(*) as events
+    select
+        partition_date as day,
+        count(*) as events
     from {{ source('sparkify', 'staging_events') }}
     where page = 'NextSong'
-      and partition_date >= {{ window_start() }}
-      and partition_date < {{ window_end() }}
+        and partition_date >= {{ window_start() }}
+        and partition_date < {{ window_end() }}
     group by partition_date
 ),
 
 songplays as (
-    select cast(start_time as date) as day, count(*) as plays
+    select
+        cast(start_time as date) as day,
+        count(*) as plays
     from {{ ref('songplays') }}
     where start_time >= {{ window_start() }}
-      and start_time < {{ window_end() }}
+        and start_time < {{ window_end() }}
     group by cast(start_time as date)
 ),
 
@@ -30,4 +34,5 @@ compared as (
     full outer join songplays on songplays.day = staged_next_songs.day
 )
 
-select * from compared where events <> plays
+select * from compared
+where events <> plays

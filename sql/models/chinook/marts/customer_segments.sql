@@ -33,8 +33,12 @@ rfm as (
         customer_sales.last_purchase_date,
         customer_sales.invoices,
         customer_sales.lifetime_value,
-        {{ divide_decimal('customer_sales.lifetime_value', 'customer_sales.invoices', scale=2, precision=12) }} as average_order_value,
-        {{ days_between('customer_sales.last_purchase_date', 'latest_invoice.latest_invoice_date') }} as recency_days,
+        {{ divide_decimal(
+            'customer_sales.lifetime_value', 'customer_sales.invoices', scale=2, precision=12
+        ) }} as average_order_value,
+        {{ days_between(
+            'customer_sales.last_purchase_date', 'latest_invoice.latest_invoice_date'
+        ) }} as recency_days,
         customer_sales.invoices as frequency,
         customer_sales.lifetime_value as monetary
     from customer_sales
@@ -46,9 +50,9 @@ rfm as (
 scored as (
     select
         rfm.*,
-        cast(ntile(5) over (order by recency_days desc, customer_id) as integer) as r_score,
-        cast(ntile(5) over (order by frequency, customer_id) as integer) as f_score,
-        cast(ntile(5) over (order by monetary, customer_id) as integer) as m_score
+        cast(ntile(5) over (order by rfm.recency_days desc, rfm.customer_id) as integer) as r_score,
+        cast(ntile(5) over (order by rfm.frequency, rfm.customer_id) as integer) as f_score,
+        cast(ntile(5) over (order by rfm.monetary, rfm.customer_id) as integer) as m_score
     from rfm
 ),
 
@@ -78,7 +82,8 @@ final as (
         scored.f_score,
         scored.m_score,
         case
-            when scored.r_score >= 4 and scored.f_score >= 4 and scored.m_score >= 4 then 'Champions'
+            when scored.r_score >= 4 and scored.f_score >= 4 and scored.m_score >= 4
+                then 'Champions'
             when scored.r_score >= 3 and scored.f_score >= 4 then 'Loyal'
             when scored.r_score >= 4 and scored.f_score <= 2 then 'New'
             when scored.r_score <= 2 and scored.f_score >= 3 then 'At risk'

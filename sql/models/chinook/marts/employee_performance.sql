@@ -70,7 +70,9 @@ final as (
         rank() over (order by rep_measures.revenue desc, rep_measures.employee_id) as revenue_rank,
         -- 0 before the first sale (an empty store has no revenue to share, not an unknown one)
         coalesce(
-            {{ divide_decimal('rep_measures.revenue', 'total_sales.total_revenue', scale=6, precision=9) }},
+            {{ divide_decimal(
+                'rep_measures.revenue', 'total_sales.total_revenue', scale=6, precision=9
+            ) }},
             cast(0 as decimal(9, 6))
         ) as revenue_share
     from rep_measures

@@ -36,7 +36,7 @@ cohort_sizes as (
 calendar_months as (
     select distinct month_start as activity_month
     from dim_date
-    where month_start <= (select max(activity_month) from customer_months)
+    where month_start <= (select max(customer_months.activity_month) from customer_months)
 ),
 
 cohort_activity as (
@@ -54,11 +54,14 @@ final as (
     select
         cohort_sizes.cohort_month,
         calendar_months.activity_month,
-        {{ months_between('cohort_sizes.cohort_month', 'calendar_months.activity_month') }} as months_since_first_purchase,
+        {{ months_between('cohort_sizes.cohort_month', 'calendar_months.activity_month') }}
+            as months_since_first_purchase,
         cohort_sizes.cohort_size,
         coalesce(cohort_activity.active_customers, 0) as active_customers,
-        {{ divide_decimal('coalesce(cohort_activity.active_customers, 0)', 'cohort_sizes.cohort_size', scale=6, precision=9) }}
-            as retention_rate
+        {{ divide_decimal(
+            'coalesce(cohort_activity.active_customers, 0)', 'cohort_sizes.cohort_size',
+            scale=6, precision=9
+        ) }} as retention_rate
     from cohort_sizes
     inner join calendar_months
         on calendar_months.activity_month >= cohort_sizes.cohort_month

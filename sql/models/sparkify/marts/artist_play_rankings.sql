@@ -6,13 +6,31 @@ artist_plays_daily as (
 
 -- The same plays summed per day, per ISO week (starting Monday) and per calendar month.
 period_artist_plays as (
-    select 'day' as period_type, date_day as period_start, artist_key, artist_id, artist_name, plays
+    select
+        'day' as period_type,
+        date_day as period_start,
+        artist_key,
+        artist_id,
+        artist_name,
+        plays
     from artist_plays_daily
     union all
-    select 'week', {{ week_start('date_day') }}, artist_key, artist_id, artist_name, plays
+    select
+        'week' as period_type,
+        {{ week_start('date_day') }} as period_start,
+        artist_key,
+        artist_id,
+        artist_name,
+        plays
     from artist_plays_daily
     union all
-    select 'month', {{ month_start('date_day') }}, artist_key, artist_id, artist_name, plays
+    select
+        'month' as period_type,
+        {{ month_start('date_day') }} as period_start,
+        artist_key,
+        artist_id,
+        artist_name,
+        plays
     from artist_plays_daily
 ),
 

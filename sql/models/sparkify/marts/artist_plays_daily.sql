@@ -13,7 +13,7 @@ with
 song_plays_daily as (
     select * from {{ ref('song_plays_daily') }}
     where date_day >= {{ window_start() }}
-      and date_day < {{ window_end() }}
+        and date_day < {{ window_end() }}
 ),
 
 song_match_keys as (

@@ -24,8 +24,12 @@ days as (
 changes as (
     select
         cast(valid_from as date) as date_day,
-        cast(sum(case when previous_level = 'free' and level = 'paid' then 1 else 0 end) as bigint) as upgrades,
-        cast(sum(case when previous_level = 'paid' and level = 'free' then 1 else 0 end) as bigint) as downgrades,
+        cast(
+            sum(case when previous_level = 'free' and level = 'paid' then 1 else 0 end) as bigint
+        ) as upgrades,
+        cast(
+            sum(case when previous_level = 'paid' and level = 'free' then 1 else 0 end) as bigint
+        ) as downgrades,
         count(distinct user_id) as users_changing
     from user_level_history
     where previous_level is not null

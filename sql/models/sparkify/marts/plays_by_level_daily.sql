@@ -13,7 +13,7 @@ with
 songplays as (
     select * from {{ ref('songplays') }}
     where start_time >= {{ window_start() }}
-      and start_time < {{ window_end() }}
+        and start_time < {{ window_end() }}
 ),
 
 plays as (
@@ -34,7 +34,8 @@ final as (
         count(*) as plays,
         count(song_id) as matched_plays,
         count(distinct user_id) as listeners,
-        count(distinct cast(user_id as varchar(20)) || '-' || cast(session_id as varchar(20))) as sessions
+        count(distinct cast(user_id as varchar(20)) || '-' || cast(session_id as varchar(20)))
+            as sessions
     from plays
     group by date_day, level
 )

@@ -54,7 +54,8 @@ final as (
         cast({{ epoch_ms_to_timestamp('sessions.start_ts') }} as date) as date_day,
         sessions.songs,
         sessions.events,
-        {{ divide_decimal('sessions.end_ts - sessions.start_ts', '60000', scale=2, precision=12) }} as minutes
+        {{ divide_decimal('sessions.end_ts - sessions.start_ts', '60000', scale=2, precision=12) }}
+            as minutes
     from sessions
     inner join session_events as first_event
         on first_event.user_id = sessions.user_id

@@ -6,13 +6,37 @@ song_plays_daily as (
 
 -- The same plays summed per day, per ISO week (starting Monday) and per calendar month.
 period_song_plays as (
-    select 'day' as period_type, date_day as period_start, song_key, song_id, song_title, artist_id, artist_name, plays
+    select
+        'day' as period_type,
+        date_day as period_start,
+        song_key,
+        song_id,
+        song_title,
+        artist_id,
+        artist_name,
+        plays
     from song_plays_daily
     union all
-    select 'week', {{ week_start('date_day') }}, song_key, song_id, song_title, artist_id, artist_name, plays
+    select
+        'week' as period_type,
+        {{ week_start('date_day') }} as period_start,
+        song_key,
+        song_id,
+        song_title,
+        artist_id,
+        artist_name,
+        plays
     from song_plays_daily
     union all
-    select 'month', {{ month_start('date_day') }}, song_key, song_id, song_title, artist_id, artist_name, plays
+    select
+        'month' as period_type,
+        {{ month_start('date_day') }} as period_start,
+        song_key,
+        song_id,
+        song_title,
+        artist_id,
+        artist_name,
+        plays
     from song_plays_daily
 ),
 

@@ -16,13 +16,13 @@ with
 staging_events as (
     select * from {{ source('sparkify', 'staging_events') }}
     where partition_date >= {{ window_start() }}
-      and partition_date < {{ window_end() }}
+        and partition_date < {{ window_end() }}
 ),
 
 songplays as (
     select * from {{ ref('songplays') }}
     where start_time >= {{ window_start() }}
-      and start_time < {{ window_end() }}
+        and start_time < {{ window_end() }}
 ),
 
 songs as (

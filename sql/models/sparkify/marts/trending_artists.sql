@@ -38,12 +38,13 @@ growth as (
         this_week.plays,
         coalesce(previous_week.plays, 0) as previous_week_plays,
         this_week.plays - coalesce(previous_week.plays, 0) as play_growth,
-        {{ divide_decimal('this_week.plays - previous_week.plays', 'previous_week.plays', scale=4, precision=12) }}
-            as growth_rate,
+        {{ divide_decimal(
+            'this_week.plays - previous_week.plays', 'previous_week.plays', scale=4, precision=12
+        ) }} as growth_rate,
         case
             when this_week.plays >= {{ min_weekly_plays }}
                 and coalesce(previous_week.plays, 0) >= {{ min_weekly_plays }}
-            then true
+                then true
             else false
         end as is_ranked
     from weekly_plays as this_week
@@ -57,7 +58,8 @@ ranked as (
         growth.*,
         rank() over (
             partition by growth.week_start, growth.is_ranked
-            order by growth.growth_rate desc, growth.plays desc, growth.artist_name, growth.artist_key
+            order by
+                growth.growth_rate desc, growth.plays desc, growth.artist_name, growth.artist_key
         ) as rank_in_group
     from growth
 ),

@@ -10,14 +10,20 @@ us_state_time_zones as (
 
 -- 7 weekdays × 24 hours, so hours without plays show 0.
 weekdays as (
-    {% for weekday in range(7) -%}
-    select {{ weekday }} as weekday{% if not loop.last %} union all {% endif %}
+    {%- for weekday in range(7) %}
+        select {{ weekday }} as weekday
+        {%- if not loop.last %}
+            union all
+        {%- endif %}
     {%- endfor %}
 ),
 
 hours as (
-    {% for hour in range(24) -%}
-    select {{ hour }} as hour{% if not loop.last %} union all {% endif %}
+    {%- for hour in range(24) %}
+        select {{ hour }} as hour
+        {%- if not loop.last %}
+            union all
+        {%- endif %}
     {%- endfor %}
 ),
 
@@ -29,7 +35,11 @@ localized_plays as (
         songplays.user_id,
         case
             when us_state_time_zones.state_code is null then songplays.start_time
-            else {{ us_local_time('songplays.start_time', 'us_state_time_zones.utc_offset_hours', 'us_state_time_zones.observes_dst') }}
+            else {{ us_local_time(
+                'songplays.start_time',
+                'us_state_time_zones.utc_offset_hours',
+                'us_state_time_zones.observes_dst'
+            ) }}
         end as play_time,
         case when us_state_time_zones.state_code is null then 0 else 1 end as is_local_time
     from songplays
@@ -46,7 +56,8 @@ hourly_plays as (
         cast(sum(is_local_time) as bigint) as local_time_plays,
         count(distinct user_id) as listeners
     from localized_plays
-    group by cast(extract(dow from play_time) as integer), cast(extract(hour from play_time) as integer)
+    group by
+        cast(extract(dow from play_time) as integer), cast(extract(hour from play_time) as integer)
 ),
 
 total_plays as (
@@ -65,7 +76,9 @@ final as (
         coalesce(hourly_plays.local_time_plays, 0) as local_time_plays,
         coalesce(hourly_plays.plays, 0) - coalesce(hourly_plays.local_time_plays, 0) as utc_plays,
         coalesce(hourly_plays.listeners, 0) as listeners,
-        {{ divide_decimal('coalesce(hourly_plays.plays, 0)', 'total_plays.plays', scale=6, precision=9) }} as share_of_plays
+        {{ divide_decimal(
+            'coalesce(hourly_plays.plays, 0)', 'total_plays.plays', scale=6, precision=9
+        ) }} as share_of_plays
     from weekdays
     cross join hours
     cross join total_plays

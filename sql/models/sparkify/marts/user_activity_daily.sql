@@ -13,7 +13,7 @@ with
 staging_events as (
     select * from {{ source('sparkify', 'staging_events') }}
     where partition_date >= {{ window_start() }}
-      and partition_date < {{ window_end() }}
+        and partition_date < {{ window_end() }}
 ),
 
 -- Identified users only: logged-out events (NULL userid) belong to no one.

@@ -74,8 +74,9 @@ final as (
         coalesce(activity.plays, 0) as plays,
         coalesce(session_counts.sessions, 0) as sessions,
         coalesce(activity.active_days, 0) as active_days,
-        {{ divide_decimal('coalesce(activity.plays, 0)', 'activity.active_days', scale=2, precision=12) }}
-            as plays_per_active_day,
+        {{ divide_decimal(
+            'coalesce(activity.plays, 0)', 'activity.active_days', scale=2, precision=12
+        ) }} as plays_per_active_day,
         {{ epoch_ms_to_timestamp('activity.first_ts') }} as first_seen_at,
         {{ epoch_ms_to_timestamp('activity.last_ts') }} as last_seen_at
     from users

@@ -26,11 +26,18 @@ numbered_events as (
         user_id,
         level,
         ts,
-        cast(sum(case when previous_event_level is null or previous_event_level <> level then 1 else 0 end) over (
-            partition by user_id
-            order by ts, sessionid, iteminsession
-            rows between unbounded preceding and current row
-        ) as integer) as version
+        cast(
+            sum(
+                case
+                    when previous_event_level is null or previous_event_level <> level then 1
+                    else 0
+                end
+            ) over (
+                partition by user_id
+                order by ts, sessionid, iteminsession
+                rows between unbounded preceding and current row
+            ) as integer
+        ) as version
     from ordered_events
 ),
 
@@ -54,9 +61,12 @@ final as (
         level,
         lag(level) over (partition by user_id order by version) as previous_level,
         {{ epoch_ms_to_timestamp('first_ts') }} as valid_from,
-        {{ epoch_ms_to_timestamp('lead(first_ts) over (partition by user_id order by version)') }} as valid_to,
-        case when lead(first_ts) over (partition by user_id order by version) is null then true else false end
-            as is_current,
+        {{ epoch_ms_to_timestamp('lead(first_ts) over (partition by user_id order by version)') }}
+            as valid_to,
+        case
+            when lead(first_ts) over (partition by user_id order by version) is null then true
+            else false
+        end as is_current,
         {{ epoch_ms_to_timestamp('last_ts') }} as last_event_at,
         events
     from versions
