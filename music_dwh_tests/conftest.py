@@ -35,6 +35,7 @@ SLOWEST_FIRST = [
     "music_dwh_tests/bench/test_harness.py",
     "music_dwh_tests/acceptance/test_public_samples.py",
     "music_dwh_tests/test_warehouse_engines.py",
+    "music_dwh_tests/sql/test_unit_tests.py",
     "music_dwh_tests/test_backup.py",
     "music_dwh_tests/test_webserver.py",
     "music_dwh_tests/test_cli.py",
@@ -42,13 +43,15 @@ SLOWEST_FIRST = [
     "music_dwh_tests/test_physical_ranges.py",
     "music_dwh_tests/assets/test_chinook.py",
     "music_dwh_tests/assets/test_dbt.py",
-    # Both read the session's `loaded_systems`: one work unit, so it is loaded once.
+    # These read the session's `loaded_systems`: one work unit, so it is loaded once.
     "music_dwh_tests/assets/test_reports.py",
     "music_dwh_tests/sql/test_sparkify_marts.py",
+    "music_dwh_tests/sql/test_chinook_marts.py",
     "music_dwh_tests/checks/test_sparkify.py",
 ]
 SHARED_UNITS = {
     "music_dwh_tests/sql/test_sparkify_marts.py": "music_dwh_tests/assets/test_reports.py",
+    "music_dwh_tests/sql/test_chinook_marts.py": "music_dwh_tests/assets/test_reports.py",
 }
 # Temporary files (DuckDB files, Dagster's SQLite instances, PostgreSQL's data directory) go
 # to RAM when the machine has a tmpfs at /dev/shm: the instances fsync on every event.
