@@ -30,7 +30,6 @@ from pathlib import Path
 from music_dwh.settings import WarehouseTarget, get_settings
 
 MANIFEST = "music_dwh_backup.json"
-_SYSTEM_SCHEMAS = ("information_schema", "pg_catalog")
 
 
 class BackupError(Exception):
@@ -93,21 +92,6 @@ def _connect(path: Path, read_only: bool):
             time.sleep(0.5)
 
 
-def _table_counts(con) -> dict[str, int]:
-    tables = con.execute(
-        "select schema_name, table_name from duckdb_tables() "
-        "where database_name = current_database() and not internal order by 1, 2"
-    ).fetchall()
-    return {
-        f"{schema}.{table}": con.execute(f'select count(*) from "{schema}"."{table}"').fetchone()[0]
-        for schema, table in tables
-        if schema not in _SYSTEM_SCHEMAS
-    }
-
-
-def _sql_string(path: Path) -> str:
-    return "'" + str(path).replace("'", "''") + "'"
-
 
 def backup(to: Path, target: WarehouseTarget | None = None) -> BackupSummary:
     """Export the DuckDB warehouse into the new folder ``to`` (which must not exist or be empty)."""
@@ -117,6 +101,8 @@ def backup(to: Path, target: WarehouseTarget | None = None) -> BackupSummary:
 
 def _backup(to: Path, target: WarehouseTarget | None) -> BackupSummary:
     import duckdb
+
+    from music_dwh.resources.duckdb import export_database, table_counts
 
     source = _duckdb_path(target)
     if not source.exists():
@@ -131,8 +117,8 @@ def _backup(to: Path, target: WarehouseTarget | None) -> BackupSummary:
         export_dir = scratch / "export"
         con = _connect(source, read_only=True)
         try:
-            tables = _table_counts(con)
-            con.execute(f"EXPORT DATABASE {_sql_string(export_dir)} (FORMAT parquet)")
+            tables = table_counts(con)
+            export_database(con, export_dir)
         except duckdb.Error as exc:
             raise BackupError(f"cannot export {source}: {exc}") from exc
         finally:
@@ -175,6 +161,8 @@ def restore(source: Path, target: WarehouseTarget | None = None, force: bool = F
 def _restore(source: Path, target: WarehouseTarget | None, force: bool) -> BackupSummary:
     import duckdb
 
+    from music_dwh.resources.duckdb import import_database, table_counts
+
     dest = _duckdb_path(target)
     source = source.expanduser().resolve()
     expected = read_manifest(source)["tables"]
@@ -191,8 +179,8 @@ def _restore(source: Path, target: WarehouseTarget | None, force: bool) -> Backu
         staged = scratch / dest.name
         con = _connect(staged, read_only=False)
         try:
-            con.execute(f"IMPORT DATABASE {_sql_string(source)}")
-            restored = _table_counts(con)
+            import_database(con, source)
+            restored = table_counts(con)
             con.execute("CHECKPOINT")
         except duckdb.Error as exc:
             raise BackupError(

@@ -151,18 +151,16 @@ def cmd_export_chinook(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------------------- load
 def _raw_days(system: str) -> list[dt.date]:
-    if system == "chinook":
-        from music_dwh.staging import chinook
+    """The delivered days, parsed by the source's contract as its sensor parses them."""
+    from music_dwh.sources import SYSTEMS, delivered_days
 
-        return chinook.invoice_days(_store(None))
-    from music_dwh.staging import sparkify
-
-    return sparkify.log_days(_store(None))
+    store = _store(None)
+    return delivered_days(system, (o.key for o in store.list(SYSTEMS[system].DAILY_PREFIX)))
 
 
 def _partitions_start(system: str) -> dt.date:
     settings = get_settings()
-    return {"sparkify": settings.sparkify_start, "chinook": settings.chinook_start}[system]
+    return settings.starts[system]
 
 
 def plan_load(system: str, start: dt.date | None, end: dt.date | None,
@@ -220,16 +218,13 @@ def print_summary() -> None:
     with warehouse.session() as session:
         _say(f"\nWarehouse {settings.warehouse.redacted()}")
         for system in SYSTEMS:
-            rows = session.query(
-                "select table_name from information_schema.tables where table_schema = ? order by table_name",
-                [system],
-            )
-            if not rows:
+            tables = session.table_names(system)
+            if not tables:
                 continue
             _say(f"\n{system}: rows per table")
             cells = []
-            for (table,) in rows:
-                count = session.query(f'select count(*) from "{system}"."{table}"')[0][0]
+            for table in tables:
+                count = session.count_rows(f"{system}.{table}")
                 cells.append(f"{table:<24}{count:>9,}")
             for i in range(0, len(cells), 3):  # three columns: the demo fits on two screens
                 _say("  " + "   ".join(cells[i : i + 3]))
@@ -243,7 +238,7 @@ def print_summary() -> None:
             _say("\nBusiest hours (UTC)")
             for hour, count in session.query(_analysis("sparkify_busiest_hours")):
                 _say(f"  {hour:02d}:00  {count:>7,} plays")
-    from music_dwh.assets.reports import report_path
+    from music_dwh.reports.kit import report_path
 
     reports = [report_path(system) for system in SYSTEMS if report_path(system).exists()]
     if reports:
@@ -260,7 +255,7 @@ def cmd_summary(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------------------- prepare
 def prepare() -> None:
     """Give DAGSTER_HOME the project's dagster.yaml and parse the dbt project if needed."""
-    from music_dwh.dbt_project import ensure_manifest
+    from music_dwh.resources.dbt_cli import ensure_manifest
     from music_dwh.resources.warehouse import Warehouse
 
     home = ensure_dagster_home()

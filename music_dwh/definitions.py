@@ -20,11 +20,18 @@ from music_dwh.settings import get_settings
 
 _settings = get_settings()
 
+# One line per source system: its raw and staging assets, its dbt models, its checks.
+SYSTEMS = [
+    (sparkify.assets, sparkify_dbt_assets, sparkify_checks),
+    (chinook.assets, chinook_dbt_assets, chinook_checks),
+]
+
 defs = Definitions(
-    assets=[*sparkify.assets, *sparkify_dbt_assets, *chinook.assets, *chinook_dbt_assets, *reports.assets],
-    asset_checks=[*sparkify_checks.checks, *chinook_checks.checks],
-    sensors=[sparkify_checks.freshness_sensor, chinook_checks.freshness_sensor,
-             *sensors.sensors, *alerts.sensors],
+    assets=[*(a for assets, models, _ in SYSTEMS for a in (*assets, *models)), *reports.assets],
+    asset_checks=[c for *_, checks in SYSTEMS for c in checks.checks],
+    sensors=[
+        *(checks.freshness_sensor for *_, checks in SYSTEMS), *sensors.sensors, *alerts.sensors
+    ],
     jobs=jobs.jobs,
     # Runs log to the console (Dagster's default); `music-dwh load` picks its compact progress
     # display instead, unless asked for the full logs (-v).

@@ -43,36 +43,43 @@ from typing import Any
 
 import sqlalchemy as db
 import yaml
-from dagster import DagsterInstance
-from dagster._config import StringSource
-from dagster._core.errors import DagsterInvariantViolationError
-from dagster._core.events import ASSET_EVENTS, DagsterEventType
-from dagster._core.events.log import EventLogEntry
-from dagster._core.instance.ref import InstanceRef
-from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
-from dagster._core.storage.base_storage import DagsterStorage
-from dagster._core.storage.event_log import SqlEventLogStorageTable
-from dagster._core.storage.event_log.schema import AssetCheckExecutionsTable
-from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
-from dagster._core.storage.runs.sqlite.sqlite_run_storage import SqliteRunStorage
-from dagster._core.storage.schedules.sqlite.sqlite_schedule_storage import SqliteScheduleStorage
-from dagster._core.storage.sql import create_engine
-from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
-from dagster._core.storage.sqlite_storage import (
-    DagsterSqliteStorage,
-    _event_logs_directory,
-    _runs_directory,
-    _schedule_directory,
+from dagster import (
+    DagsterEventType,
+    DagsterInstance,
+    DagsterInvariantViolationError,
+    EventLogEntry,
+    StringSource,
+    serialize_value,
 )
-from dagster._serdes import ConfigurableClass, ConfigurableClassData, serialize_value
-from dagster_postgres.auth import PgTokenProvider
 from dagster_postgres.event_log import PostgresEventLogStorage
 from dagster_postgres.run_storage import PostgresRunStorage
 from dagster_postgres.schedule_storage import PostgresScheduleStorage
-from dagster_postgres.utils import create_pg_engine
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import NullPool
 
+from music_dwh.framework import (
+    ASSET_EVENTS,
+    LEGACY_STORAGE_CLASSES,
+    LEGACY_STORAGE_MODULE,
+    SQLITE_BUSY_TIMEOUT_SECONDS,
+    AssetCheckExecutionRecordStatus,
+    AssetCheckExecutionsTable,
+    ConfigurableClass,
+    ConfigurableClassData,
+    DagsterSqliteStorage,
+    DagsterStorage,
+    InstanceRef,
+    PgTokenProvider,
+    SqlEventLogStorageTable,
+    SqliteEventLogStorage,
+    SqliteRunStorage,
+    SqliteScheduleStorage,
+    _event_logs_directory,
+    _runs_directory,
+    _schedule_directory,
+    create_engine,
+    create_pg_engine,
+)
 from music_dwh.settings import INSTANCE_STORAGE_PASSWORD_VARIABLE, instance_storage
 
 # Events per batch write. A range run's output yields one materialization per day (1,817 for
@@ -108,9 +115,9 @@ class MusicDwhInstance(DagsterInstance):
              "config_yaml": storage.config_yaml},
             default_flow_style=False,
         )
-        for key, cls in (("run_storage", "LegacyRunStorage"), ("event_log_storage", "LegacyEventLogStorage"),
-                         ("schedule_storage", "LegacyScheduleStorage")):
-            defaults[key] = ConfigurableClassData("dagster._core.storage.legacy_storage", cls, wrapped)
+        keys = ("run_storage", "event_log_storage", "schedule_storage")
+        for key, cls in zip(keys, LEGACY_STORAGE_CLASSES, strict=True):
+            defaults[key] = ConfigurableClassData(LEGACY_STORAGE_MODULE, cls, wrapped)
         return defaults
 
     def _get_event_batch_size(self) -> int:

@@ -18,11 +18,23 @@ from urllib.parse import urlparse
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
+# One line per source system: its name and the default first day of its daily partitions,
+# overridden by MUSIC_DWH_<SYSTEM>_START.
+SOURCE_SYSTEMS: dict[str, str] = {
+    "sparkify": "2018-11-01",
+    "chinook": "2021-01-01",
+}
+
+
+def start_variable(system: str) -> str:
+    """The variable that moves a system's first partition day: ``MUSIC_DWH_SPARKIFY_START``."""
+    return f"MUSIC_DWH_{system.upper()}_START"
+
+
 DEFAULTS = {
     "MUSIC_DWH_RAW": "./data/raw",
     "MUSIC_DWH_WAREHOUSE": "duckdb:///data/warehouse.duckdb",
-    "MUSIC_DWH_SPARKIFY_START": "2018-11-01",
-    "MUSIC_DWH_CHINOOK_START": "2021-01-01",
+    **{start_variable(system): start for system, start in SOURCE_SYSTEMS.items()},
     "MUSIC_DWH_REPORTS": "./data/reports",
     "MUSIC_DWH_QUARANTINE_THRESHOLD": "0.05",
     "MUSIC_DWH_TIMEZONE": "UTC",
@@ -204,8 +216,7 @@ def _date(name: str, value: str) -> dt.date:
 class Settings:
     raw: str
     warehouse: WarehouseTarget
-    sparkify_start: dt.date
-    chinook_start: dt.date
+    starts: Mapping[str, dt.date]  # source system → first day of its daily partitions
     reports_dir: Path
     quarantine_threshold: float
     timezone: str
@@ -222,6 +233,14 @@ class Settings:
     dagster_storage: InstanceStorage = InstanceStorage(engine="sqlite")
     sensor_interval_seconds: int = 30
     snapshot_sensor_interval_seconds: int = 120
+
+    @property
+    def sparkify_start(self) -> dt.date:
+        return self.starts["sparkify"]
+
+    @property
+    def chinook_start(self) -> dt.date:
+        return self.starts["chinook"]
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -255,8 +274,7 @@ class Settings:
         return cls(
             raw=raw,
             warehouse=parse_warehouse_url(get("MUSIC_DWH_WAREHOUSE")),
-            sparkify_start=_date("MUSIC_DWH_SPARKIFY_START", get("MUSIC_DWH_SPARKIFY_START")),
-            chinook_start=_date("MUSIC_DWH_CHINOOK_START", get("MUSIC_DWH_CHINOOK_START")),
+            starts={s: _date(start_variable(s), get(start_variable(s))) for s in SOURCE_SYSTEMS},
             reports_dir=Path(get("MUSIC_DWH_REPORTS")).expanduser().resolve(),
             quarantine_threshold=threshold,
             timezone=get("MUSIC_DWH_TIMEZONE"),

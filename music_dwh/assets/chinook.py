@@ -10,27 +10,27 @@ from dagster import (
     AssetKey,
     AssetSpec,
     BackfillPolicy,
-    Failure,
     MaterializeResult,
     MetadataValue,
     asset,
     multi_asset,
 )
 
+from music_dwh.assets.loads import failing_over_threshold, quarantine_metadata
 from music_dwh.assets.metadata import days_in_window, log_this_day, per_day_markdown, table_metadata
-from music_dwh.assets.sparkify import WAREHOUSE_KIND, WAREHOUSE_POOL
-from music_dwh.datagen.chinook_export import REFERENCE_TABLES, reference_key
 from music_dwh.partitions import chinook_daily
 from music_dwh.resources.raw_store import RawStore
 from music_dwh.resources.warehouse import Warehouse
 from music_dwh.settings import get_settings
+from music_dwh.sources import chinook as source
+from music_dwh.sources.chinook import REFERENCE_TABLES, reference_key
 from music_dwh.staging import chinook as staging
-from music_dwh.staging.common import QuarantineThresholdExceeded
+from music_dwh.tags import WAREHOUSE_KIND, WAREHOUSE_POOL, layer_tags
 
-GROUP = "chinook"
+GROUP = source.SYSTEM
 OWNERS = ["team:data-engineering"]
-RAW_TAGS = {"layer": "raw", "source_system": GROUP}
-STAGING_TAGS = {"layer": "staging", "source_system": GROUP}
+RAW_TAGS = layer_tags("raw", GROUP)
+STAGING_TAGS = layer_tags("staging", GROUP)
 
 
 @asset(
@@ -46,7 +46,7 @@ def reference_files(context: AssetExecutionContext, raw_store: RawStore) -> Mate
     """Chinook reference snapshots as delivered: `chinook/reference/<table>.csv` for artists,
     albums, tracks, genres, media types, playlists, customers and employees. Unpartitioned:
     each delivery replaces the previous one."""
-    present = {o.key: o for o in raw_store.list("chinook/reference/")}
+    present = {o.key: o for o in raw_store.list(source.REFERENCE_PREFIX)}
     rows = {}
     for table in REFERENCE_TABLES:
         obj = present.get(reference_key(table))
@@ -63,7 +63,7 @@ def reference_files(context: AssetExecutionContext, raw_store: RawStore) -> Mate
             "files": len(rows) - len(missing),
             "bytes": sum(s or 0 for s in rows.values()),
             "missing": len(missing),
-            "location": raw_store.uri("chinook/reference/"),
+            "location": raw_store.uri(source.REFERENCE_PREFIX),
             "snapshots": MetadataValue.md(table),
         }
     )
@@ -93,7 +93,7 @@ def invoice_files(context: AssetExecutionContext, raw_store: RawStore) -> Materi
             "bytes": bytes_,
             "days_with_sales": sale_days,
             "days_without_sales": len(days) - sale_days,
-            "location": raw_store.uri(staging.INVOICE_PREFIX),
+            "location": raw_store.uri(source.INVOICE_PREFIX),
         }
     )
 
@@ -138,19 +138,13 @@ def reference_staging(context: AssetExecutionContext, raw_store: RawStore, wareh
             key = AssetKey([GROUP, f"staging_{table}"])
             if key not in context.selected_asset_keys:
                 continue
-            try:
+            with failing_over_threshold():
                 stats = staging.load_reference_table(raw_store, session, table, threshold)
-            except QuarantineThresholdExceeded as exc:
-                raise Failure(description=str(exc)) from None
             if stats.files == 0:
                 context.log.warning(f"{raw_store.uri(reference_key(table))} is missing: staging_{table} is now empty")
             context.log.info(f"staging_{table}: {stats.loaded:,} rows staged, {stats.quarantined:,} quarantined")
             metadata = table_metadata(session, staging.staging_table(table))
-            metadata.update(
-                raw_records=stats.records,
-                quarantined=stats.quarantined,
-                quarantine_rate=MetadataValue.float(round(stats.quarantine_rate, 6)),
-            )
+            metadata.update(quarantine_metadata(stats.records, stats.quarantined))
             yield MaterializeResult(asset_key=key, metadata=metadata)
 
 
@@ -219,12 +213,10 @@ def invoice_staging(context: AssetExecutionContext, raw_store: RawStore, warehou
             if day not in to_load:
                 continue
             written += 1
-            try:
+            with failing_over_threshold():
                 inv, lines = staging.load_invoice_day(
                     raw_store, session, day, threshold, tracks, customers, present=delivered.get(day, {})
                 )
-            except QuarantineThresholdExceeded as exc:
-                raise Failure(description=str(exc)) from None
             for name, stats in (("invoice", inv), ("invoice_line", lines)):
                 totals[name][0] += stats.records
                 totals[name][1] += stats.loaded
@@ -238,15 +230,11 @@ def invoice_staging(context: AssetExecutionContext, raw_store: RawStore, warehou
         context.log.info(f"{len(delivered):,} of {len(days):,} days had sales; {len(to_load):,} days written")
         window = ("partition_date >= ? and partition_date <= ?", [days[0], days[-1]])
         for name in ("invoice", "invoice_line"):
-            records, loaded, quarantined = totals[name]
+            records, _loaded, quarantined = totals[name]
             metadata = table_metadata(
                 session, staging.staging_table(name), partition_where=window, range_days=len(days)
             )
-            metadata.update(
-                raw_records=records,
-                quarantined=quarantined,
-                quarantine_rate=MetadataValue.float(round(quarantined / records, 6) if records else 0.0),
-            )
+            metadata.update(quarantine_metadata(records, quarantined))
             per_day_table = per_day_markdown(per_day) if name == "invoice" else None
             if per_day_table is not None:
                 metadata["per_day"] = per_day_table

@@ -28,15 +28,15 @@ from dagster import (
     PartitionsDefinition,
     TimeWindowPartitionsDefinition,
 )
-from dagster._check import CheckError
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, dbt_assets
 
 from music_dwh.assets.metadata import table_metadata
-from music_dwh.assets.sparkify import WAREHOUSE_POOL
 from music_dwh.dbt_project import dbt_project
+from music_dwh.framework import CheckError
 from music_dwh.partitions import chinook_daily, sparkify_daily
 from music_dwh.resources.dbt_cli import WINDOW_VARIABLES, DbtRunner
 from music_dwh.resources.warehouse import Warehouse
+from music_dwh.tags import WAREHOUSE_POOL
 
 DAILY_PARTITIONS: dict[str, TimeWindowPartitionsDefinition] = {
     "sparkify": sparkify_daily,

@@ -9,6 +9,7 @@ from typing import Any
 import pyarrow as pa
 from dagster import MetadataValue, TableColumn, TableSchema
 
+from music_dwh.markdown import markdown_table
 from music_dwh.resources.warehouse import WarehouseSession
 
 PREVIEW_ROWS = 5
@@ -33,16 +34,6 @@ def days_in_window(start: dt.datetime, end: dt.datetime) -> list[dt.date]:
     """The days of a partition time window [start, end)."""
     first, last = start.date(), end.date()
     return [first + dt.timedelta(days=i) for i in range((last - first).days)]
-
-
-def markdown_table(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    def cell(value: Any) -> str:
-        text = "" if value is None else str(value)
-        return text.replace("|", "\\|").replace("\n", " ")[:60]
-
-    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
-    return "\n".join(lines)
 
 
 def table_metadata(

@@ -9,29 +9,30 @@ built by dbt (``sql/models/sparkify``, wired in ``music_dwh/assets/dbt.py``).
 from dagster import (
     AssetExecutionContext,
     BackfillPolicy,
-    Failure,
     MaterializeResult,
-    MetadataValue,
     asset,
 )
 
-from music_dwh.assets.metadata import days_in_window, log_this_day, per_day_markdown, table_metadata
+from music_dwh.assets.loads import failing_over_threshold, quarantine_metadata
+from music_dwh.assets.metadata import (
+    FULL_METADATA_MAX_DAYS,
+    days_in_window,
+    log_this_day,
+    per_day_markdown,
+    table_metadata,
+)
 from music_dwh.partitions import sparkify_daily
 from music_dwh.resources.raw_store import RawStore
 from music_dwh.resources.warehouse import Warehouse
 from music_dwh.settings import get_settings
+from music_dwh.sources import sparkify as source
 from music_dwh.staging import sparkify as staging
-from music_dwh.staging.common import QuarantineThresholdExceeded
+from music_dwh.tags import WAREHOUSE_KIND, WAREHOUSE_POOL, layer_tags
 
-GROUP = "sparkify"
+GROUP = source.SYSTEM
 OWNERS = ["team:data-engineering"]
-_settings = get_settings()
-# DuckDB allows one writer process: every run on DuckDB holds the warehouse's writer lock
-# (resources/writer_lock.py). Every asset that writes the file is also in this pool, so the
-# daemon's queue launches one such run at a time (dagster.yaml: default limit 1, run
-# granularity) instead of starting runs that would only wait for the lock. Servers need neither.
-WAREHOUSE_POOL = "duckdb" if _settings.warehouse.engine == "duckdb" else None
-WAREHOUSE_KIND = _settings.warehouse.engine
+RAW_TAGS = layer_tags("raw", GROUP)
+STAGING_TAGS = layer_tags("staging", GROUP)
 
 
 @asset(
@@ -40,7 +41,7 @@ WAREHOUSE_KIND = _settings.warehouse.engine
     backfill_policy=BackfillPolicy.single_run(),
     group_name=GROUP,
     owners=OWNERS,
-    tags={"layer": "raw", "source_system": GROUP},
+    tags=RAW_TAGS,
     kinds={"json"},
     code_version="1",
 )
@@ -50,7 +51,8 @@ def log_data(context: AssetExecutionContext, raw_store: RawStore) -> Materialize
     days = days_in_window(*context.partition_time_window)
     per_day = {}
     for day in days:
-        files = [o for o in raw_store.list(staging.log_day_prefix(day)) if o.key.endswith(".json")]
+        listed = raw_store.list(source.log_day_prefix(day))
+        files = [o for o in listed if source.day_of(o.key) == day]
         per_day[day] = {"files": len(files), "bytes": sum(o.size for o in files)}
     missing = [d.isoformat() for d, v in per_day.items() if v["files"] == 0]
     if missing:
@@ -60,8 +62,8 @@ def log_data(context: AssetExecutionContext, raw_store: RawStore) -> Materialize
             "files": sum(v["files"] for v in per_day.values()),
             "bytes": sum(v["bytes"] for v in per_day.values()),
             "days_without_files": len(missing),
-            "location": raw_store.uri(staging.LOG_PREFIX),
-            "per_day": per_day_markdown(dict(list(per_day.items())[-31:])),
+            "location": raw_store.uri(source.LOG_PREFIX),
+            "per_day": per_day_markdown(dict(list(per_day.items())[-FULL_METADATA_MAX_DAYS:])),
         }
     )
 
@@ -71,19 +73,19 @@ def log_data(context: AssetExecutionContext, raw_store: RawStore) -> Materialize
     backfill_policy=BackfillPolicy.single_run(),
     group_name=GROUP,
     owners=OWNERS,
-    tags={"layer": "raw", "source_system": GROUP},
+    tags=RAW_TAGS,
     kinds={"json"},
     code_version="1",
 )
 def song_data(raw_store: RawStore) -> MaterializeResult:
     """Sparkify song catalogue as delivered: `sparkify/song_data/A/B/C/TR….json`, one JSON
     record per line (a subset of the Million Song Dataset). Unpartitioned: replaced whole."""
-    files = [o for o in raw_store.list(staging.SONG_PREFIX) if o.key.endswith(".json")]
+    files = [o for o in raw_store.list(source.SONG_PREFIX) if source.is_song_file(o.key)]
     return MaterializeResult(
         metadata={
             "files": len(files),
             "bytes": sum(o.size for o in files),
-            "location": raw_store.uri(staging.SONG_PREFIX),
+            "location": raw_store.uri(source.SONG_PREFIX),
         }
     )
 
@@ -95,7 +97,7 @@ def song_data(raw_store: RawStore) -> MaterializeResult:
     backfill_policy=BackfillPolicy.single_run(),
     group_name=GROUP,
     owners=OWNERS,
-    tags={"layer": "staging", "source_system": GROUP},
+    tags=STAGING_TAGS,
     kinds={"python", WAREHOUSE_KIND},
     pool=WAREHOUSE_POOL,
     code_version="1",
@@ -110,22 +112,24 @@ def staging_events(
     threshold = get_settings().quarantine_threshold
     per_day = {}
     totals = {"records": 0, "loaded": 0, "quarantined": 0, "repaired": 0, "files": 0, "bytes": 0}
+
+    def on_day(i: int, stats) -> None:
+        day = days[i]
+        if stats.files == 0:
+            context.log.warning(
+                f"{day}: no log file under {raw_store.uri(source.log_day_prefix(day))}*; "
+                "the partition is empty"
+            )
+        if log_this_day(i + 1, len(days)):
+            context.log.info(
+                f"[{i + 1}/{len(days)}] {day}: {stats.loaded:,} events staged, "
+                f"{stats.quarantined:,} quarantined, {stats.repaired_values:,} text values repaired"
+            )
+
     with warehouse.session() as session:
-        for i, day in enumerate(days, start=1):
-            try:
-                stats = staging.load_events_day(raw_store, session, day, threshold)
-            except QuarantineThresholdExceeded as exc:
-                raise Failure(description=str(exc)) from None
-            if stats.files == 0:
-                context.log.warning(
-                    f"{day}: no log file under {raw_store.uri(staging.log_day_prefix(day))}*; "
-                    "the partition is empty"
-                )
-            if log_this_day(i, len(days)):
-                context.log.info(
-                    f"[{i}/{len(days)}] {day}: {stats.loaded:,} events staged, "
-                    f"{stats.quarantined:,} quarantined, {stats.repaired_values:,} text values repaired"
-                )
+        with failing_over_threshold(days_in_transaction=len(days)):
+            all_stats = staging.load_events_days(raw_store, session, days, threshold, on_day)
+        for day, stats in zip(days, all_stats, strict=True):
             per_day[day] = {
                 "records": stats.records,
                 "staged": stats.loaded,
@@ -147,12 +151,9 @@ def staging_events(
             preview_order="ts",
             range_days=len(days),
         )
-    rate = totals["quarantined"] / totals["records"] if totals["records"] else 0.0
     metadata.update(
         {
-            "raw_records": totals["records"],
-            "quarantined": totals["quarantined"],
-            "quarantine_rate": MetadataValue.float(round(rate, 6)),
+            **quarantine_metadata(totals["records"], totals["quarantined"]),
             "repaired_text_values": totals["repaired"],
             "files": totals["files"],
             "bytes": totals["bytes"],
@@ -170,7 +171,7 @@ def staging_events(
     backfill_policy=BackfillPolicy.single_run(),
     group_name=GROUP,
     owners=OWNERS,
-    tags={"layer": "staging", "source_system": GROUP},
+    tags=STAGING_TAGS,
     kinds={"python", WAREHOUSE_KIND},
     pool=WAREHOUSE_POOL,
     code_version="1",
@@ -181,10 +182,8 @@ def staging_songs(
     """Table `sparkify.staging_songs`: one row per distinct song record of the catalogue
     (exact duplicates and conflicting song_ids quarantined). Unpartitioned: replaced whole."""
     with warehouse.session() as session:
-        try:
+        with failing_over_threshold():
             stats = staging.load_song_catalogue(raw_store, session, get_settings().quarantine_threshold)
-        except QuarantineThresholdExceeded as exc:
-            raise Failure(description=str(exc)) from None
         context.log.info(
             f"{stats.loaded:,} song records staged from {stats.files:,} files, "
             f"{stats.quarantined:,} quarantined"
@@ -192,9 +191,7 @@ def staging_songs(
         metadata = table_metadata(session, staging.SONGS_TABLE, preview_order="song_id")
     metadata.update(
         {
-            "raw_records": stats.records,
-            "quarantined": stats.quarantined,
-            "quarantine_rate": MetadataValue.float(round(stats.quarantine_rate, 6)),
+            **quarantine_metadata(stats.records, stats.quarantined),
             "repaired_text_values": stats.repaired_values,
             "files": stats.files,
             "bytes": stats.bytes,

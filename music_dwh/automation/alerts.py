@@ -33,13 +33,13 @@ from dagster import (
     run_failure_sensor,
     sensor,
 )
-from dagster._core.storage.tags import (
+
+from music_dwh.framework import (
     ASSET_PARTITION_RANGE_END_TAG,
     ASSET_PARTITION_RANGE_START_TAG,
     PARTITION_NAME_TAG,
     WILL_RETRY_TAG,
 )
-
 from music_dwh.settings import get_settings
 
 logger = logging.getLogger("music_dwh.alerts")

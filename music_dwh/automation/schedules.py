@@ -11,11 +11,12 @@ from dagster import DefaultScheduleStatus, build_schedule_from_partitioned_job
 from music_dwh.automation.jobs import chinook_job, sparkify_job
 
 HOUR_OF_DAY = 2  # after the nightly deliveries, before the 06:00 freshness deadline
+_AT = f"{HOUR_OF_DAY:02d}:00"
 
 sparkify_daily_schedule = build_schedule_from_partitioned_job(
     sparkify_job,
     name="sparkify_daily_schedule",
-    description="Loads yesterday's Sparkify partition every day at 02:00 (MUSIC_DWH_TIMEZONE).",
+    description=f"Loads yesterday's Sparkify partition every day at {_AT} (MUSIC_DWH_TIMEZONE).",
     hour_of_day=HOUR_OF_DAY,
     default_status=DefaultScheduleStatus.STOPPED,
 )
@@ -23,7 +24,7 @@ sparkify_daily_schedule = build_schedule_from_partitioned_job(
 chinook_daily_schedule = build_schedule_from_partitioned_job(
     chinook_job,
     name="chinook_daily_schedule",
-    description="Loads yesterday's Chinook partition every day at 02:00 (MUSIC_DWH_TIMEZONE).",
+    description=f"Loads yesterday's Chinook partition every day at {_AT} (MUSIC_DWH_TIMEZONE).",
     hour_of_day=HOUR_OF_DAY,
     default_status=DefaultScheduleStatus.STOPPED,
 )

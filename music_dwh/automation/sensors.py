@@ -46,7 +46,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -65,23 +64,20 @@ from dagster import (
     SensorResult,
     sensor,
 )
-from dagster._core.storage.tags import (
+
+from music_dwh.automation.alerts import will_be_retried
+from music_dwh.automation.jobs import chinook_job, sparkify_job
+from music_dwh.framework import (
     ASSET_PARTITION_RANGE_END_TAG,
     ASSET_PARTITION_RANGE_START_TAG,
     PARTITION_NAME_TAG,
 )
-
-from music_dwh.automation.alerts import will_be_retried
-from music_dwh.automation.jobs import chinook_job, sparkify_job
-from music_dwh.datagen.chinook_export import REFERENCE_TABLES, TRANSACTION_TABLES, reference_key
 from music_dwh.partitions import chinook_daily, sparkify_daily
 from music_dwh.resources.raw_store import RawObject, RawStore
 from music_dwh.settings import get_settings
-
-LOG_PREFIX = "sparkify/log_data/"
-SONG_PREFIX = "sparkify/song_data/"
-REFERENCE_PREFIX = "chinook/reference/"
-INVOICE_PREFIX = "chinook/invoices/"
+from music_dwh.sources import chinook, sparkify
+from music_dwh.sources.chinook import INVOICE_PREFIX, REFERENCE_PREFIX, REFERENCE_TABLES
+from music_dwh.sources.sparkify import LOG_PREFIX, SONG_PREFIX, is_song_file
 
 # MUSIC_DWH_SENSOR_INTERVAL (default 30 s) and MUSIC_DWH_SNAPSHOT_SENSOR_INTERVAL (default
 # 120 s: listing a 10k-file catalogue is a few S3 requests, no need to do it every 30 s). Read
@@ -93,37 +89,11 @@ RETRY_REASON_TAG = "music_dwh/requested_again"
 # Unpartitioned assets of these layers are the snapshot loads (song catalogue, reference tables).
 SNAPSHOT_LAYERS = ("raw", "staging")
 
-_LOG_KEY = re.compile(r"sparkify/log_data/(\d{4})/(\d{2})/(\d{4})-(\d{2})-(\d{2})-[^/]*\.json")
-_INVOICE_KEY = re.compile(
-    r"chinook/invoices/(\d{4})/(\d{2})/(\d{2})/(" + "|".join(map(re.escape, TRANSACTION_TABLES)) + r")\.csv"
-)
-_REFERENCE_KEYS = {reference_key(table): table for table in REFERENCE_TABLES}
-
-
 # ---------------------------------------------------------------------------- layout
-def _date(year: str, month: str, day: str) -> dt.date | None:
-    try:
-        return dt.date(int(year), int(month), int(day))
-    except ValueError:  # 2018-02-30
-        return None
-
-
-def log_file_day(key: str) -> dt.date | None:
-    """The day of a Sparkify log key, or None when the key is not in the log layout."""
-    m = _LOG_KEY.fullmatch(key)
-    if not m or (m[1], m[2]) != (m[3], m[4]):  # the YYYY/MM folder must agree with the name
-        return None
-    return _date(m[3], m[4], m[5])
-
-
-def invoice_file_day(key: str) -> dt.date | None:
-    """The day of a Chinook invoice key, or None when the key is not in the invoice layout."""
-    m = _INVOICE_KEY.fullmatch(key)
-    return _date(m[1], m[2], m[3]) if m else None
-
-
-def is_song_file(key: str) -> bool:
-    return key.startswith(SONG_PREFIX) and key.endswith(".json") and "/." not in key
+# The raw layouts are the sources' contracts (music_dwh/sources): `music-dwh load` reads the
+# same parsers, so it loads exactly the files these sensors react to.
+log_file_day = sparkify.day_of
+invoice_file_day = chinook.day_of
 
 
 def digest(objects: Iterable[RawObject]) -> str:
@@ -305,12 +275,14 @@ def evaluate_daily(
 
 
 SPARKIFY_LOGS = DailySource(
-    "sparkify", LOG_PREFIX, log_file_day, sparkify_daily, "sparkify_log_sensor", sparkify_job.name,
+    sparkify.SYSTEM, LOG_PREFIX, log_file_day, sparkify_daily, "sparkify_log_sensor",
+    sparkify_job.name,
     (AssetKey(["sparkify", "staging_songs"]),),
 )
 CHINOOK_INVOICES = DailySource(
-    "chinook", INVOICE_PREFIX, invoice_file_day, chinook_daily, "chinook_invoice_sensor", chinook_job.name,
-    tuple(AssetKey(["chinook", f"staging_{t}"]) for t in REFERENCE_TABLES),
+    chinook.SYSTEM, INVOICE_PREFIX, invoice_file_day, chinook_daily, "chinook_invoice_sensor",
+    chinook_job.name,
+    tuple(AssetKey([chinook.SYSTEM, f"staging_{t}"]) for t in REFERENCE_TABLES),
 )
 
 
@@ -417,7 +389,9 @@ def chinook_reference_sensor(context: SensorEvaluationContext, raw_store: RawSto
     generation = int(state.get("n", 0))
     known: dict[str, str] = dict(state.get("files", {}))
     current = {
-        _REFERENCE_KEYS[o.key]: o.version for o in raw_store.list(REFERENCE_PREFIX) if o.key in _REFERENCE_KEYS
+        table: o.version
+        for o in raw_store.list(REFERENCE_PREFIX)
+        if (table := chinook.reference_table_of(o.key)) is not None
     }
     changed = sorted(t for t, version in current.items() if known.get(t) != version)
     cursor_state = {"files": dict(sorted(current.items()))}

@@ -204,7 +204,7 @@ def measure(days: int = 3, events_per_day: int = 500, songs: int = 100, interval
 
 def _wait_first_tick(instance, daemon: subprocess.Popen, timeout: float) -> None:
     """Until the log sensor has ticked once (the daemon is up and its code location loaded)."""
-    from dagster._core.scheduler.instigation import InstigatorType
+    from music_dwh.framework import InstigatorType
 
     deadline = time.monotonic() + timeout
     while True:

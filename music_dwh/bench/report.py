@@ -3,8 +3,8 @@ cost, storage and query latency, in a fixed layout so two runs can be compared l
 
 from __future__ import annotations
 
-from music_dwh.bench import orchestration
-from music_dwh.bench.harness import (
+from music_dwh.bench import orchestration_report, staging_report
+from music_dwh.bench.model import (
     APPROACHES,
     SCALE_RUN_EVENTS,
     STAR_TABLES,
@@ -16,27 +16,12 @@ from music_dwh.bench.harness import (
     TARGET_SPEEDUP_OVER_ROW_BY_ROW,
     ApproachResult,
     Report,
-    _mb,
 )
-
-MET = "met"
-MISSED = "**NOT MET**"
-
-
-def _s(x: float | None, digits: int = 1) -> str:
-    return "–" if x is None else f"{x:,.{digits}f}"
-
-
-def _ratio(x: float | None) -> str:
-    if x is None:
-        return "–"
-    if x < 0.1:
-        return f"{x:.2g}×"
-    return f"{x:,.0f}×" if x >= 100 else f"{x:,.1f}×" if x >= 10 else f"{x:.2f}×"
-
-
-def _pct(x: float | None) -> str:
-    return "–" if x is None else f"{x:.1%}"
+from music_dwh.bench.text import MET, MISSED
+from music_dwh.bench.text import mb as _mb
+from music_dwh.bench.text import number as _s
+from music_dwh.bench.text import pct as _pct
+from music_dwh.bench.text import ratio as _ratio
 
 
 def _ok(report: Report, name: str) -> ApproachResult | None:
@@ -66,10 +51,19 @@ def at_10x(report: Report) -> bool:
     return report.config.scale >= 10 or bool(ds and ds.events >= 0.99 * SCALE_RUN_EVENTS)
 
 
+# The music_dwh approaches, as the report names their engine and scope.
+ENGINE_LABELS = {
+    "duckdb": "DuckDB",
+    "duckdb-star": "DuckDB `--through star`",
+    "duckdb-staging": "DuckDB `--through staging`",
+    "postgres": "PostgreSQL",
+}
+
+
 def targets(report: Report) -> list[tuple[str, str, str]]:
     rows = []
     duck = _ok(report, "duckdb")
-    issue13 = orchestration.target_rows(report)
+    issue13 = orchestration_report.target_rows(report)
 
     speedup = _speedup(report, "duckdb", "row-by-row")
     rows.append((
@@ -138,6 +132,7 @@ def targets(report: Report) -> list[tuple[str, str, str]]:
             "not measured in this run (`music-dwh bench --scale 10 --approaches oneshot,duckdb --skip-incremental "
             "--skip-queries --skip-spread --skip-chinook --out bench/results-10x.md`)",
         ))  # fmt: skip
+    rows += staging_report.target_rows(report, at_10x(report))
     rows += issue13["end"]
     return rows
 
@@ -214,9 +209,9 @@ def _results(report: Report) -> list[str]:
         )
         if name == "row-by-row" and result.note:
             notes.append(f"¹ Row-by-row ran on {result.note}; its events/s and ratios use that full-dataset time.")
-        if name in ("duckdb", "duckdb-star", "postgres"):
+        if name in ENGINE_LABELS:
             run = _median_run(result)
-            engine = {"duckdb": "DuckDB", "duckdb-star": "DuckDB `--through star`", "postgres": "PostgreSQL"}[name]
+            engine = ENGINE_LABELS[name]
             if run and run.detail.get("checks"):
                 notes.append(f"music_dwh on {engine}: {run.detail['checks']}.")
             peak_run = max(result.runs, key=lambda r: r.peak_rss)
@@ -251,7 +246,7 @@ def _targets(report: Report) -> list[str]:
 
 def _profile(report: Report) -> list[str]:
     profiles = {}
-    for name, label in (("duckdb", "DuckDB"), ("duckdb-star", "DuckDB `--through star`"), ("postgres", "PostgreSQL")):
+    for name, label in ENGINE_LABELS.items():
         result = report.approaches.get(name)
         run = _median_run(result) if result and result.ok else None
         if run and run.detail.get("profile"):
@@ -465,7 +460,7 @@ def render(report: Report) -> str:
     body = []
     if ds:
         body = _data(report) + _results(report) + _targets(report) + _profile(report) + _incremental(report)
-        body += orchestration.section(report) + _storage(report) + _queries(report)
+        body += orchestration_report.section(report) + _storage(report) + _queries(report)
     if report.failures:
         body += ["## Failures", ""] + [f"- {f.splitlines()[0] if f else f}" for f in report.failures] + [""]
     return "\n".join(head + _machine(report) + body + _method(report))

@@ -15,15 +15,23 @@ from dagster import (
     build_time_partition_freshness_checks,
 )
 
-from music_dwh.assets.sparkify import WAREHOUSE_POOL
-from music_dwh.checks.common import counts_by_day, reconciliation_result, row_count_band_result
+from music_dwh.checks.common import (
+    BAND_DAYS,
+    band_description,
+    daily_books,
+    reconciliation_result,
+    row_count_band_result,
+    snapshot_books,
+)
 from music_dwh.checks.expectations import Expect, Suite, suite_check, window_days
-from music_dwh.datagen.chinook_export import PRIMARY_KEYS, REFERENCE_TABLES, invoice_day_key, reference_key
 from music_dwh.partitions import chinook_daily
 from music_dwh.resources.raw_store import RawStore
 from music_dwh.resources.warehouse import Warehouse
 from music_dwh.settings import get_settings
+from music_dwh.sources import chinook as source
+from music_dwh.sources.chinook import PRIMARY_KEYS, REFERENCE_TABLES, invoice_day_key, reference_key
 from music_dwh.staging import chinook as staging
+from music_dwh.tags import WAREHOUSE_POOL
 
 MEDIA_TYPES = [
     "MPEG audio file", "Protected AAC audio file", "Protected MPEG-4 video file",
@@ -32,7 +40,7 @@ MEDIA_TYPES = [
 
 
 def _key(table: str) -> AssetKey:
-    return AssetKey(["chinook", f"staging_{table}"])
+    return AssetKey([source.SYSTEM, f"staging_{table}"])
 
 
 def _not_null_unique(columns: tuple[str, ...]) -> tuple[Expect, ...]:
@@ -122,13 +130,12 @@ def _reference_reconciliation(table: str):
         pool=WAREHOUSE_POOL,
     )
     def _check(raw_store: RawStore, warehouse: Warehouse) -> AssetCheckResult:
-        with warehouse.session() as session:
-            staged = session.query(f'select count(*) from "chinook"."staging_{table}"')[0][0]
-            quarantined = session.query(
-                'select count(*) from "chinook"."quarantine" where target_table = ?', [f"staging_{table}"]
-            )[0][0]
         raw = staging.count_records(raw_store, reference_key(table))
-        return reconciliation_result({reference_key(table): (raw, staged, quarantined)})
+        with warehouse.session() as session:
+            books = snapshot_books(
+                session, staging.staging_table(table), staging.QUARANTINE_TABLE, raw
+            )
+        return reconciliation_result({reference_key(table): books})
 
     return _check
 
@@ -151,21 +158,14 @@ def _invoice_reconciliation(table: str):
                 # Nothing is staged before the track and customer snapshots (assets/chinook.py):
                 # the days wait for them, and are reconciled by the run that stages them.
                 return AssetCheckResult(passed=True, metadata={"waiting_for": "track and customer snapshots"})
-            staged = counts_by_day(session, staging.staging_table(table), days[0], days[-1])
-            quarantined = counts_by_day(
-                session, staging.QUARANTINE_TABLE, days[0], days[-1], "and target_table = ?", [f"staging_{table}"]
+            # Days without a folder (no sales) reconcile trivially and are left out of the books.
+            sale_days = set(staging.invoice_days_between(raw_store, days[0], days[-1]))
+            books = daily_books(
+                session, staging.staging_table(table), staging.QUARANTINE_TABLE, days,
+                lambda day: staging.count_records(raw_store, invoice_day_key(day, table)),
+                keep=lambda day, staged, quarantined: day in sale_days
+                or bool(staged or quarantined),
             )
-        # Days without a folder (no sales) reconcile trivially and are left out of the books.
-        sale_days = set(staging.invoice_days_between(raw_store, days[0], days[-1]))
-        books = {
-            day.isoformat(): (
-                staging.count_records(raw_store, invoice_day_key(day, table)),
-                staged.get(day, 0),
-                quarantined.get(day, 0),
-            )
-            for day in days
-            if day in sale_days or staged.get(day) or quarantined.get(day)
-        }
         return reconciliation_result(books)
 
     return _check
@@ -174,14 +174,16 @@ def _invoice_reconciliation(table: str):
 @asset_check(
     asset=_key("invoice"),
     name="staging_invoice_row_count_band",
-    description="Warns when a day's staged invoices fall outside 0.15×–5× the median of the 7 days before it.",
+    description=f"{band_description('invoices')}.",
     partitions_def=chinook_daily,
     pool=WAREHOUSE_POOL,
 )
 def staging_invoice_row_count_band(context: AssetCheckExecutionContext, warehouse: Warehouse) -> AssetCheckResult:
     days = window_days(context)
     with warehouse.session() as session:
-        counts = counts_by_day(session, staging.staging_table("invoice"), days[0] - dt.timedelta(days=7), days[-1])
+        counts = session.counts_by_day(
+            staging.staging_table("invoice"), days[0] - dt.timedelta(days=BAND_DAYS), days[-1]
+        )
     # A store can have days without sales; judge only the days that had a delivery.
     return row_count_band_result(counts, [d for d in days if counts.get(d)])
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import statistics
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 from dagster import AssetCheckResult, AssetCheckSeverity, MetadataValue
 
-from music_dwh.assets.metadata import markdown_table
+from music_dwh.assets.metadata import FULL_METADATA_MAX_DAYS, markdown_table
 from music_dwh.resources.warehouse import WarehouseSession
 
 # A day's row count warns outside [LOW × median, HIGH × median] of the 7 days before it. Real
@@ -18,16 +18,48 @@ from music_dwh.resources.warehouse import WarehouseSession
 BAND_LOW, BAND_HIGH, BAND_DAYS, BAND_MIN_HISTORY = 0.15, 5.0, 7, 3
 
 
-def counts_by_day(
-    session: WarehouseSession, table: str, first: dt.date, last: dt.date, where: str = "", params: list | None = None
-) -> dict[dt.date, int]:
-    schema, name = table.split(".")
-    rows = session.query(
-        f'select partition_date, count(*) from "{schema}"."{name}" '
-        f"where partition_date >= ? and partition_date <= ? {where} group by partition_date",
-        [first, last, *(params or [])],
+def band_description(rows: str) -> str:
+    """The row-count band check's description, from the constants that define the band."""
+    return (
+        f"Warns when a day's staged {rows} fall outside {BAND_LOW:g}×–{BAND_HIGH:g}× the median "
+        f"of the {BAND_DAYS} days before it"
     )
-    return {(d if isinstance(d, dt.date) else dt.date.fromisoformat(str(d))): int(n) for d, n in rows}
+
+
+def snapshot_books(
+    session: WarehouseSession, table: str, quarantine_table: str, raw_records: int
+) -> tuple[int, int, int]:
+    """(raw records, staged, quarantined) of an unpartitioned staging table."""
+    target = table.rpartition(".")[2]
+    return (
+        raw_records,
+        session.count_rows(table),
+        session.count_rows(quarantine_table, {"target_table": target}),
+    )
+
+
+def daily_books(
+    session: WarehouseSession,
+    table: str,
+    quarantine_table: str,
+    days: Iterable[dt.date],
+    raw_records: Callable[[dt.date], int],
+    keep: Callable[[dt.date, int, int], bool] | None = None,
+) -> dict[str, tuple[int, int, int]]:
+    """Day → (raw records, staged, quarantined) of a daily staging table, for
+    ``reconciliation_result``. ``keep(day, staged, quarantined)`` leaves days out of the books
+    (raw records are only counted for the days kept)."""
+    days = list(days)
+    target = table.rpartition(".")[2]
+    staged = session.counts_by_day(table, days[0], days[-1])
+    quarantined = session.counts_by_day(
+        quarantine_table, days[0], days[-1], {"target_table": target}
+    )
+    return {
+        day.isoformat(): (raw_records(day), staged.get(day, 0), quarantined.get(day, 0))
+        for day in days
+        if keep is None or keep(day, staged.get(day, 0), quarantined.get(day, 0))
+    }
 
 
 def reconciliation_result(books: Mapping[str, tuple[int, int, int]]) -> AssetCheckResult:
@@ -71,9 +103,13 @@ def row_count_band_result(counts: Mapping[dt.date, int], days: list[dt.date]) ->
     return AssetCheckResult(
         passed=not outside,
         severity=AssetCheckSeverity.WARN,
-        description=None if not outside else f"row count outside the 7-day band on {', '.join(outside[:5])}",
+        description=None if not outside
+        else f"row count outside the {BAND_DAYS}-day band on {', '.join(outside[:5])}",
         metadata={
             "days_outside_band": len(outside),
-            "days": MetadataValue.md(markdown_table(["day", "rows", "7-day median", "band", "verdict"], verdicts[-31:])),
+            "days": MetadataValue.md(markdown_table(
+                ["day", "rows", f"{BAND_DAYS}-day median", "band", "verdict"],
+                verdicts[-FULL_METADATA_MAX_DAYS:],
+            )),
         },
     )

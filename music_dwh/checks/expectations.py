@@ -50,6 +50,7 @@ from dagster import (
 )
 
 from music_dwh.assets.metadata import days_in_window, markdown_table
+from music_dwh.resources.base import qualified
 from music_dwh.resources.warehouse import Warehouse, WarehouseSession
 
 SAMPLE_UNEXPECTED = 5
@@ -162,7 +163,7 @@ class _FrameJudge:
 
     def __init__(self, suite: Suite, session: WarehouseSession):
         self.suite, self.session = suite, session
-        self.quoted = ".".join(f'"{p}"' for p in suite.table.split("."))
+        self.quoted = qualified(suite.table)
         # The last frame fetched: a failing day is explained from the rows that just failed.
         self._last: tuple[Window, Any] | None = None
 
@@ -211,7 +212,7 @@ class _SqlJudge:
 
     def __init__(self, suite: Suite, warehouse: Warehouse, session: WarehouseSession):
         self.suite, self.warehouse, self.session = suite, warehouse, session
-        self.quoted = ".".join(f'"{p}"' for p in suite.table.split("."))
+        self.quoted = qualified(suite.table)
 
     def _where(self, window: Window) -> str:
         # The window is two dates, safe to inline.
@@ -292,7 +293,7 @@ class _SqlVerdict:
 
     def __init__(self, suite: Suite, session: WarehouseSession):
         self.suite, self.session = suite, session
-        self.quoted = ".".join(f'"{p}"' for p in suite.table.split("."))
+        self.quoted = qualified(suite.table)
         types = {name: str(kind).lower() for name, kind in session.columns(suite.table)}
         self.counted: dict[int, _Counted] = {}
         for i, expect in enumerate(suite.expectations):
@@ -561,15 +562,9 @@ def run_suite(
         return sorted(out)
 
     if days and suite.partition_column:
-        schema, name = suite.table.split(".")
-        counts = {
-            (d if isinstance(d, dt.date) else dt.date.fromisoformat(str(d))): int(n)
-            for d, n in session.query(
-                f'select "{suite.partition_column}", count(*) from "{schema}"."{name}" '
-                f'where "{suite.partition_column}" >= ? and "{suite.partition_column}" <= ? group by 1',
-                [days[0], days[-1]],
-            )
-        }
+        counts = session.counts_by_day(
+            suite.table, days[0], days[-1], day_column=suite.partition_column
+        )
         rows = 0
         for chunk in _chunks(days, counts):
             rows += sum(counts[d] for d in chunk)

@@ -9,19 +9,31 @@ from dagster import (
     AssetCheckExecutionContext,
     AssetCheckResult,
     AssetCheckSeverity,
+    AssetKey,
     asset_check,
     build_sensor_for_freshness_checks,
     build_time_partition_freshness_checks,
 )
 
-from music_dwh.assets.sparkify import WAREHOUSE_POOL, staging_events, staging_songs
-from music_dwh.checks.common import counts_by_day, reconciliation_result, row_count_band_result
+from music_dwh.checks.common import (
+    BAND_DAYS,
+    band_description,
+    daily_books,
+    reconciliation_result,
+    row_count_band_result,
+    snapshot_books,
+)
 from music_dwh.checks.expectations import Expect, Suite, suite_check, window_days
 from music_dwh.partitions import sparkify_daily
 from music_dwh.resources.raw_store import RawStore
 from music_dwh.resources.warehouse import Warehouse
 from music_dwh.settings import get_settings
+from music_dwh.sources import sparkify as source
 from music_dwh.staging import sparkify as staging
+from music_dwh.tags import WAREHOUSE_POOL
+
+EVENTS_ASSET = AssetKey([source.SYSTEM, "staging_events"])
+SONGS_ASSET = AssetKey([source.SYSTEM, "staging_songs"])
 
 PAGES = [
     "NextSong", "Home", "Login", "Logout", "Settings", "Save Settings", "Help", "About",
@@ -81,15 +93,17 @@ SONGS_DISTRIBUTION = Suite(
 )
 
 suite_checks = [
-    suite_check(EVENTS_KEYS, staging_events.key, partitions_def=sparkify_daily, pool=WAREHOUSE_POOL),
-    suite_check(EVENTS_DISTRIBUTION, staging_events.key, partitions_def=sparkify_daily, pool=WAREHOUSE_POOL),
-    suite_check(SONGS_KEYS, staging_songs.key, partitions_def=None, pool=WAREHOUSE_POOL),
-    suite_check(SONGS_DISTRIBUTION, staging_songs.key, partitions_def=None, pool=WAREHOUSE_POOL),
+    suite_check(EVENTS_KEYS, EVENTS_ASSET, partitions_def=sparkify_daily, pool=WAREHOUSE_POOL),
+    suite_check(
+        EVENTS_DISTRIBUTION, EVENTS_ASSET, partitions_def=sparkify_daily, pool=WAREHOUSE_POOL
+    ),
+    suite_check(SONGS_KEYS, SONGS_ASSET, partitions_def=None, pool=WAREHOUSE_POOL),
+    suite_check(SONGS_DISTRIBUTION, SONGS_ASSET, partitions_def=None, pool=WAREHOUSE_POOL),
 ]
 
 
 @asset_check(
-    asset=staging_events,
+    asset=EVENTS_ASSET,
     name="staging_events_reconciliation",
     description="Blocking: for every day, raw records in the day's log files (counted from the raw "
     "store) = rows staged + rows quarantined. Nothing lost, nothing doubled.",
@@ -100,51 +114,41 @@ suite_checks = [
 def staging_events_reconciliation(
     context: AssetCheckExecutionContext, raw_store: RawStore, warehouse: Warehouse
 ) -> AssetCheckResult:
-    days = window_days(context)
     with warehouse.session() as session:
-        staged = counts_by_day(session, staging.EVENTS_TABLE, days[0], days[-1])
-        quarantined = counts_by_day(
-            session, staging.QUARANTINE_TABLE, days[0], days[-1], "and target_table = ?", ["staging_events"]
+        books = daily_books(
+            session, staging.EVENTS_TABLE, staging.QUARANTINE_TABLE, window_days(context),
+            lambda day: staging.count_records(raw_store, source.log_day_prefix(day)),
         )
-    books = {
-        day.isoformat(): (
-            staging.count_records(raw_store, staging.log_day_prefix(day)),
-            staged.get(day, 0),
-            quarantined.get(day, 0),
-        )
-        for day in days
-    }
     return reconciliation_result(books)
 
 
 @asset_check(
-    asset=staging_songs,
+    asset=SONGS_ASSET,
     name="staging_songs_reconciliation",
     description="Blocking: records in the song files = rows staged + rows quarantined.",
     blocking=True,
     pool=WAREHOUSE_POOL,
 )
 def staging_songs_reconciliation(raw_store: RawStore, warehouse: Warehouse) -> AssetCheckResult:
+    raw = staging.count_records(raw_store, source.SONG_PREFIX)
     with warehouse.session() as session:
-        staged = session.query(f"select count(*) from {staging.SONGS_TABLE}")[0][0]
-        quarantined = session.query(
-            f"select count(*) from {staging.QUARANTINE_TABLE} where target_table = ?", ["staging_songs"]
-        )[0][0]
-    return reconciliation_result({"song catalogue": (staging.count_records(raw_store, staging.SONG_PREFIX), staged, quarantined)})
+        books = snapshot_books(session, staging.SONGS_TABLE, staging.QUARANTINE_TABLE, raw)
+    return reconciliation_result({"song catalogue": books})
 
 
 @asset_check(
-    asset=staging_events,
+    asset=EVENTS_ASSET,
     name="staging_events_row_count_band",
-    description="Warns when a day's staged events fall outside 0.15×–5× the median of the 7 days "
-    "before it (a missing, truncated or doubled delivery).",
+    description=f"{band_description('events')} (a missing, truncated or doubled delivery).",
     partitions_def=sparkify_daily,
     pool=WAREHOUSE_POOL,
 )
 def staging_events_row_count_band(context: AssetCheckExecutionContext, warehouse: Warehouse) -> AssetCheckResult:
     days = window_days(context)
     with warehouse.session() as session:
-        counts = counts_by_day(session, staging.EVENTS_TABLE, days[0] - dt.timedelta(days=7), days[-1])
+        counts = session.counts_by_day(
+            staging.EVENTS_TABLE, days[0] - dt.timedelta(days=BAND_DAYS), days[-1]
+        )
     return row_count_band_result(counts, days)
 
 
@@ -156,7 +160,7 @@ def staging_events_row_count_band(context: AssetCheckExecutionContext, warehouse
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     freshness_checks = build_time_partition_freshness_checks(
-        assets=[staging_events],
+        assets=[EVENTS_ASSET],
         deadline_cron="0 6 * * *",
         timezone=get_settings().timezone,
         severity=AssetCheckSeverity.WARN,

@@ -34,16 +34,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from music_dwh.datagen.chinook_export import (
-    CHINOOK_PREFIX,
-    REFERENCE_TABLES,
-    Progress,
-    format_size,
-    invoice_day_key,
-    reference_key,
-    write_csv,
-)
+from music_dwh.datagen.chinook_export import Progress, format_size, write_csv
 from music_dwh.resources.raw_store import RawStore
+from music_dwh.sources.chinook import PREFIX as CHINOOK_PREFIX
+from music_dwh.sources.chinook import REFERENCE_TABLES, invoice_day_key, reference_key
 
 Row = tuple[Any, ...]
 

@@ -1,14 +1,7 @@
 """Export the public Chinook SQLite database into the raw store, in the store's delivery layout.
 
-The Chinook digital music store delivers CSV files (header row, UTF-8, no BOM) into the raw
-store::
-
-    chinook/reference/{artist,album,track,genre,media_type,playlist,playlist_track,
-                       customer,employee}.csv          # snapshots, replaced whole
-    chinook/invoices/YYYY/MM/DD/invoice.csv             # one folder per day with sales
-    chinook/invoices/YYYY/MM/DD/invoice_line.csv
-
-Column names are the Chinook database's own in snake_case and in the database's order. The
+The layout (keys, tables, columns, primary keys, money columns) is the Chinook source's
+contract, :mod:`music_dwh.sources.chinook`; this module only writes it. The
 formatting rules the loaders rely on are implemented once, here, and shared with the synthetic
 generator (:mod:`music_dwh.datagen.chinook`):
 
@@ -36,118 +29,25 @@ from typing import Any
 
 from music_dwh.resources.raw_store import RawStore
 
-# --------------------------------------------------------------------------- the layout
-
-#: Everything the Chinook source delivers lives under this prefix of the raw store.
-CHINOOK_PREFIX = "chinook/"
-
-#: Reference snapshots, in delivery order, with their columns in the database's column order.
-REFERENCE_TABLES: dict[str, tuple[str, ...]] = {
-    "artist": ("artist_id", "name"),
-    "album": ("album_id", "title", "artist_id"),
-    "track": (
-        "track_id",
-        "name",
-        "album_id",
-        "media_type_id",
-        "genre_id",
-        "composer",
-        "milliseconds",
-        "bytes",
-        "unit_price",
-    ),
-    "genre": ("genre_id", "name"),
-    "media_type": ("media_type_id", "name"),
-    "playlist": ("playlist_id", "name"),
-    "playlist_track": ("playlist_id", "track_id"),
-    "customer": (
-        "customer_id",
-        "first_name",
-        "last_name",
-        "company",
-        "address",
-        "city",
-        "state",
-        "country",
-        "postal_code",
-        "phone",
-        "fax",
-        "email",
-        "support_rep_id",
-    ),
-    "employee": (
-        "employee_id",
-        "last_name",
-        "first_name",
-        "title",
-        "reports_to",
-        "birth_date",
-        "hire_date",
-        "address",
-        "city",
-        "state",
-        "country",
-        "postal_code",
-        "phone",
-        "fax",
-        "email",
-    ),
-}
-
-#: Transaction tables, delivered once per day of sales.
-TRANSACTION_TABLES: dict[str, tuple[str, ...]] = {
-    "invoice": (
-        "invoice_id",
-        "customer_id",
-        "invoice_date",
-        "billing_address",
-        "billing_city",
-        "billing_state",
-        "billing_country",
-        "billing_postal_code",
-        "total",
-    ),
-    "invoice_line": ("invoice_line_id", "invoice_id", "track_id", "unit_price", "quantity"),
-}
-
-#: Every table's columns (reference tables first, then transactions).
-TABLE_COLUMNS: dict[str, tuple[str, ...]] = {**REFERENCE_TABLES, **TRANSACTION_TABLES}
-
-#: Primary key of every table; files are sorted by it.
-PRIMARY_KEYS: dict[str, tuple[str, ...]] = {
-    table: (("playlist_id", "track_id") if table == "playlist_track" else (f"{table}_id",))
-    for table in TABLE_COLUMNS
-}
-
-#: Columns written as exact 2-decimal money text.
-MONEY_COLUMNS = frozenset({"unit_price", "total"})
-#: Columns written as ``YYYY-MM-DD HH:MM:SS``.
-DATETIME_COLUMNS = frozenset({"birth_date", "hire_date", "invoice_date"})
-#: Columns written as plain integers (every ``*_id`` plus a few measures).
-INTEGER_COLUMNS = frozenset(
-    {c for cols in TABLE_COLUMNS.values() for c in cols if c.endswith("_id")}
-    | {"reports_to", "milliseconds", "bytes", "quantity"}
+# The layout is the source's contract (music_dwh/sources/chinook.py); the export follows it.
+from music_dwh.sources.chinook import (  # noqa: F401  (re-exported for the generator)
+    DATETIME_COLUMNS,
+    INTEGER_COLUMNS,
+    MONEY_COLUMNS,
+    PRIMARY_KEYS,
+    REFERENCE_TABLES,
+    TABLE_COLUMNS,
+    TRANSACTION_TABLES,
+    invoice_day_key,
+    reference_key,
 )
+from music_dwh.sources.chinook import PREFIX as CHINOOK_PREFIX
 
 #: A progress callback: receives one human-readable line at a time.
 Progress = Callable[[str], None]
 
 _CENT = Decimal("0.01")
 _DATETIME_FORMAT = "%Y-%m-%d %H:%M:%S"
-
-
-def reference_key(table: str) -> str:
-    """Raw-store key of a reference snapshot, e.g. ``chinook/reference/track.csv``."""
-    if table not in REFERENCE_TABLES:
-        raise ValueError(f"{table!r} is not a reference table ({', '.join(REFERENCE_TABLES)})")
-    return f"{CHINOOK_PREFIX}reference/{table}.csv"
-
-
-def invoice_day_key(day: dt.date, table: str) -> str:
-    """Raw-store key of one day's transaction file (``chinook/invoices/2021/01/01/invoice.csv``)."""
-    if table not in TRANSACTION_TABLES:
-        raise ValueError(f"{table!r} is not a transaction table ({', '.join(TRANSACTION_TABLES)})")
-    return f"{CHINOOK_PREFIX}invoices/{day:%Y/%m/%d}/{table}.csv"
 
 
 def snake_to_camel(name: str) -> str:

@@ -62,9 +62,8 @@ from dataclasses import dataclass, field
 from itertools import accumulate
 
 from music_dwh.resources.raw_store import RawStore
+from music_dwh.sources import sparkify as source
 
-LOG_PREFIX = "sparkify/log_data/"
-SONG_PREFIX = "sparkify/song_data/"
 TRUTH_PREFIX = "_truth/sparkify/"
 TRUTH_PLAYS_PREFIX = TRUTH_PREFIX + "plays/"
 TRUTH_HEADER = "ts,user_id,session_id,item_in_session,song_id"
@@ -272,12 +271,10 @@ def normalize_name(text: str) -> str:
 
 def log_key(day: dt.date) -> str:
     """The raw-store key of one day of events."""
-    return f"{LOG_PREFIX}{day:%Y/%m}/{day.isoformat()}-events.json"
+    return source.key_for(day, "events")
 
 
-def song_key(track_id: str) -> str:
-    """The raw-store key of one track file: ``A/B/C`` are the id's 3rd to 5th characters."""
-    return f"{SONG_PREFIX}{track_id[2]}/{track_id[3]}/{track_id[4]}/{track_id}.json"
+song_key = source.song_key
 
 
 def truth_key(day: dt.date) -> str:

@@ -47,6 +47,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import importlib.metadata
+import json
 import os
 import shutil
 import tempfile
@@ -61,7 +62,7 @@ from typing import Any
 
 from dagster import ConfigurableResource, get_dagster_logger
 
-from music_dwh.dbt_project import QUIET_ENV, SQL_DIR, project_files, project_fingerprint
+from music_dwh.dbt_project import QUIET_ENV, SQL_DIR, dbt_project, project_files, project_fingerprint
 from music_dwh.settings import temporary_environ
 
 # Package → the version range whose internals this module was verified against, and what of
@@ -99,6 +100,10 @@ WINDOW_VARIABLES = ("MUSIC_DWH_WINDOW_START", "MUSIC_DWH_WINDOW_END")
 # Structured events that carry a node's result: what dagster-dbt turns into Dagster events.
 RESULT_EVENTS = frozenset({"LogModelResult", "LogTestResult", "LogSeedResult", "LogSnapshotResult"})
 SECRET_PREFIX = "DBT_ENV_SECRET_"
+# dbt build runs unit tests by default: they check the SQL on fixtures, not the run's data,
+# so in a run they only add nodes and time (the system's path selection picks them up).
+# The test suite runs them instead (music_dwh_tests/sql/test_unit_tests.py).
+BUILD_EXCLUDE = ("--exclude-resource-type", "unit_test")
 
 logger = get_dagster_logger()
 
@@ -262,6 +267,52 @@ def parse_and_write(dbt_env: Mapping[str, str], target_path: Path, project_dir: 
         _MANIFESTS.clear()
         _MANIFESTS[key] = result.result
     return result.result
+
+
+def _env_marker() -> Path:
+    return dbt_project.manifest_path.with_name("music_dwh_parse_env.json")
+
+
+def manifest_is_stale(env: dict[str, str]) -> bool:
+    """True when sql/target/manifest.json is missing, older than any file of the project, or
+    was parsed for another warehouse (dbt then re-parses on every run instead of partially)."""
+    manifest = dbt_project.manifest_path
+    marker = _env_marker()
+    if not manifest.exists() or not marker.exists():
+        return True
+    if json.loads(marker.read_text()) != env:
+        return True
+    built = manifest.stat().st_mtime
+    return any(p.stat().st_mtime > built for p in project_files() if p.exists())
+
+
+def ensure_manifest(dbt_env: dict[str, str] | None = None, force: bool = False) -> Path:
+    """Parse the dbt project (``dbt parse`` in this process, ≈2-4 s) when the manifest is missing
+    or stale.
+
+    ``dbt_env`` is the warehouse's dbt environment (``Warehouse.dbt_env()``); parsing under the
+    same profile lets every later run reuse the parse (dbt's partial parsing).
+    """
+    # Parsing never connects: secrets (DBT_ENV_SECRET_*) are neither needed nor written into
+    # the marker file.
+    dbt_env = {k: v for k, v in (dbt_env or {}).items() if not k.startswith("DBT_ENV_SECRET_")}
+    if force or manifest_is_stale(dbt_env):
+        # In this process (dbt's programmatic runner; ``music-dwh load``'s worker needs dbt
+        # anyway), which also leaves the parsed Manifest for the run's dbt step.
+        target = dbt_project.manifest_path.parent
+        target.mkdir(parents=True, exist_ok=True)
+        # Parse into a private folder, then swap the artifacts in: a process reading the
+        # manifest (a test, the webserver) never sees a half-written file.
+        with tempfile.TemporaryDirectory(dir=target, prefix=".parse-") as scratch:
+            parse_and_write(dbt_env, Path(scratch))
+            for name in ("partial_parse.msgpack", "manifest.json"):
+                if (Path(scratch) / name).exists():
+                    os.replace(Path(scratch) / name, target / name)
+        marker = _env_marker()
+        tmp_marker = marker.with_name(f".{marker.name}.{os.getpid()}")
+        tmp_marker.write_text(json.dumps(dbt_env, sort_keys=True))
+        os.replace(tmp_marker, marker)
+    return dbt_project.manifest_path
 
 
 class ManifestCache:
@@ -528,7 +579,7 @@ class DbtRunner(ConfigurableResource):
         from dagster_dbt.core.dbt_cli_event import DbtCoreCliEventMessage
 
         manifest_json, translator, project = get_manifest_and_translator_from_dbt_assets([context.assets_def])
-        args = ["build", *dbt_selection(context, manifest_json, translator, exclude)]
+        args = ["build", *BUILD_EXCLUDE, *dbt_selection(context, manifest_json, translator, exclude)]
         manifest = parsed_manifest(dbt_env, Path(self.project_dir), Path(self.profiles_dir))
         target_path = self.unique_target_path(context)
         command = " ".join(["dbt", *args])

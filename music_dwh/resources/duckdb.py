@@ -12,10 +12,16 @@ import duckdb
 import psutil
 import pyarrow as pa
 
-from music_dwh.resources.warehouse import TableWrite, WarehouseError, split_table
+from music_dwh.resources.base import (
+    SessionQueries,
+    TableWrite,
+    WarehouseError,
+    qualified,
+    quote,
+    split_table,
+)
 from music_dwh.resources.writer_lock import POLL_SECONDS, REPORT_EVERY_SECONDS, LockTimeout
 from music_dwh.settings import get_settings
-
 
 
 def _lock_holder(message: str) -> str:
@@ -38,6 +44,38 @@ def connection_config() -> dict[str, str]:
     return {"memory_limit": get_settings().duckdb_memory_limit}
 
 
+# ---------------------------------------------------------------------------- backups
+_SYSTEM_SCHEMAS = ("information_schema", "pg_catalog")
+
+
+def table_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Rows of every table of the open file (``schema.table`` → rows), system schemas aside."""
+    tables = con.execute(
+        "select schema_name, table_name from duckdb_tables() "
+        "where database_name = current_database() and not internal order by 1, 2"
+    ).fetchall()
+    return {
+        f"{schema}.{table}": con.execute(f"select count(*) from {qualified(f'{schema}.{table}')}")
+        .fetchone()[0]
+        for schema, table in tables
+        if schema not in _SYSTEM_SCHEMAS
+    }
+
+
+def export_database(con: duckdb.DuckDBPyConnection, folder: Path) -> None:
+    """``EXPORT DATABASE`` into ``folder`` as Parquet files plus the schema's DDL."""
+    con.execute(f"EXPORT DATABASE {_literal(str(folder))} (FORMAT parquet)")
+
+
+def import_database(con: duckdb.DuckDBPyConnection, folder: Path) -> None:
+    """``IMPORT DATABASE`` from a folder ``export_database`` wrote."""
+    con.execute(f"IMPORT DATABASE {_literal(str(folder))}")
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
 def sql_type(dtype: pa.DataType) -> str:
     if pa.types.is_string(dtype) or pa.types.is_large_string(dtype):
         return "VARCHAR"
@@ -58,16 +96,7 @@ def sql_type(dtype: pa.DataType) -> str:
     raise TypeError(f"no DuckDB type for {dtype}")
 
 
-def quote(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'
-
-
-def qualified(table: str) -> str:
-    schema, name = split_table(table)
-    return f"{quote(schema)}.{quote(name)}"
-
-
-class DuckDBSession:
+class DuckDBSession(SessionQueries):
     engine = "duckdb"
 
     def __init__(self, con: duckdb.DuckDBPyConnection, path: Path) -> None:

@@ -21,22 +21,21 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from music_dwh.resources.warehouse import TableWrite, WarehouseError, connection_error, split_table
+from music_dwh.resources.base import (
+    SessionQueries,
+    TableWrite,
+    WarehouseError,
+    connection_error,
+    qualified,
+    quote,
+    split_table,
+)
 from music_dwh.settings import WarehouseTarget
 
 CONNECT_TIMEOUT_SECONDS = 10
 
 
 # ---------------------------------------------------------------------------- SQL text helpers
-def quote(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'
-
-
-def qualified(table: str) -> str:
-    schema, name = split_table(table)
-    return f"{quote(schema)}.{quote(name)}"
-
-
 def qmark_to_pyformat(sql: str) -> str:
     """``?`` placeholders → ``%s``, and literal ``%`` → ``%%`` (psycopg2 formats the whole text
     when parameters are passed). Text inside '…' literals, "…" identifiers and comments keeps
@@ -160,7 +159,7 @@ def _arrow_column(values: list, oid: int, precision: int | None, scale: int | No
 
 
 # ---------------------------------------------------------------------------- the session
-class PostgresSession:
+class PostgresSession(SessionQueries):
     engine = "postgres"
 
     def __init__(self, con) -> None:

@@ -17,14 +17,17 @@ For every ``TableWrite`` of a ``write()``:
    rows, ``COPY … MANIFEST``, ``COMMIT``. Never ``TRUNCATE``: it commits on its own, and a
    failed COPY would leave the partition empty.
 
-File formats, fixed per table so every load of a table looks the same:
+File formats come with each write (``TableWrite.file_format``, ``json_keys``), set by the
+staging module that knows its source, so every load of a table looks the same and this
+loader knows no source system:
 
-* ``sparkify`` tables: JSON lines with the source's own camelCase keys (``firstName``,
-  ``userId`` …) and ``FORMAT AS JSON 'auto ignorecase'``, which maps them to the lower-case
-  columns. JSON keeps NULL and the empty string apart.
-* ``chinook`` tables: CSV with a header, ``FORMAT AS CSV IGNOREHEADER 1 EMPTYASNULL``. The
-  Chinook parser turns every empty CSV field into NULL, so an empty field always means NULL;
-  an empty string reaching this writer is refused rather than silently turned into NULL.
+* ``json`` (the default; Sparkify's tables): JSON lines, with the source's own camelCase keys
+  where staging names them (``firstName``, ``userId`` …), and ``FORMAT AS JSON 'auto
+  ignorecase'``, which maps them to the lower-case columns. JSON keeps NULL and the empty
+  string apart.
+* ``csv`` (Chinook's tables): CSV with a header, ``FORMAT AS CSV IGNOREHEADER 1 EMPTYASNULL``.
+  The Chinook parser turns every empty CSV field into NULL, so an empty field always means
+  NULL; an empty string reaching this writer is refused rather than silently turned into NULL.
 
 A failed COPY is rolled back (nothing of the ``write()`` lands); the error names the load
 file, line, column and Redshift's reason from ``sys_load_error_detail``, and the load files
@@ -55,9 +58,16 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from music_dwh.resources.postgres import PostgresSession, as_table, qualified, quote
+from music_dwh.resources.base import (
+    TableWrite,
+    WarehouseError,
+    connection_error,
+    qualified,
+    quote,
+    split_table,
+)
+from music_dwh.resources.postgres import PostgresSession, as_table
 from music_dwh.resources.raw_store import RawStore
-from music_dwh.resources.warehouse import TableWrite, WarehouseError, connection_error, split_table
 from music_dwh.settings import WarehouseTarget
 
 LOADS_PREFIX = "_loads/"
@@ -134,10 +144,9 @@ CSV_FORMAT = LoadFormat(
 )
 
 
-def load_format(table: str) -> LoadFormat:
-    """CSV for the Chinook tables (a CSV source), JSON lines for everything else."""
-    schema, _ = split_table(table)
-    return CSV_FORMAT if schema == "chinook" else JSON_FORMAT
+def load_format(w: TableWrite) -> LoadFormat:
+    """The format the write asks for (``TableWrite.file_format``, set by staging)."""
+    return CSV_FORMAT if w.file_format == "csv" else JSON_FORMAT
 
 
 def copy_sql(
@@ -213,14 +222,6 @@ def manifest_bytes(urls: Sequence[str]) -> bytes:
     return (json.dumps({"entries": entries}, indent=2) + "\n").encode()
 
 
-def json_keys(table: str) -> dict[str, str]:
-    """column → JSON key: the Sparkify source's own key names, the column name otherwise."""
-    from music_dwh.staging import sparkify
-
-    fields = {sparkify.EVENTS_TABLE: sparkify.EVENT_FIELDS, sparkify.SONGS_TABLE: sparkify.SONG_FIELDS}
-    return {col: key for key, col, _kind, _required in fields.get(table, [])}
-
-
 def _json_default(value: Any) -> Any:
     if isinstance(value, Decimal):
         return orjson.Fragment(str(value))  # an exact JSON number, never via float
@@ -243,7 +244,7 @@ def csv_bytes(table: pa.Table, source: str) -> bytes:
         if pa.types.is_string(column.type) and pc.any(pc.equal(column, "")).as_py():
             raise WarehouseError(
                 f"{source}: column {name} holds an empty string; Redshift's CSV load (EMPTYASNULL) "
-                "would store it as NULL. Load this table as JSON instead (load_format)."
+                "would store it as NULL. Load this table as JSON instead (TableWrite.file_format)."
             )
     buffer = io.BytesIO()
     pacsv.write_csv(table, buffer, pacsv.WriteOptions(include_header=True, quoting_style="needed"))
@@ -265,7 +266,7 @@ class StagedLoad:
 
 def stage_write(store: RawStore, w: TableWrite, load_id: str) -> StagedLoad:
     """Write ``w``'s rows as gzip'd load files plus their manifest (consumes ``w.batches``)."""
-    fmt = load_format(w.table)
+    fmt = load_format(w)
     prefix = load_prefix(w.table, w.replace_where, load_id)
     staged = StagedLoad(
         write=w,
@@ -274,7 +275,7 @@ def stage_write(store: RawStore, w: TableWrite, load_id: str) -> StagedLoad:
         manifest_key=f"{prefix}manifest.json",
         manifest_url=store.uri(f"{prefix}manifest.json"),
     )
-    keys = json_keys(w.table) if fmt is JSON_FORMAT else {}
+    keys = dict(w.json_keys) if fmt is JSON_FORMAT else {}
     for batch in w.batches:
         table = as_table(batch, w.schema)
         if table.num_rows == 0:

@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from music_dwh.resources.warehouse import WarehouseError
+from music_dwh.resources.base import WarehouseError
 
 REPORT_EVERY_SECONDS = 15.0
 POLL_SECONDS = 0.5

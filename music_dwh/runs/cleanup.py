@@ -22,8 +22,7 @@ import psutil
 from music_dwh.runs.liveness import TAG_PID, RunProcess, run_process
 
 if TYPE_CHECKING:
-    from dagster import DagsterInstance
-    from dagster._core.storage.dagster_run import DagsterRun
+    from dagster import DagsterInstance, DagsterRun
 
 
 @dataclass(frozen=True)

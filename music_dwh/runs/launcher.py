@@ -24,12 +24,14 @@ import dataclasses
 import json
 import time
 
-from dagster import DefaultRunLauncher, QueuedRunCoordinator
-from dagster._core.launcher.base import CheckRunHealthResult, WorkerStatus
-from dagster._core.run_coordinator.base import SubmitRunContext
-from dagster._core.storage.runs import SqliteRunStorage
-from dagster._core.storage.tags import GRPC_INFO_TAG
+from dagster import DefaultRunLauncher, QueuedRunCoordinator, SubmitRunContext
 
+from music_dwh.framework import (
+    GRPC_INFO_TAG,
+    CheckRunHealthResult,
+    SqliteRunStorage,
+    WorkerStatus,
+)
 from music_dwh.runs.cleanup import dead_reason, end_process_group
 from music_dwh.runs.liveness import TAG_HOST, hostname, run_process
 

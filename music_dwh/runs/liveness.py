@@ -17,8 +17,7 @@ from typing import TYPE_CHECKING
 import psutil
 
 if TYPE_CHECKING:
-    from dagster import DagsterInstance
-    from dagster._core.storage.dagster_run import DagsterRun
+    from dagster import DagsterInstance, DagsterRun
 
 TAG_HOST = "music_dwh/host"
 TAG_PID = "music_dwh/pid"

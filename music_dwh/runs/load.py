@@ -65,12 +65,9 @@ def clean_dead_runs(instance, say: Say) -> None:
 def run_load(plan: LoadPlan, say: Say) -> bool:
     """Materialize every asset of ``plan.system`` for its days as one Dagster run."""
     from dagster import AssetSelection, DagsterInstance
-    from dagster._core.storage.tags import (
-        ASSET_PARTITION_RANGE_END_TAG,
-        ASSET_PARTITION_RANGE_START_TAG,
-    )
 
-    from music_dwh.dbt_project import ensure_manifest
+    from music_dwh.resources.dbt_cli import ensure_manifest
+    from music_dwh.framework import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
     from music_dwh.resources.warehouse import Warehouse
     from music_dwh.runs.liveness import process_tags
 
@@ -114,7 +111,7 @@ def run_load(plan: LoadPlan, say: Say) -> bool:
         if plan.through == "report":
             # The report step comes last: matplotlib loads meanwhile, off the critical path
             # (once the warehouse is ours: waiting for it stays quiet).
-            from music_dwh.assets.reports import warm_up
+            from music_dwh.reports.kit import warm_up
 
             warm_up()
         started = time.monotonic()

@@ -61,6 +61,18 @@ QUARANTINE_SCHEMA = pa.schema(
 )
 
 
+# Where each staged row came from, last in every staging table of every system.
+LINEAGE = [
+    ("source_file", pa.string()),
+    ("source_line", pa.int64()),
+    ("loaded_at", pa.timestamp("us")),
+]
+
+
+class RecordError(ValueError):
+    """Why one raw record (a JSON line, a CSV row) cannot be staged: its quarantine reason."""
+
+
 class QuarantineThresholdExceeded(Exception):
     """Too large a share of a load was bad: the load is rolled back and the partition fails."""
 

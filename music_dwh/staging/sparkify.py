@@ -23,199 +23,49 @@ Rules (documented in the README's data-quality section):
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
-from hashlib import blake2b
-from typing import IO
-
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 import orjson
 import pyarrow as pa
-from ftfy import fix_encoding
 
+from music_dwh.resources.base import TableWrite, WarehouseSession, register_staging_tables
 from music_dwh.resources.raw_store import RawStore
-from music_dwh.resources.warehouse import TableWrite, WarehouseSession
+from music_dwh.sources import sparkify as source
+from music_dwh.sources.sparkify import (
+    EVENT_FIELDS,
+    LOG_PREFIX,
+    SONG_FIELDS,
+    SONG_PREFIX,
+    is_song_file,
+    log_day_prefix,
+)
 from music_dwh.staging.common import (
-    INT32_MAX,
     MAX_RECORD_BYTES,
     QUARANTINE_SCHEMA,
     BatchBuilder,
-    Bound,
     LoadStats,
+    RecordError,
     utc_now,
 )
+from music_dwh.staging.sparkify_rules import (
+    _DAY_MS,
+    EVENTS_SCHEMA,
+    SONG_BOUNDS,
+    SONGS_SCHEMA,
+    _checked_event,
+    _lines,
+    _parse_object,
+    _values,
+)
 
-SCHEMA = "sparkify"
+SCHEMA = source.SYSTEM
 EVENTS_TABLE = f"{SCHEMA}.staging_events"
 SONGS_TABLE = f"{SCHEMA}.staging_songs"
 QUARANTINE_TABLE = f"{SCHEMA}.quarantine"
 
-LOG_PREFIX = "sparkify/log_data/"
-SONG_PREFIX = "sparkify/song_data/"
-
-# (JSON key, column, kind, required). Columns keep the seed's names, lower-cased as Redshift
-# and PostgreSQL fold unquoted identifiers, so `select firstName from staging_events` works.
-EVENT_FIELDS: list[tuple[str, str, str, bool]] = [
-    ("artist", "artist", "str", False),
-    ("auth", "auth", "str", True),
-    ("firstName", "firstname", "str", False),
-    ("gender", "gender", "str", False),
-    ("itemInSession", "iteminsession", "int", True),
-    ("lastName", "lastname", "str", False),
-    ("length", "length", "float", False),
-    ("level", "level", "str", True),
-    ("location", "location", "str", False),
-    ("method", "method", "str", False),
-    ("page", "page", "str", True),
-    ("registration", "registration", "float", False),
-    ("sessionId", "sessionid", "int", True),
-    ("song", "song", "str", False),
-    ("status", "status", "int", False),
-    ("ts", "ts", "int", True),
-    ("userAgent", "useragent", "str", False),
-    ("userId", "userid", "userid", False),
-]
-SONG_FIELDS: list[tuple[str, str, str, bool]] = [
-    ("num_songs", "num_songs", "int", False),
-    ("artist_id", "artist_id", "str", True),
-    ("artist_latitude", "artist_latitude", "float", False),
-    ("artist_location", "artist_location", "str", False),
-    ("artist_longitude", "artist_longitude", "float", False),
-    ("artist_name", "artist_name", "str", True),
-    ("duration", "duration", "float", False),
-    ("song_id", "song_id", "str", True),
-    ("title", "title", "str", True),
-    ("year", "year", "int", False),
-]
-_ARROW = {"str": pa.string(), "int": pa.int64(), "float": pa.float64(), "userid": pa.int64()}
-
-# Physical ranges (the README's table says why each). Epoch milliseconds of 2000-01-01 and of
-# the last millisecond of 2099-12-31, UTC.
-EPOCH_MS_MIN = 946_684_800_000
-EPOCH_MS_MAX = 4_102_444_799_999
-_EPOCH_MS = Bound(EPOCH_MS_MIN, EPOCH_MS_MAX, "epoch milliseconds 946,684,800,000 to 4,102,444,799,999: "
-                  "2000-01-01 to 2099-12-31 UTC")
-_COUNTER = Bound(0, INT32_MAX, "0 to 2,147,483,647")
-_SECONDS = Bound(0.0, 86_400.0, "more than 0 and at most 86,400 seconds (one day)", low_open=True)
-EVENT_BOUNDS: dict[str, Bound] = {
-    "itemInSession": _COUNTER,
-    "length": _SECONDS,
-    "registration": _EPOCH_MS,
-    "sessionId": _COUNTER,
-    "status": Bound(100, 599, "an HTTP status, 100 to 599"),
-    "ts": _EPOCH_MS,
-    "userId": _COUNTER,
-}
-SONG_BOUNDS: dict[str, Bound] = {
-    "num_songs": _COUNTER,
-    "artist_latitude": Bound(-90.0, 90.0, "-90 to 90 degrees"),
-    "artist_longitude": Bound(-180.0, 180.0, "-180 to 180 degrees"),
-    "duration": _SECONDS,
-    "year": Bound(1800, 2100, "0 (unknown) or 1800 to 2100", also=(0,)),
-}
-# Every numeric field has its range: nothing staged can overflow int64 or a mart's arithmetic.
-assert {k for k, _, kind, _ in EVENT_FIELDS if kind != "str"} == set(EVENT_BOUNDS)
-assert {k for k, _, kind, _ in SONG_FIELDS if kind != "str"} == set(SONG_BOUNDS)
-
-LINEAGE = [
-    ("source_file", pa.string()),
-    ("source_line", pa.int64()),
-    ("loaded_at", pa.timestamp("us")),
-]
-EVENTS_SCHEMA = pa.schema(
-    [(col, _ARROW[kind]) for _, col, kind, _ in EVENT_FIELDS]
-    + [("partition_date", pa.date32())]
-    + LINEAGE
-)
-SONGS_SCHEMA = pa.schema([(col, _ARROW[kind]) for _, col, kind, _ in SONG_FIELDS] + LINEAGE)
-
-_BOM = b"\xef\xbb\xbf"
-_DAY_MS = 86_400_000
-
-
-class RecordError(ValueError):
-    """Why one raw record cannot be staged (becomes its quarantine reason)."""
-
-
-def log_day_prefix(day: dt.date) -> str:
-    # The full date and the dash: 2018-11-1 must never match 2018-11-10.
-    return f"{LOG_PREFIX}{day:%Y/%m}/{day:%Y-%m-%d}-"
-
-
-def _convert(key: str, kind: str, value, stats: LoadStats):
-    if value is None:
-        return None
-    if kind == "str":
-        if not isinstance(value, str):
-            raise RecordError(f"field '{key}': expected text, got {type(value).__name__} {value!r:.40}")
-        if not value.isascii():
-            fixed = fix_encoding(value)
-            if fixed != value:
-                stats.repaired_values += 1
-                return fixed
-        return value
-    if kind in ("int", "userid"):
-        if kind == "userid" and isinstance(value, str):
-            if value == "":
-                return None  # a logged-out visitor: staged, never becomes a user
-            if value.isdigit():
-                return int(value)
-            raise RecordError(f"field '{key}': expected a numeric user id, got {value!r:.40}")
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise RecordError(f"field '{key}': expected an integer, got {type(value).__name__} {value!r:.40}")
-        if isinstance(value, float):
-            if not value.is_integer():
-                raise RecordError(f"field '{key}': expected an integer, got {value!r}")
-            return int(value)
-        return value
-    # float
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise RecordError(f"field '{key}': expected a number, got {type(value).__name__} {value!r:.40}")
-    return float(value)
-
-
-def _parse_object(raw: bytes) -> dict:
-    try:
-        obj = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        try:
-            raw.decode("utf-8")
-        except UnicodeDecodeError as uexc:
-            raise RecordError(f"invalid UTF-8 at byte {uexc.start} of the line") from None
-        raise RecordError(f"malformed JSON: {exc}") from None
-    if not isinstance(obj, dict):
-        raise RecordError(f"JSON value is {type(obj).__name__}, expected an object")
-    return obj
-
-
-def _values(obj: dict, fields, stats: LoadStats, bounds: dict[str, Bound]) -> list:
-    values = []
-    for key, _col, kind, required in fields:
-        value = obj.get(key)
-        if value is None and required:
-            raise RecordError(f"field '{key}' is missing or null")
-        converted = _convert(key, kind, value, stats)
-        bound = bounds.get(key)
-        if converted is not None and bound is not None and not bound.admits(converted):
-            # The value as delivered (1e+308, not the 309 digits of its integer).
-            raise RecordError(f"field '{key}': {value!r:.40} is out of range (accepted: {bound.accepted})")
-        values.append(converted)
-    return values
-
-
-def _lines(fh: IO[bytes]) -> Iterator[tuple[int, bytes]]:
-    """Numbered non-blank lines, BOM dropped; over-long lines come back whole (rejected later)."""
-    for number, raw in enumerate(fh, start=1):
-        if number == 1 and raw.startswith(_BOM):
-            raw = raw[len(_BOM) :]
-        if raw.strip():
-            yield number, raw
-
-
-# Index of fields used by the event rules below.
-_I_PAGE = [c for _, c, _, _ in EVENT_FIELDS].index("page")
-_I_TS = [c for _, c, _, _ in EVENT_FIELDS].index("ts")
-_I_SONG = [c for _, c, _, _ in EVENT_FIELDS].index("song")
-_I_ARTIST = [c for _, c, _, _ in EVENT_FIELDS].index("artist")
-_I_LENGTH = [c for _, c, _, _ in EVENT_FIELDS].index("length")
+# Redshift's COPY maps the source's own JSON keys to the lower-case columns.
+EVENT_JSON_KEYS = {col: key for key, col, _kind, _required in EVENT_FIELDS}
+SONG_JSON_KEYS = {col: key for key, col, _kind, _required in SONG_FIELDS}
 
 
 def event_batches(
@@ -234,7 +84,7 @@ def event_batches(
         return
     builder = BatchBuilder(EVENTS_SCHEMA)
     for obj_info in store.list(log_day_prefix(day)):
-        if not obj_info.key.endswith(".json"):
+        if source.day_of(obj_info.key) != day:
             continue
         stats.files += 1
         stats.bytes += obj_info.size
@@ -265,7 +115,7 @@ def _judged_batches(
     # The warehouse's DuckDB memory limit binds the staging engine too; one file at a time.
     with EventJudge.borrow(get_settings().duckdb_memory_limit) as judge:
         for obj_info in store.list(log_day_prefix(day)):
-            if not obj_info.key.endswith(".json"):
+            if source.day_of(obj_info.key) != day:
                 continue
             stats.files += 1
             stats.bytes += obj_info.size
@@ -275,40 +125,13 @@ def _judged_batches(
             del data
 
 
-def _checked_event(
-    raw: bytes, number: int, seen: dict[bytes, int], day: dt.date, day_start: int, day_end: int, stats: LoadStats
-) -> list:
-    """One event line's staging values, or ``RecordError`` with the reason it is quarantined."""
-    if len(raw) > MAX_RECORD_BYTES:
-        raise RecordError(f"line is {len(raw):,} bytes, over the {MAX_RECORD_BYTES:,}-byte limit for one event")
-    identity = _digest(raw)
-    first = seen.get(identity)
-    if first is not None:
-        raise RecordError(f"exact duplicate of line {first}")
-    values = _values(_parse_object(raw), EVENT_FIELDS, stats, EVENT_BOUNDS)
-    ts = values[_I_TS]
-    if not day_start <= ts < day_end:
-        when = dt.datetime.fromtimestamp(ts / 1000, dt.UTC).isoformat(timespec="seconds")
-        raise RecordError(f"field 'ts': {when} is outside the file's day {day.isoformat()} (UTC)")
-    if values[_I_PAGE] == "NextSong" and (
-        values[_I_SONG] is None or values[_I_ARTIST] is None or values[_I_LENGTH] is None
-    ):
-        raise RecordError("NextSong event without song, artist or length")
-    seen[identity] = number
-    return values
-
-
-def _digest(raw: bytes) -> bytes:
-    return blake2b(raw.rstrip(), digest_size=16).digest()
-
-
 def song_batches(store: RawStore, stats: LoadStats, loaded_at: dt.datetime) -> Iterator[pa.RecordBatch]:
     """Staging rows for the whole song catalogue (all song files, in key order)."""
     builder = BatchBuilder(SONGS_SCHEMA)
     seen_records: dict[bytes, tuple[str, int]] = {}
     seen_ids: dict[str, tuple[str, int]] = {}
     for obj_info in store.list(SONG_PREFIX):
-        if not obj_info.key.endswith(".json"):
+        if not is_song_file(obj_info.key):
             continue
         stats.files += 1
         stats.bytes += obj_info.size
@@ -363,20 +186,65 @@ def load_events_day(
     store: RawStore, session: WarehouseSession, day: dt.date, threshold: float
 ) -> LoadStats:
     """Replace ``staging_events`` and its quarantine rows for ``day`` in one transaction."""
+    return load_events_days(store, session, [day], threshold)[0]
+
+
+def load_events_days(
+    store: RawStore,
+    session: WarehouseSession,
+    days: Sequence[dt.date],
+    threshold: float,
+    on_day: Callable[[int, LoadStats], None] | None = None,
+) -> list[LoadStats]:
+    """Replace ``staging_events`` and its quarantine rows for ``days`` in one transaction.
+
+    One transaction for the run, not one per day: a small day's commit cost more than writing
+    it (DuckDB logs rows under a row group to its WAL, then checkpoints them), and a run that
+    fails or is killed leaves none of its days half done. While one day is written, a thread
+    judges the next (Arrow's reader, numpy and DuckDB release the GIL), so reading and writing
+    overlap on two cores. ``on_day(i, stats)`` is called as each day is written: progress.
+    """
     loaded_at = utc_now()
-    stats = LoadStats(target_table="staging_events", partition_date=day)
-    session.write(
-        [
-            TableWrite(
-                EVENTS_TABLE,
-                EVENTS_SCHEMA,
-                event_batches(store, day, stats, loaded_at),
-                replace_where={"partition_date": day},
-            ),
-            _quarantine_write(stats, threshold, loaded_at),
-        ]
-    )
-    return stats
+    all_stats = [LoadStats(target_table="staging_events", partition_date=day) for day in days]
+
+    def judge(i: int) -> list[pa.RecordBatch]:
+        return list(event_batches(store, days[i], all_stats[i], loaded_at))
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="judge-events") as ahead:
+        pending: dict[int, Future] = {}
+
+        def judged(i: int) -> Iterator[pa.RecordBatch]:
+            # One day ahead at most: memory stays two days' staged rows.
+            future = pending.pop(i, None) or ahead.submit(judge, i)
+            if i + 1 < len(days):
+                pending[i + 1] = ahead.submit(judge, i + 1)
+            yield from future.result()
+
+        def reported(i: int, batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+            yield from batches
+            if on_day is not None:
+                on_day(i, all_stats[i])
+
+        writes = []
+        for i, day in enumerate(days):
+            writes.append(
+                TableWrite(
+                    EVENTS_TABLE,
+                    EVENTS_SCHEMA,
+                    judged(i),
+                    replace_where={"partition_date": day},
+                    json_keys=EVENT_JSON_KEYS,
+                )
+            )
+            quarantine = _quarantine_write(all_stats[i], threshold, loaded_at)
+            quarantine.batches = reported(i, quarantine.batches)
+            writes.append(quarantine)
+        try:
+            session.write(writes)
+        finally:
+            for future in pending.values():
+                future.cancel()
+    return all_stats
 
 
 def load_song_catalogue(store: RawStore, session: WarehouseSession, threshold: float) -> LoadStats:
@@ -385,7 +253,8 @@ def load_song_catalogue(store: RawStore, session: WarehouseSession, threshold: f
     stats = LoadStats(target_table="staging_songs", partition_date=None)
     session.write(
         [
-            TableWrite(SONGS_TABLE, SONGS_SCHEMA, song_batches(store, stats, loaded_at)),
+            TableWrite(SONGS_TABLE, SONGS_SCHEMA, song_batches(store, stats, loaded_at),
+                       json_keys=SONG_JSON_KEYS),
             _quarantine_write(stats, threshold, loaded_at),
         ]
     )
@@ -397,19 +266,24 @@ def count_records(store: RawStore, prefix: str) -> int:
     parsing: what reconciliation compares with staged + quarantined."""
     total = 0
     for obj_info in store.list(prefix):
-        if obj_info.key.endswith(".json"):
+        if source.day_of(obj_info.key) is not None or is_song_file(obj_info.key):
             with store.open(obj_info.key) as fh:
                 total += sum(1 for _ in _lines(fh))
     return total
 
 
 def log_days(store: RawStore) -> list[dt.date]:
-    """Every day that has a log file in the raw store, sorted."""
-    days = set()
-    for obj_info in store.list(LOG_PREFIX):
-        name = obj_info.key.rsplit("/", 1)[-1]
-        try:
-            days.add(dt.date.fromisoformat(name[:10]))
-        except ValueError:
-            continue
-    return sorted(days)
+    """Every day that has a log file in the raw store, sorted: the days the log sensor sees
+    (``sources.sparkify.day_of``; keys outside the layout are not log files)."""
+    days = {source.day_of(obj_info.key) for obj_info in store.list(LOG_PREFIX)}
+    return sorted(d for d in days if d is not None)
+
+
+register_staging_tables(
+    SCHEMA,
+    lambda: [
+        (EVENTS_TABLE, EVENTS_SCHEMA),
+        (SONGS_TABLE, SONGS_SCHEMA),
+        (QUARANTINE_TABLE, QUARANTINE_SCHEMA),
+    ],
+)

@@ -1,6 +1,6 @@
 """Sparkify log files judged column at a time: the vectorized staging path.
 
-The rules are the line-by-line ones of ``sparkify.py`` (``_checked_event``), which stay the
+The rules are the line-by-line ones of ``sparkify_rules.py`` (``_checked_event``), which stay the
 reference: this module decides, a column at a time, only what it can decide *exactly* as those
 rules would, and hands every other line to them. An in-memory DuckDB (with the warehouse's
 memory limit) is the engine: the rules are SQL expressions over Arrow tables.
@@ -53,6 +53,7 @@ import pyarrow.compute as pc
 import pyarrow.json as pa_json
 from ftfy import fix_encoding
 
+from music_dwh.staging import sparkify_rules as rules
 from music_dwh.staging.common import MAX_RECORD_BYTES, BatchBuilder, LoadStats, Rejected, raw_text
 
 # JSON types (DuckDB's json_type names) each kind of field may hold for SQL to judge it; any
@@ -125,8 +126,6 @@ class EventJudge:
                 cls._idle[memory_limit] = judge
 
     def __init__(self, memory_limit: str) -> None:
-        from music_dwh.staging import sparkify as rules
-
         self.pid = os.getpid()
         self.rules = rules
         self.fields = rules.EVENT_FIELDS

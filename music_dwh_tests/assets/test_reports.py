@@ -1,10 +1,11 @@
 """The report assets (music_dwh/assets/reports.py): HTML files and materialization metadata made
 by a real `music-dwh load`, rendered in headless Chromium, and their figures checked against
-the staging tables."""
+the staging tables. The rendering kit's own tests are in music_dwh_tests/reports/test_kit.py;
+the empty-marts test of Sparkify's report content stays here because it reads the session's
+`loaded_systems` (one xdist unit, loaded once: see SHARED_UNITS in conftest.py)."""
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 import shutil
 from pathlib import Path
@@ -12,18 +13,39 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from music_dwh.assets import reports
+from music_dwh.reports import chinook, kit, sparkify
 from music_dwh_tests.conftest import query
 
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 SECTIONS = {
-    "sparkify": ["Plays per day", "Top 10 songs", "Top 10 artists", "Peak listening times",
-                 "Free and paid plays", "Trending artists", "Session length by level",
-                 "Listeners by gender and level", "Listeners by state"],
-    "chinook": ["Revenue per month", "Top genres by revenue", "Revenue by country", "Support rep ranking",
-                "Customer retention by cohort", "Customer segments"],
+    "sparkify": [
+        "Plays per day",
+        "Top 10 songs",
+        "Top 10 artists",
+        "Peak listening times",
+        "Free and paid plays",
+        "Trending artists",
+        "Session length by level",
+        "Listeners by gender and level",
+        "Listeners by state",
+    ],
+    "chinook": [
+        "Revenue per month",
+        "Top genres by revenue",
+        "Revenue by country",
+        "Support rep ranking",
+        "Customer retention by cohort",
+        "Customer segments",
+    ],
 }
 CHARTS = 5  # per report
 TITLES = {"sparkify": "Sparkify listening report", "chinook": "Chinook sales report"}
@@ -45,7 +67,9 @@ def test_load_writes_a_self_contained_report_and_attaches_it(loaded_systems, sys
     path = loaded_systems.report(system)
     page = path.read_text()
     assert page.count('<img src="data:image/png;base64,') == CHARTS
-    assert not re.search(r"""(src|href)=["']?(https?:|//|file:)""", page), "report must not load anything"
+    assert not re.search(r"""(src|href)=["']?(https?:|//|file:)""", page), (
+        "report must not load anything"
+    )
     assert "<script" not in page
     assert not list(path.parent.glob(".*.tmp")), "temporary files left behind"
 
@@ -63,23 +87,35 @@ def test_load_writes_a_self_contained_report_and_attaches_it(loaded_systems, sys
 def test_sparkify_key_figures_match_the_staged_events(loaded_systems):
     ws = loaded_systems.sparkify
     metadata = _materialization(ws, "sparkify").metadata
-    plays, listeners = query(ws.warehouse, """
-        select count(*), count(distinct userid) from sparkify.staging_events where page = 'NextSong'""")[0]
-    sessions = query(ws.warehouse, """
+    plays, listeners = query(
+        ws.warehouse,
+        """
+        select count(*), count(distinct userid) from sparkify.staging_events
+        where page = 'NextSong'""",
+    )[0]
+    sessions = query(
+        ws.warehouse,
+        """
         select count(*) from (select distinct userid, sessionid from sparkify.staging_events
-                              where userid is not null)""")[0][0]
+                              where userid is not null)""",
+    )[0][0]
     assert metadata["plays"].value == plays > 1000
     assert metadata["listeners"].value == listeners
     assert metadata["sessions"].value == sessions
     matched = query(ws.warehouse, "select count(song_id) from sparkify.songplays")[0][0]
     assert metadata["matched_share"].value == pytest.approx(matched / plays, abs=1e-4)
-    changes = query(ws.warehouse, """
+    changes = query(
+        ws.warehouse,
+        """
         select
             sum(case when previous = 'free' and level = 'paid' then 1 else 0 end),
             sum(case when previous = 'paid' and level = 'free' then 1 else 0 end)
-        from (select level, lag(level) over (partition by userid order by ts, sessionid, iteminsession) as previous
+        from (select level,
+                     lag(level) over (partition by userid order by ts, sessionid, iteminsession)
+                         as previous
               from sparkify.staging_events where userid is not null)
-        where previous <> level""")[0]
+        where previous <> level""",
+    )[0]
     assert (metadata["upgrades"].value, metadata["downgrades"].value) == changes
 
 
@@ -87,23 +123,33 @@ def test_sparkify_key_figures_match_the_staged_events(loaded_systems):
 def test_chinook_key_figures_match_the_staged_invoices(loaded_systems):
     ws = loaded_systems.chinook
     metadata = _materialization(ws, "chinook").metadata
-    invoices, revenue, customers = query(ws.warehouse, """
-        select count(*), sum(total), count(distinct customer_id) from chinook.staging_invoice""")[0]
+    invoices, revenue, customers = query(
+        ws.warehouse,
+        """
+        select count(*), sum(total), count(distinct customer_id) from chinook.staging_invoice""",
+    )[0]
     assert metadata["invoices"].value == invoices > 50
     assert metadata["revenue"].value == pytest.approx(float(revenue), abs=0.005)
     assert metadata["customers"].value == customers
-    assert metadata["average_order_value"].value == pytest.approx(float(revenue) / invoices, abs=0.005)
+    assert metadata["average_order_value"].value == pytest.approx(
+        float(revenue) / invoices, abs=0.005
+    )
 
 
 @pytest.mark.e2e
 def test_reports_render_in_headless_chromium(loaded_systems, tmp_path):
     if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} not found: install Debian's browser with `apt-get install -y chromium`")
+        pytest.fail(
+            f"{CHROMIUM} not found: install Debian's browser with `apt-get install -y chromium`"
+        )
     from playwright.sync_api import sync_playwright
 
-    expected_plays_top = query(loaded_systems.sparkify.warehouse, """
+    expected_plays_top = query(
+        loaded_systems.sparkify.warehouse,
+        """
         select artist_name, plays from sparkify.trending_artists
-        where trend_rank = 1 and week_start = date '2018-11-05'""")
+        where trend_rank = 1 and week_start = date '2018-11-05'""",
+    )
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
@@ -113,18 +159,28 @@ def test_reports_render_in_headless_chromium(loaded_systems, tmp_path):
             for system in ("sparkify", "chinook"):
                 page.goto(loaded_systems.report(system).as_uri(), wait_until="load")
                 images = page.eval_on_selector_all(
-                    "img", "imgs => imgs.map(i => ({w: i.naturalWidth, h: i.naturalHeight, ok: i.complete}))")
+                    "img",
+                    "imgs => imgs.map(i => "
+                    "({w: i.naturalWidth, h: i.naturalHeight, ok: i.complete}))",
+                )
                 assert len(images) == CHARTS
                 assert all(i["ok"] and i["w"] > 0 and i["h"] > 0 for i in images), images
                 assert page.inner_text("h1") == TITLES[system]
-                assert page.eval_on_selector_all("h2", "hs => hs.map(h => h.textContent)") == SECTIONS[system]
+                assert (
+                    page.eval_on_selector_all("h2", "hs => hs.map(h => h.textContent)")
+                    == SECTIONS[system]
+                )
                 page.screenshot(path=str(tmp_path / f"{system}.png"), full_page=True)
                 assert (tmp_path / f"{system}.png").stat().st_size > 50_000
                 if system == "sparkify":
                     rows = page.locator("section:has(h2:text-is('Trending artists')) tbody tr")
                     assert 0 < rows.count() <= 10
                     first = rows.first.locator("td").all_inner_texts()
-                    assert first[:3] == ["1", expected_plays_top[0][0], str(expected_plays_top[0][1])]
+                    assert first[:3] == [
+                        "1",
+                        expected_plays_top[0][0],
+                        str(expected_plays_top[0][1]),
+                    ]
                     assert first[4].startswith("+") and first[4].endswith("%")
             assert all(url.startswith(("file:", "data:")) for url in requests), requests
         finally:
@@ -138,17 +194,17 @@ def test_empty_marts_give_a_report_without_charts(loaded_systems, tmp_path):
     copy = tmp_path / "empty.duckdb"
     shutil.copy(loaded_systems.sparkify.warehouse, copy)
     con = duckdb.connect(str(copy))
-    for mart in reports.SPARKIFY_MARTS:
+    for mart in sparkify.MARTS:
         con.execute(f"delete from sparkify.{mart}")
     con.close()
     session = DuckDBSession.open(copy)
     try:
-        report = reports.build_sparkify_report(session)
+        report = sparkify.build_report(session)
     finally:
         session.close()
     assert report.charts == 0
     assert [s.heading for s in report.sections] == SECTIONS["sparkify"]
-    page = reports.render_html(report)
+    page = kit.render_html(report)
     assert page.count("No plays loaded yet.") == 5 and "<img" not in page
     assert report.figures[0].key == "plays" and report.figures[0].value == 0
 
@@ -167,60 +223,17 @@ def test_report_assets_are_declared_downstream_of_the_marts():
     from music_dwh.definitions import defs
 
     graph = defs.resolve_asset_graph()
-    for system, marts in (("sparkify", reports.SPARKIFY_MARTS), ("chinook", reports.CHINOOK_MARTS)):
+    for system, marts in (("sparkify", sparkify.MARTS), ("chinook", chinook.MARTS)):
         node = graph.get(AssetKey([system, f"{system}_report"]))
         assert node.group_name == system
         assert node.tags["layer"] == "report" and node.tags["source_system"] == system
         assert node.partitions_def is None
-        assert node.backfill_policy is not None and node.backfill_policy.max_partitions_per_run is None
+        assert (
+            node.backfill_policy is not None and node.backfill_policy.max_partitions_per_run is None
+        )
         assert {AssetKey([system, mart]) for mart in marts} <= set(node.parent_keys)
         for mart in marts:  # every mart read is a real dbt model of the system
             assert graph.has(AssetKey([system, mart])), mart
-        sql = "\n".join(p.read_text() for p in reports.ANALYSES_DIR.glob(f"report_{system}_*.sql"))
+        sql = "\n".join(p.read_text() for p in kit.ANALYSES_DIR.glob(f"report_{system}_*.sql"))
         read = set(re.findall(rf"\b{system}\.(\w+)", sql))
         assert read == set(marts), f"{system}: report queries read {sorted(read)}"
-
-
-def test_html_is_escaped_and_written_atomically(tmp_path):
-    report = reports.Report(
-        system="sparkify", title="T <b>", subtitle="s & t",
-        figures=[reports.KeyFigure("plays", "plays", 3, "3")],
-        sections=[reports.Section("<script>alert(1)</script>", columns=["a"], rows=[["<i>x</i>"]]),
-                  reports.Section("Nothing", empty="No data.")],
-    )
-    page = reports.render_html(report)
-    assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
-    assert "&lt;i&gt;x&lt;/i&gt;" in page and "T &lt;b&gt;" in page and "No data." in page
-    target = tmp_path / "out" / "r.html"
-    reports.write_atomically(target, "first")
-    reports.write_atomically(target, page)
-    assert target.read_text() == page
-    assert [p.name for p in target.parent.iterdir()] == ["r.html"]
-
-
-def test_report_numbers_read_well():
-    from decimal import Decimal
-
-    assert reports._number(Decimal("12")) == 12 and isinstance(reports._number(Decimal("12")), int)
-    assert reports._number(Decimal("1.50")) == 1.5
-    assert reports._growth(Decimal("0.2500")) == "+25 %" and reports._growth(Decimal("-0.1")) == "-10 %"
-    assert reports._cell(Decimal("1063.30")) == "1,063.30" and reports._cell(12345) == "12,345"
-    assert reports._cell(dt.date(2021, 1, 2)) == "2021-01-02" and reports._cell(None) == ""
-
-
-def test_the_warm_up_finishes_before_the_first_chart_and_charts_are_unchanged(monkeypatch):
-    """`music-dwh load` warms matplotlib up in a background thread while earlier steps run;
-    the first chart waits for it, so no two threads ever draw at once, and the charts are the
-    same PNGs as without it."""
-    days = [dt.date(2018, 11, 1) + dt.timedelta(days=i) for i in range(7)]
-    values = [3, 1, 4, 1, 5, 9, 2]
-    cold = reports.line_chart(days, values, "Plays per day", "plays")
-    monkeypatch.setattr(reports, "_WARM_UP", None)
-    reports.warm_up()
-    thread = reports._WARM_UP
-    assert thread is not None and thread.daemon
-    reports.warm_up()  # once per process
-    assert reports._WARM_UP is thread
-    warm = reports.line_chart(days, values, "Plays per day", "plays")
-    assert not thread.is_alive()  # joined before drawing
-    assert warm == cold and warm.startswith(b"\x89PNG")

@@ -364,7 +364,7 @@ def test_ensure_manifest_parses_in_process_and_leaves_the_manifest_for_the_dbt_s
     """`music-dwh load`'s manifest check parses in its own process when the prepared manifest is
     stale: manifest.json for @dbt_assets, and the same Manifest object for the run's dbt step
     (kept in the process and in the cache), so the step does not parse again."""
-    from music_dwh.dbt_project import ensure_manifest, manifest_is_stale
+    from music_dwh.resources.dbt_cli import ensure_manifest, manifest_is_stale
 
     _, env = warehouse
     dbt_cli._MANIFESTS.clear()

@@ -85,7 +85,7 @@ def test_copy_statements_load_a_manifest_of_gzip_files():
     url = "s3://raw/landing/_loads/sparkify/staging_events/2018-11-01/20181101T000000-abc/manifest.json"
     assert_same_statement(
         rs.copy_sql("sparkify.staging_events", ["artist", "firstname", "userid"], url, ROLE, "us-east-1",
-                    rs.load_format("sparkify.staging_events")),
+                    rs.JSON_FORMAT),
         f"""COPY "sparkify"."staging_events" ("artist", "firstname", "userid") FROM '{url}'
             IAM_ROLE '{ROLE}' REGION 'us-east-1' MANIFEST GZIP
             FORMAT AS JSON 'auto ignorecase' TIMEFORMAT 'auto' DATEFORMAT 'auto' COMPUPDATE OFF""",
@@ -93,7 +93,7 @@ def test_copy_statements_load_a_manifest_of_gzip_files():
     )
     csv_url = "s3://raw/_loads/chinook/staging_invoice/2021-01-01/x/manifest.json"
     statement = rs.copy_sql("chinook.staging_invoice", ["invoice_id", "total"], csv_url, ROLE, None,
-                            rs.load_format("chinook.staging_invoice"))
+                            rs.CSV_FORMAT)
     assert_same_statement(
         statement,
         f"""COPY "chinook"."staging_invoice" ("invoice_id", "total") FROM '{csv_url}' IAM_ROLE '{ROLE}'
@@ -102,8 +102,10 @@ def test_copy_statements_load_a_manifest_of_gzip_files():
         exp.Copy,
     )
     assert "region" not in statement  # no AWS_REGION: the cluster's own region
-    assert rs.load_format("chinook.quarantine") is rs.CSV_FORMAT
-    assert rs.load_format("sparkify.quarantine") is rs.JSON_FORMAT
+    # The format travels on the write (set by staging); the loader knows no source system.
+    assert rs.load_format(TableWrite("chinook.quarantine", QUARANTINE_SCHEMA, [], file_format="csv")) \
+        is rs.CSV_FORMAT
+    assert rs.load_format(TableWrite("sparkify.quarantine", QUARANTINE_SCHEMA, [])) is rs.JSON_FORMAT
     assert "from 's3://b/it''s' " in rs.copy_sql("a.b", ["c"], "s3://b/it's", ROLE, None, rs.JSON_FORMAT)
 
 
@@ -180,7 +182,8 @@ def test_sparkify_rows_become_json_lines_with_the_source_keys(s3):
     store, client, bucket = s3
     table = _event_rows(dt.date(2018, 11, 1), 2, userid=None)
     staged = rs.stage_write(store, TableWrite(sparkify_staging.EVENTS_TABLE, sparkify_staging.EVENTS_SCHEMA,
-                                              [table], {"partition_date": dt.date(2018, 11, 1)}), "L1")
+                                              [table], {"partition_date": dt.date(2018, 11, 1)},
+                                              json_keys=sparkify_staging.EVENT_JSON_KEYS), "L1")
     assert staged.manifest_url == f"s3://{bucket}/landing/_loads/sparkify/staging_events/2018-11-01/L1/manifest.json"
     lines = _gunzip(client, bucket, staged.file_urls[0]).decode().splitlines()
     first = json.loads(lines[1])
@@ -204,7 +207,8 @@ def test_chinook_rows_become_csv_with_a_header_and_exact_money(s3):
                source_line=2, loaded_at=dt.datetime(2024, 1, 1))
     table = pa.Table.from_pylist([row], schema=schema)
     staged = rs.stage_write(store, TableWrite("chinook.staging_invoice", schema, [table],
-                                              {"partition_date": dt.date(2021, 1, 1)}), "L2")
+                                              {"partition_date": dt.date(2021, 1, 1)},
+                                              file_format=chinook_staging.FILE_FORMAT), "L2")
     text = _gunzip(client, bucket, staged.file_urls[0]).decode()
     header, body = text.split("\n", 1)
     assert header == ",".join(f'"{n}"' for n in schema.names)  # IGNOREHEADER 1 skips it
@@ -214,7 +218,8 @@ def test_chinook_rows_become_csv_with_a_header_and_exact_money(s3):
     row.update(billing_city="")
     with pytest.raises(WarehouseError, match="billing_city holds an empty string"):
         rs.stage_write(store, TableWrite("chinook.staging_invoice", schema,
-                                         [pa.Table.from_pylist([row], schema=schema)]), "L3")
+                                         [pa.Table.from_pylist([row], schema=schema)],
+                                         file_format=chinook_staging.FILE_FORMAT), "L3")
 
 
 def test_a_whole_table_load_and_an_empty_load(s3):
@@ -343,3 +348,35 @@ def test_dbt_compiles_every_model_for_redshift_offline(tmp_path):
     if "fact_invoice" in config:
         assert config["fact_invoice"] == ("invoice_id", "invoice_date")
         assert config["dim_track"][0] == "all"
+
+
+def test_staging_sets_each_writes_load_format(tmp_path):
+    """The hints the loader reads come from the staging modules: CSV for every Chinook write,
+    JSON lines with the source's own keys for Sparkify's."""
+
+    class Recorder:  # keeps the writes (consuming their rows) instead of applying them
+        engine = "recorder"
+
+        def __init__(self):
+            self.writes: list[TableWrite] = []
+
+        def write(self, writes):
+            for w in writes:
+                list(w.batches)
+                self.writes.append(w)
+
+    store = open_raw_store(str(tmp_path / "raw"))
+    store.write_bytes("chinook/reference/genre.csv", b"genre_id,name\n1,Rock\n")
+    store.write_bytes("sparkify/song_data/A/A/A/TRAAA.json", b'{"song_id": "S1"}\n')
+    recorder = Recorder()
+    chinook_staging.load_reference_table(store, recorder, "genre", threshold=1.0)
+    assert [(w.table, w.file_format) for w in recorder.writes] == [
+        ("chinook.staging_genre", "csv"), ("chinook.quarantine", "csv")]
+    recorder.writes.clear()
+    sparkify_staging.load_song_catalogue(store, recorder, threshold=1.0)
+    songs, quarantine = recorder.writes
+    assert songs.file_format == quarantine.file_format == "json"
+    assert rs.load_format(songs) is rs.JSON_FORMAT
+    assert songs.json_keys["artist_name"] == "artist_name" and set(songs.json_keys) == {
+        c for _k, c, _t, _r in sparkify_staging.SONG_FIELDS}
+    assert sparkify_staging.EVENT_JSON_KEYS["firstname"] == "firstName"

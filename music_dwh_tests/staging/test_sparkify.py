@@ -175,6 +175,35 @@ def test_too_many_bad_records_fail_the_day_and_keep_the_old_rows(store, warehous
     assert "MUSIC_DWH_QUARANTINE_THRESHOLD" in message
 
 
+def test_a_run_of_days_is_one_transaction_reported_day_by_day(store, warehouse):
+    day2 = DAY + dt.timedelta(days=1)
+    key2 = "sparkify/log_data/2018/11/2018-11-02-events.json"
+    store.write_bytes(LOG_KEY, b"\n".join(line(itemInSession=i, ts=DAY_MS + i) for i in range(3)))
+    store.write_bytes(key2, line(itemInSession=7, ts=DAY_MS + 86_400_000) + b"\nnot json")
+    seen = []
+    with warehouse.session() as s:
+        stats = staging.load_events_days(
+            store, s, [DAY, day2], 1.0, on_day=lambda i, st: seen.append((i, st.loaded))
+        )
+        per_day = s.query(
+            "select partition_date, count(*) from sparkify.staging_events group by 1 order by 1"
+        )
+    assert seen == [(0, 3), (1, 1)], "progress is reported once per day, in order, as it is written"
+    assert [(st.records, st.loaded, st.quarantined) for st in stats] == [(3, 3, 0), (2, 1, 1)]
+    assert per_day == [(DAY, 3), (day2, 1)]
+
+    # Day 2 now fails its threshold: day 1's new rows roll back with it (one transaction).
+    store.write_bytes(LOG_KEY, line(itemInSession=9, ts=DAY_MS))
+    store.write_bytes(key2, b"bad\nworse\n" + line(itemInSession=8, ts=DAY_MS + 86_400_000))
+    with warehouse.session() as s:
+        with pytest.raises(QuarantineThresholdExceeded, match="staging_events for 2018-11-02"):
+            staging.load_events_days(store, s, [DAY, day2], 0.05)
+        kept = s.query(
+            "select partition_date, iteminsession from sparkify.staging_events order by 1, 2"
+        )
+    assert kept == [(DAY, 0), (DAY, 1), (DAY, 2), (day2, 7)]
+
+
 SONG = {"num_songs": 1, "artist_id": "ARD7TVE1187B99BFB1", "artist_latitude": None,
         "artist_longitude": None, "artist_location": "California - LA", "artist_name": "Casual",
         "song_id": "SOMZWCG12A8C13C480", "title": "I Didn't Mean To", "duration": 218.93179, "year": 0}

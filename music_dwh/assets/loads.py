@@ -1,0 +1,40 @@
+"""What every staging asset reports the same way: its quarantine books as metadata, and a
+quarantine over the threshold as the step's failure."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
+from dagster import Failure, MetadataValue
+
+from music_dwh.staging.common import QuarantineThresholdExceeded
+
+
+@contextlib.contextmanager
+def failing_over_threshold(days_in_transaction: int = 1) -> Iterator[None]:
+    """A load whose quarantine share is over ``MUSIC_DWH_QUARANTINE_THRESHOLD`` (rolled back by
+    staging) fails the step with staging's message, without a Python traceback.
+    ``days_in_transaction``: days written in the same transaction, rolled back with it."""
+    try:
+        yield
+    except QuarantineThresholdExceeded as exc:
+        others = days_in_transaction - 1
+        rolled_back = (
+            f"\nThe run's other {others:,} day(s) were rolled back with it (one "
+            "transaction): their previous rows are kept too."
+            if others > 0
+            else ""
+        )
+        raise Failure(description=f"{exc}{rolled_back}") from None
+
+
+def quarantine_metadata(records: int, quarantined: int) -> dict[str, Any]:
+    """Raw records, the quarantined ones and their share: the load's books in the UI."""
+    rate = quarantined / records if records else 0.0
+    return {
+        "raw_records": records,
+        "quarantined": quarantined,
+        "quarantine_rate": MetadataValue.float(round(rate, 6)),
+    }
