@@ -68,8 +68,12 @@ def _exclusive(path: Path, command: str):
     finishes first, and no run starts while the file is exported or replaced."""
     from music_dwh.resources.writer_lock import exclusive_writer
 
-    return exclusive_writer(path, timeout=get_settings().lock_timeout_seconds,
-                            say=lambda m: print(m, flush=True), command=command)
+    return exclusive_writer(
+        path,
+        timeout=get_settings().lock_timeout_seconds,
+        say=lambda m: print(m, flush=True),
+        command=command,
+    )
 
 
 def _connect(path: Path, read_only: bool):
@@ -90,7 +94,6 @@ def _connect(path: Path, read_only: bool):
                     "run, a notebook) holds it; retry when it has finished."
                 ) from exc
             time.sleep(0.5)
-
 
 
 def backup(to: Path, target: WarehouseTarget | None = None) -> BackupSummary:
@@ -152,7 +155,9 @@ def read_manifest(folder: Path) -> dict:
     return json.loads(manifest.read_text())
 
 
-def restore(source: Path, target: WarehouseTarget | None = None, force: bool = False) -> BackupSummary:
+def restore(
+    source: Path, target: WarehouseTarget | None = None, force: bool = False
+) -> BackupSummary:
     """Replace the DuckDB warehouse with the backup in ``source``, atomically."""
     with _exclusive(_duckdb_path(target), "music-dwh restore"):
         return _restore(source, target, force)
@@ -189,7 +194,9 @@ def _restore(source: Path, target: WarehouseTarget | None, force: bool) -> Backu
         finally:
             con.close()
         if restored != expected:
-            differ = sorted(t for t in set(restored) | set(expected) if restored.get(t) != expected.get(t))
+            differ = sorted(
+                t for t in set(restored) | set(expected) if restored.get(t) != expected.get(t)
+            )
             raise BackupError(
                 f"the restored tables do not match the backup's record ({', '.join(differ[:10])}); "
                 "the warehouse was left unchanged"

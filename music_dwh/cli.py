@@ -89,8 +89,11 @@ def check_instance_storage() -> None:
     import psycopg2
 
     try:
-        psycopg2.connect(target.sqlalchemy_url().replace("+psycopg2", ""), connect_timeout=10,
-                         password=os.environ.get(PASSWORD_VARIABLE) or None).close()
+        psycopg2.connect(
+            target.sqlalchemy_url().replace("+psycopg2", ""),
+            connect_timeout=10,
+            password=os.environ.get(PASSWORD_VARIABLE) or None,
+        ).close()
     except psycopg2.OperationalError as exc:
         reason = " ".join(str(exc).replace("FATAL:", " ").split())
         raise UserError(
@@ -163,8 +166,13 @@ def _partitions_start(system: str) -> dt.date:
     return settings.starts[system]
 
 
-def plan_load(system: str, start: dt.date | None, end: dt.date | None,
-              through: str = "report", verbose: bool = False) -> LoadPlan:
+def plan_load(
+    system: str,
+    start: dt.date | None,
+    end: dt.date | None,
+    through: str = "report",
+    verbose: bool = False,
+) -> LoadPlan:
     """Check the range of days for ``system`` (default: every day in the raw store)."""
     import uuid
 
@@ -189,8 +197,13 @@ def plan_load(system: str, start: dt.date | None, end: dt.date | None,
     return LoadPlan(system, start, end, str(uuid.uuid4()), through, verbose)
 
 
-def load(systems: Sequence[str], start: dt.date | None, end: dt.date | None,
-         through: str = "report", verbose: bool = False) -> int:
+def load(
+    systems: Sequence[str],
+    start: dt.date | None,
+    end: dt.date | None,
+    through: str = "report",
+    verbose: bool = False,
+) -> int:
     """Load ``systems`` (one Dagster run each) in a worker process; this one stays free to
     answer Ctrl-C (``music_dwh.runs.supervisor``). Returns the worker's exit status."""
     from music_dwh.runs.supervisor import run_worker
@@ -201,8 +214,13 @@ def load(systems: Sequence[str], start: dt.date | None, end: dt.date | None,
 
 
 def cmd_load(args: argparse.Namespace) -> int:
-    return load(SYSTEMS if args.system == "all" else (args.system,), args.start, args.end,
-                args.through, args.verbose)
+    return load(
+        SYSTEMS if args.system == "all" else (args.system,),
+        args.start,
+        args.end,
+        args.through,
+        args.verbose,
+    )
 
 
 # ---------------------------------------------------------------------------- summary
@@ -231,7 +249,9 @@ def print_summary() -> None:
         if session.table_exists("sparkify.songplays"):
             plays, matched = session.query(_analysis("sparkify_match_rate"))[0]
             rate = matched / plays if plays else 0.0
-            _say(f"\nsparkify: {plays:,} plays, {matched:,} matched to a catalogue song ({rate:.1%})")
+            _say(
+                f"\nsparkify: {plays:,} plays, {matched:,} matched to a catalogue song ({rate:.1%})"
+            )
             _say("\nTop 5 songs")
             for title, artist, count in session.query(_analysis("sparkify_top_songs")):
                 _say(f"  {count:>7,}  {title} — {artist}")
@@ -357,9 +377,19 @@ def cmd_dev(args: argparse.Namespace) -> int:
 
     ensure_dagster_home()
     dagster = Path(sys.executable).with_name("dagster")
-    argv = [str(dagster) if dagster.exists() else "dagster", "dev", "-w", str(REPO_ROOT / "workspace.yaml"),
-            "-h", args.host, "-p", str(args.port)]
-    _say(f"Dagster UI on http://{args.host}:{args.port} (DAGSTER_HOME={os.environ['DAGSTER_HOME']}); Ctrl-C stops it")
+    argv = [
+        str(dagster) if dagster.exists() else "dagster",
+        "dev",
+        "-w",
+        str(REPO_ROOT / "workspace.yaml"),
+        "-h",
+        args.host,
+        "-p",
+        str(args.port),
+    ]
+    _say(
+        f"Dagster UI on http://{args.host}:{args.port} (DAGSTER_HOME={os.environ['DAGSTER_HOME']}); Ctrl-C stops it"
+    )
     try:
         return run_service(argv, _say)
     except Interrupted:
@@ -384,7 +414,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="music-dwh", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
 
-    gen = sub.add_parser("generate", help="write a synthetic raw dataset in the sources' own format")
+    gen = sub.add_parser(
+        "generate", help="write a synthetic raw dataset in the sources' own format"
+    )
     gen_sub = gen.add_subparsers(dest="system", required=True)
     g = gen_sub.add_parser("sparkify", help="event logs and the song catalogue")
     g.add_argument("--start", type=_date, help="first day (default 2018-11-01)")
@@ -413,12 +445,24 @@ def build_parser() -> argparse.ArgumentParser:
 
     ld = sub.add_parser("load", help="materialize a system's assets for a range of days (one run)")
     ld.add_argument("system", choices=[*SYSTEMS, "all"])
-    ld.add_argument("--start", type=_date, help="first day (default: the first day in the raw store)")
-    ld.add_argument("--end", type=_date, help="last day, inclusive (default: the last day in the raw store)")
-    ld.add_argument("--through", choices=LAYERS, default=LAYERS[-1],
-                    help="materialize up to this layer, with its checks (default: report = everything)")
-    ld.add_argument("-v", "--verbose", action="store_true",
-                    help="Dagster's full log instead of the progress display (dbt's: sql/logs/dbt.log)")
+    ld.add_argument(
+        "--start", type=_date, help="first day (default: the first day in the raw store)"
+    )
+    ld.add_argument(
+        "--end", type=_date, help="last day, inclusive (default: the last day in the raw store)"
+    )
+    ld.add_argument(
+        "--through",
+        choices=LAYERS,
+        default=LAYERS[-1],
+        help="materialize up to this layer, with its checks (default: report = everything)",
+    )
+    ld.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="Dagster's full log instead of the progress display (dbt's: sql/logs/dbt.log)",
+    )
     ld.set_defaults(func=cmd_load)
 
     pr = sub.add_parser("prepare", help="set up DAGSTER_HOME and the dbt manifest (make does this)")
@@ -431,7 +475,9 @@ def build_parser() -> argparse.ArgumentParser:
     bk.add_argument("--to", required=True, metavar="DIR", help="a new (or empty) folder")
     bk.set_defaults(func=cmd_backup)
     rs = sub.add_parser("restore", help="replace the DuckDB warehouse with a backup, atomically")
-    rs.add_argument("--from", dest="source", required=True, metavar="DIR", help="a folder made by backup")
+    rs.add_argument(
+        "--from", dest="source", required=True, metavar="DIR", help="a folder made by backup"
+    )
     rs.add_argument("--force", action="store_true", help="replace an existing warehouse file")
     rs.set_defaults(func=cmd_restore)
 
@@ -451,13 +497,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     from music_dwh.bench.harness import add_arguments as add_bench_arguments
 
-    bn = sub.add_parser("bench", help="benchmark music_dwh against its baselines (writes bench/results.md)")
+    bn = sub.add_parser(
+        "bench", help="benchmark music_dwh against its baselines (writes bench/results.md)"
+    )
     add_bench_arguments(bn)
     bn.set_defaults(func=cmd_bench)
 
     from music_dwh.bench.latency import add_arguments as add_latency_arguments
 
-    bl = sub.add_parser("bench-latency", help="file landed → rows in the star for one day, through the daemon")
+    bl = sub.add_parser(
+        "bench-latency", help="file landed → rows in the star for one day, through the daemon"
+    )
     add_latency_arguments(bl)
     bl.set_defaults(func=cmd_bench_latency)
     return parser
@@ -495,8 +545,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"music-dwh: {args.command} stopped by {exc}", file=sys.stderr)
         return exc.exit_status
     except KeyboardInterrupt:
-        print(f"music-dwh: {args.command} stopped by Ctrl-C (SIGINT); nothing is half-written",
-              file=sys.stderr)
+        print(
+            f"music-dwh: {args.command} stopped by Ctrl-C (SIGINT); nothing is half-written",
+            file=sys.stderr,
+        )
         return 130
 
 

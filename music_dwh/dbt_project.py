@@ -15,7 +15,9 @@ dbt_project = DbtProject(project_dir=SQL_DIR, profiles_dir=SQL_DIR)
 
 # The dbt installed beside this interpreter (the venv), even when the venv is not activated.
 _dbt_beside_python = Path(sys.executable).with_name("dbt")
-DBT_EXECUTABLE = str(_dbt_beside_python) if _dbt_beside_python.exists() else (shutil.which("dbt") or "dbt")
+DBT_EXECUTABLE = (
+    str(_dbt_beside_python) if _dbt_beside_python.exists() else (shutil.which("dbt") or "dbt")
+)
 
 QUIET_ENV = {
     "DO_NOT_TRACK": "1",

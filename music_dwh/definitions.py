@@ -30,7 +30,9 @@ defs = Definitions(
     assets=[*(a for assets, models, _ in SYSTEMS for a in (*assets, *models)), *reports.assets],
     asset_checks=[c for *_, checks in SYSTEMS for c in checks.checks],
     sensors=[
-        *(checks.freshness_sensor for *_, checks in SYSTEMS), *sensors.sensors, *alerts.sensors
+        *(checks.freshness_sensor for *_, checks in SYSTEMS),
+        *sensors.sensors,
+        *alerts.sensors,
     ],
     jobs=jobs.jobs,
     # Runs log to the console (Dagster's default); `music-dwh load` picks its compact progress

@@ -111,8 +111,11 @@ class MusicDwhInstance(DagsterInstance):
         # The separate run/event/schedule entries are only read when there is no unified
         # storage; point them at it anyway, as Dagster does for a custom storage.
         wrapped = yaml.dump(
-            {"module_name": storage.module_name, "class_name": storage.class_name,
-             "config_yaml": storage.config_yaml},
+            {
+                "module_name": storage.module_name,
+                "class_name": storage.class_name,
+                "config_yaml": storage.config_yaml,
+            },
             default_flow_style=False,
         )
         keys = ("run_storage", "event_log_storage", "schedule_storage")
@@ -131,8 +134,12 @@ def storage_class_data(base_dir: str) -> ConfigurableClassData:
     target = instance_storage()
     if target.engine == "postgres":
         config = {"postgres_url": target.sqlalchemy_url()}
-        return ConfigurableClassData(__name__, "PostgresStorage", yaml.dump(config, default_flow_style=False))
-    return ConfigurableClassData(__name__, "SqliteStorage", yaml.dump({"base_dir": base_dir}, default_flow_style=False))
+        return ConfigurableClassData(
+            __name__, "PostgresStorage", yaml.dump(config, default_flow_style=False)
+        )
+    return ConfigurableClassData(
+        __name__, "SqliteStorage", yaml.dump({"base_dir": base_dir}, default_flow_style=False)
+    )
 
 
 # ---------------------------------------------------------------------------- SQLite
@@ -218,7 +225,9 @@ class _OpenFiles:
             if path in self._open:
                 self._open.move_to_end(path)
                 return
-            conn = sqlite3.connect(path, timeout=SQLITE_BUSY_TIMEOUT_SECONDS, check_same_thread=False)
+            conn = sqlite3.connect(
+                path, timeout=SQLITE_BUSY_TIMEOUT_SECONDS, check_same_thread=False
+            )
             conn.execute("select 1 from sqlite_master limit 1").fetchall()  # maps the WAL index
             self._open[path] = conn
             while len(self._open) > self._size:
@@ -236,7 +245,7 @@ _INHERITED: list[sqlite3.Connection] = []  # a forked child's copies, never clos
 
 
 def _sqlite_path(conn_string: str) -> str:
-    return conn_string[len("sqlite:///"):]
+    return conn_string[len("sqlite:///") :]
 
 
 class _NormalSyncConnections:
@@ -249,9 +258,8 @@ class _NormalSyncConnections:
     def connect(self) -> Iterator[Connection]:
         _open_files(self, 1).keep(_sqlite_path(self._conn_string))
         engine = _engines(self, 1).get(self._conn_string)
-        with engine.connect() as conn:
-            with conn.begin():
-                yield conn
+        with engine.connect() as conn, conn.begin():
+            yield conn
 
     def dispose(self) -> None:
         _open_files(self, 1).close()
@@ -296,21 +304,30 @@ class _CheapCheckPlans:
     range; this does both once per check, and writes the planned checks of a batch in the
     batch's transaction."""
 
-    def _store_asset_check_evaluation_planned(self, event: EventLogEntry, event_id: int | None) -> None:
+    def _store_asset_check_evaluation_planned(
+        self, event: EventLogEntry, event_id: int | None
+    ) -> None:
         with self.index_connection() as conn:
-            conn.execute(AssetCheckExecutionsTable.insert(), _check_planned_rows(self, event, event_id))
+            conn.execute(
+                AssetCheckExecutionsTable.insert(), _check_planned_rows(self, event, event_id)
+            )
 
-    def _store_batch_index_rows(self, conn: Connection, events: Sequence[EventLogEntry],
-                                event_ids: Sequence[int | None]) -> None:
+    def _store_batch_index_rows(
+        self, conn: Connection, events: Sequence[EventLogEntry], event_ids: Sequence[int | None]
+    ) -> None:
         """In the index transaction: what store_event adds for asset and planned check events."""
         _store_asset_rows(self, conn, events, event_ids)
-        rows = [row for event, event_id in zip(events, event_ids, strict=True)
-                if event.dagster_event_type == DagsterEventType.ASSET_CHECK_EVALUATION_PLANNED
-                for row in _check_planned_rows(self, event, event_id)]
+        rows = [
+            row
+            for event, event_id in zip(events, event_ids, strict=True)
+            if event.dagster_event_type == DagsterEventType.ASSET_CHECK_EVALUATION_PLANNED
+            for row in _check_planned_rows(self, event, event_id)
+        ]
         if rows:
             if not self.supports_asset_checks:
                 raise DagsterInvariantViolationError(
-                    "Asset checks require a database schema migration. Run `dagster instance migrate`.")
+                    "Asset checks require a database schema migration. Run `dagster instance migrate`."
+                )
             conn.execute(AssetCheckExecutionsTable.insert(), rows)
 
 
@@ -322,16 +339,17 @@ class BatchingSqliteEventLogStorage(_CheapCheckPlans, SqliteEventLogStorage):
     def _connect(self, shard: str) -> Iterator[Connection]:
         # Dagster's _connect, with sqlite_engine for create_engine.
         with self._db_lock:
-            engine = _engines(self, 4).get(self.conn_string_for_shard(shard),
-                                           connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS})
+            engine = _engines(self, 4).get(
+                self.conn_string_for_shard(shard),
+                connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS},
+            )
             if shard not in self._initialized_dbs:
                 self._initdb(engine)
                 self._initialized_dbs.add(shard)
             # the index and the last few runs' files (a run process writes one)
             _open_files(self, 4).keep(self.path_for_shard(shard))
-            with engine.connect() as conn:
-                with conn.begin():
-                    yield conn
+            with engine.connect() as conn, conn.begin():
+                yield conn
 
     def dispose(self) -> None:
         _open_files(self, 4).close()
@@ -355,26 +373,33 @@ class BatchingSqliteEventLogStorage(_CheapCheckPlans, SqliteEventLogStorage):
             conn.execute(SqlEventLogStorageTable.insert(), rows)
         # Mirrored into the index database, as store_event does for asset and check events
         # (every batched kind is one of those).
-        insert = SqlEventLogStorageTable.insert().returning(SqlEventLogStorageTable.c.id,
-                                                            sort_by_parameter_order=True)
+        insert = SqlEventLogStorageTable.insert().returning(
+            SqlEventLogStorageTable.c.id, sort_by_parameter_order=True
+        )
         with self.index_transaction() as conn:
             event_ids = [row[0] for row in conn.execute(insert, rows)]
             self._store_batch_index_rows(conn, events, event_ids)
 
 
 def _batchable(events: Sequence[EventLogEntry]) -> bool:
-    return bool(events) and len({e.run_id for e in events}) == 1 and all(
-        e.is_dagster_event and e.dagster_event_type in _BATCHED for e in events
+    return (
+        bool(events)
+        and len({e.run_id for e in events}) == 1
+        and all(e.is_dagster_event and e.dagster_event_type in _BATCHED for e in events)
     )
 
 
-def _store_asset_rows(storage: Any, conn: Connection, events: Sequence[EventLogEntry],
-                      event_ids: Sequence[int | None]) -> None:
+def _store_asset_rows(
+    storage: Any, conn: Connection, events: Sequence[EventLogEntry], event_ids: Sequence[int | None]
+) -> None:
     """The index rows ``store_event`` writes for asset events: their indexed tags, and the
     asset's row (latest materialization, run, timestamp). That row ends as the last event of
     each asset and kind leaves it, so only those are applied, in order."""
-    asset = [(e, i) for e, i in zip(events, event_ids, strict=True)
-             if e.dagster_event_type in ASSET_EVENTS and e.dagster_event and e.dagster_event.asset_key]
+    asset = [
+        (e, i)
+        for e, i in zip(events, event_ids, strict=True)
+        if e.dagster_event_type in ASSET_EVENTS and e.dagster_event and e.dagster_event.asset_key
+    ]
     if not asset:
         return
     if any(i is None for _, i in asset):
@@ -397,12 +422,16 @@ class SqliteStorage(DagsterSqliteStorage):
         self.base_dir = base_dir
         self._run_storage = NormalSyncSqliteRunStorage.from_local(_runs_directory(base_dir))
         self._event_log_storage = BatchingSqliteEventLogStorage(_event_logs_directory(base_dir))
-        self._schedule_storage = NormalSyncSqliteScheduleStorage.from_local(_schedule_directory(base_dir))
+        self._schedule_storage = NormalSyncSqliteScheduleStorage.from_local(
+            _schedule_directory(base_dir)
+        )
         self._inst_data = inst_data
         super(DagsterSqliteStorage, self).__init__()
 
     @classmethod
-    def from_config_value(cls, inst_data: ConfigurableClassData, config_value: Any) -> SqliteStorage:
+    def from_config_value(
+        cls, inst_data: ConfigurableClassData, config_value: Any
+    ) -> SqliteStorage:
         return cls.from_local(inst_data=inst_data, **config_value)
 
 
@@ -431,8 +460,15 @@ def _pooled_engine(storage: Any) -> Engine:
     (TCP, authentication, a server process) for every event costs more than storing it. One
     connection stays open per storage and process; a forked child opens its own. Sessions run
     with ``synchronous_commit=off``, as the SQLite storage runs with synchronous=NORMAL."""
-    engine = create_pg_engine(storage.postgres_url, storage._token_provider, isolation_level="AUTOCOMMIT",
-                              pool_size=1, max_overflow=10, pool_recycle=3600, pool_pre_ping=True)
+    engine = create_pg_engine(
+        storage.postgres_url,
+        storage._token_provider,
+        isolation_level="AUTOCOMMIT",
+        pool_size=1,
+        max_overflow=10,
+        pool_recycle=3600,
+        pool_pre_ping=True,
+    )
 
     @db.event.listens_for(engine, "connect")
     def _remember_pid(dbapi_connection: Any, record: Any) -> None:
@@ -495,8 +531,9 @@ class BatchingPostgresEventLogStorage(_CheapCheckPlans, _PooledPostgres, Postgre
             super().store_event_batch(events)
             return
         rows = [self._event_to_row(event) for event in events]
-        insert = SqlEventLogStorageTable.insert().returning(SqlEventLogStorageTable.c.id,
-                                                            sort_by_parameter_order=True)
+        insert = SqlEventLogStorageTable.insert().returning(
+            SqlEventLogStorageTable.c.id, sort_by_parameter_order=True
+        )
         with self._connect() as conn:
             event_ids = [int(row[0]) for row in conn.execute(insert, rows)]
         with self.index_transaction() as conn:
@@ -511,8 +548,12 @@ class PostgresStorage(DagsterStorage, ConfigurableClass):
         self._inst_data = inst_data
         password = EnvPassword(PASSWORD_VARIABLE) if os.environ.get(PASSWORD_VARIABLE) else None
         self._run_storage = PooledPostgresRunStorage(postgres_url, True, token_provider=password)
-        self._event_log_storage = BatchingPostgresEventLogStorage(postgres_url, True, token_provider=password)
-        self._schedule_storage = PooledPostgresScheduleStorage(postgres_url, True, token_provider=password)
+        self._event_log_storage = BatchingPostgresEventLogStorage(
+            postgres_url, True, token_provider=password
+        )
+        self._schedule_storage = PooledPostgresScheduleStorage(
+            postgres_url, True, token_provider=password
+        )
         super().__init__()
 
     @property
@@ -524,7 +565,9 @@ class PostgresStorage(DagsterStorage, ConfigurableClass):
         return {"postgres_url": StringSource}
 
     @classmethod
-    def from_config_value(cls, inst_data: ConfigurableClassData | None, config_value: Any) -> PostgresStorage:
+    def from_config_value(
+        cls, inst_data: ConfigurableClassData | None, config_value: Any
+    ) -> PostgresStorage:
         return cls(inst_data=inst_data, **config_value)
 
     @property

@@ -91,7 +91,9 @@ def parse_warehouse_url(url: str) -> WarehouseTarget:
         # SQLAlchemy convention: duckdb:///relative.duckdb, duckdb:////absolute.duckdb
         rest = rest.removeprefix("/")
         if not rest:
-            raise SettingsError("MUSIC_DWH_WAREHOUSE=duckdb:/// needs a file path, e.g. duckdb:///data/warehouse.duckdb")
+            raise SettingsError(
+                "MUSIC_DWH_WAREHOUSE=duckdb:/// needs a file path, e.g. duckdb:///data/warehouse.duckdb"
+            )
         return WarehouseTarget(url=url, engine="duckdb", path=Path(rest).expanduser().resolve())
     parsed = urlparse(url)
     engines = {"postgresql": "postgres", "postgres": "postgres", "redshift": "redshift"}
@@ -119,7 +121,8 @@ def parse_warehouse_url(url: str) -> WarehouseTarget:
         host=parsed.hostname or "127.0.0.1",
         port=port or (5439 if engine == "redshift" else 5432),
         user=parsed.username or ("awsuser" if engine == "redshift" else "postgres"),
-        database=(parsed.path or "/").lstrip("/") or ("dev" if engine == "redshift" else "postgres"),
+        database=(parsed.path or "/").lstrip("/")
+        or ("dev" if engine == "redshift" else "postgres"),
     )
 
 
@@ -145,7 +148,8 @@ class InstanceStorage:
         bare ``postgresql://`` as psycopg 3, which is not installed)."""
         from urllib.parse import quote
 
-        url = f"postgresql+psycopg2://{quote(self.user or '', safe='')}@{self.host}:{self.port}/{quote(self.database or '', safe='')}"
+        user, database = quote(self.user or "", safe=""), quote(self.database or "", safe="")
+        url = f"postgresql+psycopg2://{user}@{self.host}:{self.port}/{database}"
         return f"{url}?{self.query}" if self.query else url
 
     def redacted(self) -> str:
@@ -192,8 +196,9 @@ def instance_storage(env: dict[str, str] | None = None) -> InstanceStorage:
     """Only ``MUSIC_DWH_DAGSTER_STORAGE``: what every process that opens the Dagster instance
     reads (the webserver and daemon too), so a mistake in an unrelated setting cannot stop them."""
     env = os.environ if env is None else env
-    return parse_instance_storage(env.get("MUSIC_DWH_DAGSTER_STORAGE", "").strip()
-                                  or DEFAULTS["MUSIC_DWH_DAGSTER_STORAGE"])
+    return parse_instance_storage(
+        env.get("MUSIC_DWH_DAGSTER_STORAGE", "").strip() or DEFAULTS["MUSIC_DWH_DAGSTER_STORAGE"]
+    )
 
 
 def _duration(name: str, value: str) -> float:
@@ -256,9 +261,13 @@ class Settings:
         try:
             threshold = float(get("MUSIC_DWH_QUARANTINE_THRESHOLD"))
         except ValueError as exc:
-            raise SettingsError("MUSIC_DWH_QUARANTINE_THRESHOLD must be a fraction such as 0.05") from exc
+            raise SettingsError(
+                "MUSIC_DWH_QUARANTINE_THRESHOLD must be a fraction such as 0.05"
+            ) from exc
         if not 0 <= threshold <= 1:
-            raise SettingsError("MUSIC_DWH_QUARANTINE_THRESHOLD must be between 0 and 1 (0.05 = 5 %)")
+            raise SettingsError(
+                "MUSIC_DWH_QUARANTINE_THRESHOLD must be between 0 and 1 (0.05 = 5 %)"
+            )
         memory_limit = get("MUSIC_DWH_DUCKDB_MEMORY_LIMIT")
         if not _MEMORY_LIMIT.match(memory_limit):
             raise SettingsError(

@@ -71,7 +71,11 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def _ram_tmp_usable() -> bool:
-    if os.environ.get("MUSIC_DWH_TESTS_TMP") == "disk" or not RAM_TMP.is_dir() or not os.access(RAM_TMP, os.W_OK):
+    if (
+        os.environ.get("MUSIC_DWH_TESTS_TMP") == "disk"
+        or not RAM_TMP.is_dir()
+        or not os.access(RAM_TMP, os.W_OK)
+    ):
         return False
     stats = os.statvfs(RAM_TMP)
     return stats.f_bavail * stats.f_frsize > 4 * 1024**3  # the suite peaks well below this
@@ -133,7 +137,9 @@ class Workspace:
             "GX_ANALYTICS_ENABLED": "false",
         }
 
-    def run(self, *args: str, check: bool = True, timeout: int = 600) -> subprocess.CompletedProcess:
+    def run(
+        self, *args: str, check: bool = True, timeout: int = 600
+    ) -> subprocess.CompletedProcess:
         """Run a console script of this venv (``music-dwh``, ``dagster``) against the workspace."""
         proc = subprocess.run(
             [str(BIN / args[0]), *args[1:]],
@@ -145,7 +151,8 @@ class Workspace:
         )
         if check and proc.returncode != 0:
             raise AssertionError(
-                f"{' '.join(args)} exited {proc.returncode}\n--- stdout\n{proc.stdout[-4000:]}\n--- stderr\n{proc.stderr[-6000:]}"
+                f"{' '.join(args)} exited {proc.returncode}\n"
+                f"--- stdout\n{proc.stdout[-4000:]}\n--- stderr\n{proc.stderr[-6000:]}"
             )
         return proc
 
@@ -182,25 +189,38 @@ def warehouse(workspace: Workspace):
 def require_shared(*parts: str) -> Path:
     path = SHARED_DATA.joinpath(*parts)
     if not path.exists():
-        pytest.skip(f"public sample not found at {path} (the acceptance data lives in ../shared/data beside the checkout)")
+        pytest.skip(
+            f"public sample not found at {path} (the acceptance data lives in ../shared/data beside the checkout)"
+        )
     return path
 
 
-def snapshot(warehouse_path: Path, schema: str, ignore: tuple[str, ...] = ("loaded_at",)) -> dict[str, list[tuple]]:
+def snapshot(
+    warehouse_path: Path, schema: str, ignore: tuple[str, ...] = ("loaded_at",)
+) -> dict[str, list[tuple]]:
     """Every table of ``schema`` as sorted rows, without load-time columns."""
     import duckdb
 
     con = duckdb.connect(str(warehouse_path), read_only=True)
     try:
-        tables = [r[0] for r in con.execute(
-            "select table_name from information_schema.tables where table_schema = ? order by 1", [schema]
-        ).fetchall()]
+        tables = [
+            r[0]
+            for r in con.execute(
+                "select table_name from information_schema.tables where table_schema = ? order by 1",
+                [schema],
+            ).fetchall()
+        ]
         result = {}
         for table in tables:
-            cols = [r[0] for r in con.execute(
-                "select column_name from information_schema.columns where table_schema = ? and table_name = ? order by ordinal_position",
-                [schema, table],
-            ).fetchall() if r[0] not in ignore]
+            cols = [
+                r[0]
+                for r in con.execute(
+                    "select column_name from information_schema.columns"
+                    " where table_schema = ? and table_name = ? order by ordinal_position",
+                    [schema, table],
+                ).fetchall()
+                if r[0] not in ignore
+            ]
             select = ", ".join(f'"{c}"' for c in cols)
             rows = con.execute(f'select {select} from "{schema}"."{table}"').fetchall()
             result[table] = sorted(rows, key=lambda r: tuple((v is None, str(v)) for v in r))
@@ -259,8 +279,11 @@ def postgres_bindir() -> Path | None:
         proc = subprocess.run(["pg_config", "--bindir"], capture_output=True, text=True)
         if proc.returncode == 0:
             candidates.append(Path(proc.stdout.strip()))
-    candidates += sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=lambda p: int(p.parent.name)
-                         if p.parent.name.isdigit() else 0, reverse=True)
+    candidates += sorted(
+        Path("/usr/lib/postgresql").glob("*/bin"),
+        key=lambda p: int(p.parent.name) if p.parent.name.isdigit() else 0,
+        reverse=True,
+    )
     for bindir in candidates:
         if (bindir / "initdb").exists() and (bindir / "pg_ctl").exists():
             return bindir
@@ -281,8 +304,9 @@ class PostgresServer:
     def connect(self, database: str = "postgres"):
         import psycopg2
 
-        return psycopg2.connect(host=self.host, port=self.port, user=self.user,
-                                password=self.password, dbname=database)
+        return psycopg2.connect(
+            host=self.host, port=self.port, user=self.user, password=self.password, dbname=database
+        )
 
     def create_database(self) -> str:
         """A new empty database, so every test starts from nothing."""
@@ -311,8 +335,10 @@ def _postgres(password: str | None):
 
     bindir = postgres_bindir()
     if bindir is None:
-        pytest.fail("PostgreSQL server binaries (initdb, pg_ctl) not found; install them with "
-                    "`apt-get install -y postgresql` (`make test` does this when they are missing)")
+        pytest.fail(
+            "PostgreSQL server binaries (initdb, pg_ctl) not found; install them with "
+            "`apt-get install -y postgresql` (`make test` does this when they are missing)"
+        )
     base = Path(tempfile.mkdtemp(prefix="music-dwh-pg-"))
     data = base / "data"
     if password is None:
@@ -333,10 +359,14 @@ def _postgres(password: str | None):
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C.UTF-8", "LANG": "C.UTF-8"}
 
     def pg(*args: str, check: bool = True) -> subprocess.CompletedProcess:
-        proc = subprocess.run([*prefix, *args], capture_output=True, text=True, env=env, cwd=base, timeout=120)
+        proc = subprocess.run(
+            [*prefix, *args], capture_output=True, text=True, env=env, cwd=base, timeout=120
+        )
         if check and proc.returncode != 0:
             log = (base / "server.log").read_text() if (base / "server.log").exists() else ""
-            raise RuntimeError(f"{' '.join(args)} failed:\n{proc.stdout}{proc.stderr}\n{log[-3000:]}")
+            raise RuntimeError(
+                f"{' '.join(args)} failed:\n{proc.stdout}{proc.stderr}\n{log[-3000:]}"
+            )
         return proc
 
     port = free_port()
@@ -344,16 +374,44 @@ def _postgres(password: str | None):
     try:
         # UTF-8 with a Unicode-aware ctype (C.UTF-8): lower() and [[:alnum:]] then treat 'ö'
         # as a letter, as DuckDB does (in the plain C locale they are ASCII-only).
-        pg(str(bindir / "initdb"), "-D", str(data), "-U", "postgres", *auth, "--encoding=UTF8",
-           "--locale=C.UTF-8", "--no-sync")
+        pg(
+            str(bindir / "initdb"),
+            "-D",
+            str(data),
+            "-U",
+            "postgres",
+            *auth,
+            "--encoding=UTF8",
+            "--locale=C.UTF-8",
+            "--no-sync",
+        )
         (base / "pwfile").unlink(missing_ok=True)
         options = f"-h 127.0.0.1 -p {port} -k {base} -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         started = True
-        pg(str(bindir / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(base / "server.log"), "-w", "start")
+        pg(
+            str(bindir / "pg_ctl"),
+            "-D",
+            str(data),
+            "-o",
+            options,
+            "-l",
+            str(base / "server.log"),
+            "-w",
+            "start",
+        )
         yield PostgresServer(host="127.0.0.1", port=port, user="postgres", password=password)
     finally:
         if started:
-            pg(str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop", check=False)
+            pg(
+                str(bindir / "pg_ctl"),
+                "-D",
+                str(data),
+                "-m",
+                "immediate",
+                "-w",
+                "stop",
+                check=False,
+            )
         shutil.rmtree(base, ignore_errors=True)
 
 
@@ -373,8 +431,12 @@ def postgres_trust_server():
     yield from _postgres(None)
 
 
-PASSWORD_VARIABLES = ("MUSIC_DWH_WAREHOUSE_PASSWORD", "PGPASSWORD", "PGPASSFILE",
-                      "DBT_ENV_SECRET_WAREHOUSE_PASSWORD")
+PASSWORD_VARIABLES = (
+    "MUSIC_DWH_WAREHOUSE_PASSWORD",
+    "PGPASSWORD",
+    "PGPASSFILE",
+    "DBT_ENV_SECRET_WAREHOUSE_PASSWORD",
+)
 
 
 def without_passwords(env: dict[str, str], folder: Path) -> dict[str, str]:
@@ -406,24 +468,60 @@ def loaded_systems(tmp_path_factory: pytest.TempPathFactory) -> LoadedSystems:
     spaces = {}
     for system in ("sparkify", "chinook"):
         base = root / system
-        spaces[system] = Workspace(root=base, raw=base / "raw", warehouse=base / "warehouse.duckdb",
-                                   dagster_home=base / "dagster")
+        spaces[system] = Workspace(
+            root=base,
+            raw=base / "raw",
+            warehouse=base / "warehouse.duckdb",
+            dagster_home=base / "dagster",
+        )
         spaces[system].raw.mkdir(parents=True)
     # 7 days from Thursday 2018-11-01: two ISO weeks, and the end of US daylight saving time (Nov 4).
-    spaces["sparkify"].run("music-dwh", "generate", "sparkify", "--days", "7", "--events-per-day", "300",
-                           "--songs", "120", "--out", str(spaces["sparkify"].raw))
+    spaces["sparkify"].run(
+        "music-dwh",
+        "generate",
+        "sparkify",
+        "--days",
+        "7",
+        "--events-per-day",
+        "300",
+        "--songs",
+        "120",
+        "--out",
+        str(spaces["sparkify"].raw),
+    )
     # 20 days across a month boundary: two retention cohorts.
-    spaces["chinook"].run("music-dwh", "generate", "chinook", "--start", "2021-01-20", "--days", "20",
-                          "--customers", "40", "--invoices-per-day", "4", "--out", str(spaces["chinook"].raw))
+    spaces["chinook"].run(
+        "music-dwh",
+        "generate",
+        "chinook",
+        "--start",
+        "2021-01-20",
+        "--days",
+        "20",
+        "--customers",
+        "40",
+        "--invoices-per-day",
+        "4",
+        "--out",
+        str(spaces["chinook"].raw),
+    )
     loads = {
-        system: subprocess.Popen([str(BIN / "music-dwh"), "load", system], cwd=REPO_ROOT, env=ws.env,
-                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        system: subprocess.Popen(
+            [str(BIN / "music-dwh"), "load", system],
+            cwd=REPO_ROOT,
+            env=ws.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         for system, ws in spaces.items()
     }
     failures = []
     for system, proc in loads.items():
         stdout, stderr = proc.communicate(timeout=600)
         if proc.returncode != 0:
-            failures.append(f"load {system} exited {proc.returncode}\n--- stdout\n{stdout[-4000:]}\n--- stderr\n{stderr[-4000:]}")
+            failures.append(
+                f"load {system} exited {proc.returncode}\n--- stdout\n{stdout[-4000:]}\n--- stderr\n{stderr[-4000:]}"
+            )
     assert not failures, "\n".join(failures)
     return LoadedSystems(**spaces)

@@ -48,7 +48,8 @@ def contents(path: Path) -> dict:
             "revenue": con.execute("select * from chinook.revenue").fetchall(),
             "types": con.execute(
                 "select table_schema, table_name, column_name, data_type from information_schema.columns "
-                "where table_schema in ('sparkify', 'chinook') order by all").fetchall(),
+                "where table_schema in ('sparkify', 'chinook') order by all"
+            ).fetchall(),
         }
     finally:
         con.close()
@@ -108,7 +109,12 @@ def test_restore_over_an_existing_warehouse_needs_force_and_is_atomic(tmp_path):
     # Nothing left behind but the writer lock file (empty once released: the lock is the
     # kernel's, on the open file; the file itself stays, as removing it would race).
     assert sorted(p.name for p in tmp_path.iterdir()) == [
-        "bk", "damaged", "tampered", "warehouse.duckdb", "warehouse.duckdb.writer.lock"]
+        "bk",
+        "damaged",
+        "tampered",
+        "warehouse.duckdb",
+        "warehouse.duckdb.writer.lock",
+    ]
     assert (tmp_path / "warehouse.duckdb.writer.lock").read_text() == ""
 
     backup.restore(tmp_path / "bk", duckdb_target(source), force=True)
@@ -131,10 +137,14 @@ def test_backup_refuses_an_existing_folder_and_a_missing_warehouse(tmp_path):
 
 @pytest.mark.parametrize(
     "url, advice",
-    [("postgresql://etl@db.example.org:5432/dwh", "pg_dump"),
-     ("redshift://awsuser@cluster.example.org:5439/dev", "cluster snapshots")],
+    [
+        ("postgresql://etl@db.example.org:5432/dwh", "pg_dump"),
+        ("redshift://awsuser@cluster.example.org:5439/dev", "cluster snapshots"),
+    ],
 )
-def test_server_warehouses_are_refused_with_the_tool_to_use(tmp_path, monkeypatch, capsys, url, advice):
+def test_server_warehouses_are_refused_with_the_tool_to_use(
+    tmp_path, monkeypatch, capsys, url, advice
+):
     from music_dwh import cli
 
     monkeypatch.setenv("MUSIC_DWH_WAREHOUSE", url)
@@ -152,13 +162,39 @@ def loaded(tmp_path_factory):
     """Tiny raw data for both systems, loaded with `music-dwh load all`, and every table's
     content (load times aside)."""
     root = tmp_path_factory.mktemp("loaded")
-    ws = Workspace(root=root, raw=root / "raw", warehouse=root / "warehouse.duckdb",
-                   dagster_home=root / "dagster")
+    ws = Workspace(
+        root=root,
+        raw=root / "raw",
+        warehouse=root / "warehouse.duckdb",
+        dagster_home=root / "dagster",
+    )
     ws.raw.mkdir()
-    ws.run("music-dwh", "generate", "sparkify", "--days", "2", "--events-per-day", "150",
-           "--songs", "60", "--out", str(ws.raw))
-    ws.run("music-dwh", "generate", "chinook", "--days", "2", "--customers", "15",
-           "--invoices-per-day", "2", "--out", str(ws.raw))
+    ws.run(
+        "music-dwh",
+        "generate",
+        "sparkify",
+        "--days",
+        "2",
+        "--events-per-day",
+        "150",
+        "--songs",
+        "60",
+        "--out",
+        str(ws.raw),
+    )
+    ws.run(
+        "music-dwh",
+        "generate",
+        "chinook",
+        "--days",
+        "2",
+        "--customers",
+        "15",
+        "--invoices-per-day",
+        "2",
+        "--out",
+        str(ws.raw),
+    )
     proc = ws.run("music-dwh", "load", "all")
     assert proc.stdout.count("succeeded") == 2, proc.stdout
     before = {schema: snapshot(ws.warehouse, schema) for schema in SCHEMAS}
@@ -178,9 +214,22 @@ def test_two_runs_started_together_on_one_duckdb_file_both_succeed(loaded):
     shipped = (ws.dagster_home / "dagster.yaml").read_text()
     assert "default_limit: 1" in shipped and "granularity: run" in shipped
     procs = [
-        subprocess.Popen([str(BIN / "dagster"), "asset", "materialize", "-m", "music_dwh.definitions",
-                          "--select", key], cwd=REPO_ROOT, env=ws.env, text=True,
-                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        subprocess.Popen(
+            [
+                str(BIN / "dagster"),
+                "asset",
+                "materialize",
+                "-m",
+                "music_dwh.definitions",
+                "--select",
+                key,
+            ],
+            cwd=REPO_ROOT,
+            env=ws.env,
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
         for key in ("sparkify/users", "chinook/dim_track")
     ]
     outputs = [p.communicate(timeout=600)[0] for p in procs]
@@ -191,9 +240,15 @@ def test_two_runs_started_together_on_one_duckdb_file_both_succeed(loaded):
 
     instance = DagsterInstance.from_config(str(ws.dagster_home))
     try:
-        records = [r for r in instance.get_run_records() if "music_dwh/command" not in r.dagster_run.tags]
-        logs = {r.dagster_run.run_id: "\n".join(e.message for e in instance.all_logs(r.dagster_run.run_id))
-                for r in records}
+        records = [
+            r for r in instance.get_run_records() if "music_dwh/command" not in r.dagster_run.tags
+        ]
+        logs = {
+            r.dagster_run.run_id: "\n".join(
+                e.message for e in instance.all_logs(r.dagster_run.run_id)
+            )
+            for r in records
+        }
         held = instance.event_log_storage.get_concurrency_run_ids()
     finally:
         instance.dispose()
@@ -231,4 +286,6 @@ def test_a_deleted_warehouse_is_rebuilt_from_the_raw_store(loaded):
     for schema in SCHEMAS:
         assert sorted(after[schema]) == sorted(before[schema])
         for table in before[schema]:
-            assert after[schema][table] == before[schema][table], f"{schema}.{table} differs after the rebuild"
+            assert after[schema][table] == before[schema][table], (
+                f"{schema}.{table} differs after the rebuild"
+            )

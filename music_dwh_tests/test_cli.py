@@ -18,8 +18,19 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture
 def small_sparkify(workspace):
-    workspace.run("music-dwh", "generate", "sparkify", "--days", "3", "--events-per-day", "400",
-                  "--songs", "80", "--out", str(workspace.raw))
+    workspace.run(
+        "music-dwh",
+        "generate",
+        "sparkify",
+        "--days",
+        "3",
+        "--events-per-day",
+        "400",
+        "--songs",
+        "80",
+        "--out",
+        str(workspace.raw),
+    )
     return workspace
 
 
@@ -38,16 +49,24 @@ def test_load_builds_the_star_schema_and_matches_songs(small_sparkify):
     proc = ws.run("music-dwh", "load", "sparkify")
     assert "Loading sparkify: 3 day(s) 2018-11-01 … 2018-11-03" in proc.stdout
     assert "succeeded" in proc.stdout
-    assert re.search(r"✓ sparkify__staging_events \([\d.]+ s, 3 day\(s\) staged", proc.stdout)  # progress
+    assert re.search(
+        r"✓ sparkify__staging_events \([\d.]+ s, 3 day\(s\) staged", proc.stdout
+    )  # progress
 
     staged_plays, staged_users = query(
         ws.warehouse,
-        "select count(*) filter (where page = 'NextSong'), count(distinct userid) from sparkify.staging_events")[0]
-    counts = dict(query(ws.warehouse, """
+        "select count(*) filter (where page = 'NextSong'), count(distinct userid) from sparkify.staging_events",
+    )[0]
+    counts = dict(
+        query(
+            ws.warehouse,
+            """
         select 'songplays', count(*) from sparkify.songplays union all
         select 'users', count(*) from sparkify.users union all
         select 'time', count(*) from sparkify."time" union all
-        select 'distinct_start', count(distinct start_time) from sparkify.songplays"""))
+        select 'distinct_start', count(distinct start_time) from sparkify.songplays""",
+        )
+    )
     assert counts["songplays"] == staged_plays > 0
     assert counts["users"] == staged_users
     assert counts["time"] == counts["distinct_start"]
@@ -55,8 +74,10 @@ def test_load_builds_the_star_schema_and_matches_songs(small_sparkify):
     # Matching against the generator's truth: normalized names find the variants, durations
     # pick the right version.
     truth = _truth(ws)
-    plays = query(ws.warehouse,
-                  "select user_id, session_id, epoch_ms(start_time), song_id from sparkify.songplays")
+    plays = query(
+        ws.warehouse,
+        "select user_id, session_id, epoch_ms(start_time), song_id from sparkify.songplays",
+    )
     assert len(plays) == len(truth)
     matched = [(truth[(u, s, t)], song) for u, s, t, song in plays if song is not None]
     catalogue_plays = sum(1 for song in truth.values() if song)
@@ -65,13 +86,28 @@ def test_load_builds_the_star_schema_and_matches_songs(small_sparkify):
     assert precision >= 0.99, precision
     assert recall >= 0.97, recall
     # Every double-encoded name in the logs was repaired on the way in.
-    assert query(ws.warehouse, "select count(*) from sparkify.staging_events "
-                               "where artist like '%Ã%' or song like '%Ã%'")[0][0] == 0
+    assert (
+        query(
+            ws.warehouse,
+            "select count(*) from sparkify.staging_events "
+            "where artist like '%Ã%' or song like '%Ã%'",
+        )[0][0]
+        == 0
+    )
 
     # The plain Dagster CLI re-materializes one day; every table is unchanged but load times.
     before = snapshot(ws.warehouse, "sparkify")
-    ws.run("dagster", "asset", "materialize", "-m", "music_dwh.definitions",
-           "--select", "group:sparkify", "--partition", "2018-11-02")
+    ws.run(
+        "dagster",
+        "asset",
+        "materialize",
+        "-m",
+        "music_dwh.definitions",
+        "--select",
+        "group:sparkify",
+        "--partition",
+        "2018-11-02",
+    )
     after = snapshot(ws.warehouse, "sparkify")
     assert after == before
 
@@ -89,8 +125,9 @@ def test_load_with_no_raw_files_says_what_to_do(workspace):
 
 
 def test_load_before_the_first_partition_names_the_setting(small_sparkify):
-    proc = small_sparkify.run("music-dwh", "load", "sparkify", "--start", "2018-10-01",
-                              "--end", "2018-10-02", check=False)
+    proc = small_sparkify.run(
+        "music-dwh", "load", "sparkify", "--start", "2018-10-01", "--end", "2018-10-02", check=False
+    )
     assert proc.returncode == 2
     assert "MUSIC_DWH_SPARKIFY_START=2018-10-01" in proc.stderr
 
@@ -101,7 +138,10 @@ def _dagster_processes_of(dagster_home) -> list[int]:
     found = []
     for proc in psutil.process_iter():
         try:
-            if proc.environ().get("DAGSTER_HOME") == str(dagster_home) and proc.status() != psutil.STATUS_ZOMBIE:
+            if (
+                proc.environ().get("DAGSTER_HOME") == str(dagster_home)
+                and proc.status() != psutil.STATUS_ZOMBIE
+            ):
                 found.append(proc.pid)
         except psutil.Error:
             continue
@@ -120,9 +160,15 @@ def test_make_dev_stops_within_seconds_on_ctrl_c(workspace):
     from music_dwh_tests.conftest import REPO_ROOT, free_port
 
     port = free_port()
-    proc = subprocess.Popen(["make", "--no-print-directory", "dev", f"PORT={port}"], cwd=REPO_ROOT,
-                            env=workspace.env, start_new_session=True, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        ["make", "--no-print-directory", "dev", f"PORT={port}"],
+        cwd=REPO_ROOT,
+        env=workspace.env,
+        start_new_session=True,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     try:
         deadline = time.monotonic() + 180
         while True:

@@ -21,7 +21,9 @@ def _current() -> list[str]:
             continue
         partitioned = "daily" if node.partitions_def else "-"
         tags = node.tags
-        lines.append(f"{node.group_name:<10} {key.to_user_string():<34} {partitioned:<6} {tags.get('layer', '?')}")
+        lines.append(
+            f"{node.group_name:<10} {key.to_user_string():<34} {partitioned:<6} {tags.get('layer', '?')}"
+        )
     return lines
 
 
@@ -63,8 +65,16 @@ def test_warehouse_writers_share_the_duckdb_pool():
 
 def test_dagster_validates_the_definitions():
     proc = subprocess.run(
-        [str(Path(sys.executable).with_name("dagster")), "definitions", "validate", "-m", "music_dwh.definitions"],
-        capture_output=True, text=True, timeout=300,
+        [
+            str(Path(sys.executable).with_name("dagster")),
+            "definitions",
+            "validate",
+            "-m",
+            "music_dwh.definitions",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "Validation successful" in proc.stderr + proc.stdout

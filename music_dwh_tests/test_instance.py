@@ -28,7 +28,10 @@ from dagster import (
     asset,
     asset_check,
 )
-from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+from dagster._core.storage.tags import (
+    ASSET_PARTITION_RANGE_END_TAG,
+    ASSET_PARTITION_RANGE_START_TAG,
+)
 
 from music_dwh import instance as music_instance
 from music_dwh.settings import SettingsError, instance_storage, parse_instance_storage
@@ -36,8 +39,13 @@ from music_dwh_tests.conftest import REPO_ROOT, Workspace
 
 SHIPPED_YAML = REPO_ROOT / "dagster.yaml"
 DAYS = DailyPartitionsDefinition(start_date="2024-01-01")
-STORAGE_VARIABLES = ("MUSIC_DWH_DAGSTER_STORAGE", "MUSIC_DWH_DAGSTER_STORAGE_PASSWORD",
-                     "DAGSTER_EVENT_BATCH_SIZE", "PGPASSWORD", "PGPASSFILE")
+STORAGE_VARIABLES = (
+    "MUSIC_DWH_DAGSTER_STORAGE",
+    "MUSIC_DWH_DAGSTER_STORAGE_PASSWORD",
+    "DAGSTER_EVENT_BATCH_SIZE",
+    "PGPASSWORD",
+    "PGPASSFILE",
+)
 
 
 @asset(partitions_def=DAYS, backfill_policy=BackfillPolicy.single_run())
@@ -64,8 +72,11 @@ def run_range(instance: DagsterInstance, first: str, last: str, fail: bool = Fal
     job = DEFS.resolve_implicit_global_asset_job_def()
     return job.execute_in_process(
         instance=instance,
-        tags={ASSET_PARTITION_RANGE_START_TAG: first, ASSET_PARTITION_RANGE_END_TAG: last,
-              **({"fail": "yes"} if fail else {})},
+        tags={
+            ASSET_PARTITION_RANGE_START_TAG: first,
+            ASSET_PARTITION_RANGE_END_TAG: last,
+            **({"fail": "yes"} if fail else {}),
+        },
         raise_on_error=False,
     )
 
@@ -97,27 +108,44 @@ def facts(instance: DagsterInstance) -> dict:
     key = AssetKey("daily")
     materializations = instance.fetch_materializations(key, limit=1000).records
     planned = instance.get_event_records(
-        EventRecordsFilter(event_type=DagsterEventType.ASSET_MATERIALIZATION_PLANNED, asset_key=key))
+        EventRecordsFilter(event_type=DagsterEventType.ASSET_MATERIALIZATION_PLANNED, asset_key=key)
+    )
     record = instance.get_asset_records([key])[0].asset_entry
     last_run = instance.get_run_records()[0].dagster_run.run_id
-    checks = [record for check_key in DEFS.resolve_asset_graph().asset_check_keys
-              for record in instance.event_log_storage.get_asset_check_execution_history(check_key, limit=100)]
+    checks = [
+        record
+        for check_key in DEFS.resolve_asset_graph().asset_check_keys
+        for record in instance.event_log_storage.get_asset_check_execution_history(
+            check_key, limit=100
+        )
+    ]
     return {
         "materialized": sorted(instance.get_materialized_partitions(key)),
         "materializations per day": sorted(r.partition_key for r in materializations),
         "planned per day": sorted(r.partition_key for r in planned),
         "failed or in progress": sorted(
-            instance.event_log_storage.get_latest_asset_partition_materialization_attempts_without_materializations(key)),
+            instance.event_log_storage.get_latest_asset_partition_materialization_attempts_without_materializations(
+                key
+            )
+        ),
         "latest materialization": record.last_materialization_record.partition_key,
-        "last run is the latest": record.last_run_id == instance.get_run_records()[0].dagster_run.run_id,
-        "check executions": sorted((c.key.name, c.partition or "", c.status.value, c.run_id == last_run) for c in checks),
-        "data versions": len(instance.event_log_storage.get_latest_tags_by_partition(
-            key, DagsterEventType.ASSET_MATERIALIZATION, ["dagster/data_version"])),
+        "last run is the latest": record.last_run_id
+        == instance.get_run_records()[0].dagster_run.run_id,
+        "check executions": sorted(
+            (c.key.name, c.partition or "", c.status.value, c.run_id == last_run) for c in checks
+        ),
+        "data versions": len(
+            instance.event_log_storage.get_latest_tags_by_partition(
+                key, DagsterEventType.ASSET_MATERIALIZATION, ["dagster/data_version"]
+            )
+        ),
     }
 
 
 # ---------------------------------------------------------------------------- SQLite
-def test_the_shipped_dagster_yaml_makes_music_dwhs_sqlite_storage_in_its_own_folder(sqlite_instance, tmp_path):
+def test_the_shipped_dagster_yaml_makes_music_dwhs_sqlite_storage_in_its_own_folder(
+    sqlite_instance, tmp_path
+):
     instance = sqlite_instance
     assert type(instance).__name__ == "MusicDwhInstance"
     assert type(instance._event_storage).__name__ == "BatchingSqliteEventLogStorage"
@@ -127,7 +155,9 @@ def test_the_shipped_dagster_yaml_makes_music_dwhs_sqlite_storage_in_its_own_fol
     assert type(instance.run_coordinator).__name__ == "PoolQueueRunCoordinator"
     # Dagster's on-disk layout, unchanged.
     home = tmp_path / "home"
-    assert (home / "history" / "runs.db").is_file() and (home / "schedules" / "schedules.db").is_file()
+    assert (home / "history" / "runs.db").is_file() and (
+        home / "schedules" / "schedules.db"
+    ).is_file()
     assert (home / "history" / "runs" / "index.db").is_file()
 
 
@@ -146,19 +176,25 @@ def test_every_connection_the_sqlite_storage_opens_runs_with_synchronous_normal(
             assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == WAL, name
 
 
-def test_events_are_batched_unless_dagster_event_batch_size_says_otherwise(sqlite_instance, clean_env):
+def test_events_are_batched_unless_dagster_event_batch_size_says_otherwise(
+    sqlite_instance, clean_env
+):
     assert sqlite_instance._get_event_batch_size() == music_instance.EVENT_BATCH_SIZE
     clean_env.setenv("DAGSTER_EVENT_BATCH_SIZE", "0")
     assert sqlite_instance._get_event_batch_size() == 0
 
 
 @pytest.mark.parametrize("storage", ["sqlite", "postgres"])
-def test_batched_writes_leave_the_same_history_as_one_transaction_per_event(storage, tmp_path, clean_env, request):
+def test_batched_writes_leave_the_same_history_as_one_transaction_per_event(
+    storage, tmp_path, clean_env, request
+):
     """The same runs (a 5-day range, then a failed 2-day range over one loaded and one new day)
     with batches and with one write per event give the same materializations, planned events,
     failed partitions, asset row, check history and data versions."""
-    event_log = {"sqlite": music_instance.BatchingSqliteEventLogStorage,
-                 "postgres": music_instance.BatchingPostgresEventLogStorage}[storage]
+    event_log = {
+        "sqlite": music_instance.BatchingSqliteEventLogStorage,
+        "postgres": music_instance.BatchingPostgresEventLogStorage,
+    }[storage]
     calls = []
     store_batch = event_log.store_event_batch
 
@@ -188,7 +224,13 @@ def test_batched_writes_leave_the_same_history_as_one_transaction_per_event(stor
         else:  # planned (5 days + 2 checks, then 2 + 2) and materialized (5) as batches
             assert sorted(calls) == [4, 5, 7]
     assert results["1000"] == results["0"]
-    assert results["0"]["materialized"] == ["2024-01-01", "2024-01-02", "2024-01-03", "2024-01-04", "2024-01-05"]
+    assert results["0"]["materialized"] == [
+        "2024-01-01",
+        "2024-01-02",
+        "2024-01-03",
+        "2024-01-04",
+        "2024-01-05",
+    ]
     assert results["0"]["failed or in progress"] == ["2024-01-05", "2024-01-06"]
 
 
@@ -209,7 +251,9 @@ def test_history_written_by_dagsters_default_storage_stays_readable(tmp_path, cl
         assert [r.dagster_run.run_id for r in after.get_run_records()] == [run_id]
         assert facts(after) == expected
         assert run_range(after, "2024-01-04", "2024-01-04").success
-        assert after.get_materialized_partitions(AssetKey("daily")) == {f"2024-01-0{d}" for d in range(1, 5)}
+        assert after.get_materialized_partitions(AssetKey("daily")) == {
+            f"2024-01-0{d}" for d in range(1, 5)
+        }
     finally:
         after.dispose()
 
@@ -220,16 +264,27 @@ def test_the_setting_selects_sqlite_by_default_or_a_postgresql_database():
     assert instance_storage({"MUSIC_DWH_DAGSTER_STORAGE": "SQLite"}).engine == "sqlite"
     target = parse_instance_storage("postgres://dagster@db.internal:6543/runs?sslmode=require")
     assert (target.engine, target.host, target.port, target.user, target.database) == (
-        "postgres", "db.internal", 6543, "dagster", "runs")
-    assert target.sqlalchemy_url() == "postgresql+psycopg2://dagster@db.internal:6543/runs?sslmode=require"
+        "postgres",
+        "db.internal",
+        6543,
+        "dagster",
+        "runs",
+    )
+    assert (
+        target.sqlalchemy_url()
+        == "postgresql+psycopg2://dagster@db.internal:6543/runs?sslmode=require"
+    )
     assert target.redacted() == "postgresql://dagster@db.internal:6543/runs"
 
 
-@pytest.mark.parametrize("value, message", [
-    ("postgresql://dagster:hunter2@db/runs", "must not contain a password"),
-    ("mysql://dagster@db/runs", "not a supported instance storage"),
-    ("postgresql://dagster@db:54x/runs", "no valid port"),
-])
+@pytest.mark.parametrize(
+    "value, message",
+    [
+        ("postgresql://dagster:hunter2@db/runs", "must not contain a password"),
+        ("mysql://dagster@db/runs", "not a supported instance storage"),
+        ("postgresql://dagster@db:54x/runs", "no valid port"),
+    ],
+)
 def test_setting_mistakes_are_one_line_naming_the_variable(value, message):
     with pytest.raises(SettingsError) as error:
         parse_instance_storage(value)
@@ -248,7 +303,8 @@ def pg_storage(postgres_server, clean_env):
 
 
 def test_the_setting_puts_runs_and_events_in_postgresql_without_the_password(
-        pg_storage, postgres_server, tmp_path):
+    pg_storage, postgres_server, tmp_path
+):
     home = shipped_home(tmp_path / "home")
     instance = DagsterInstance.from_config(str(home))
     try:
@@ -268,24 +324,33 @@ def test_the_setting_puts_runs_and_events_in_postgresql_without_the_password(
         with con.cursor() as cur:
             cur.execute("select count(*) from runs where run_id = %s", [result.run_id])
             assert cur.fetchone()[0] == 1
-            cur.execute("select count(*) from event_logs where run_id = %s and dagster_event_type = %s",
-                        [result.run_id, "ASSET_MATERIALIZATION_PLANNED"])
+            cur.execute(
+                "select count(*) from event_logs where run_id = %s and dagster_event_type = %s",
+                [result.run_id, "ASSET_MATERIALIZATION_PLANNED"],
+            )
             assert cur.fetchone()[0] == 31
     finally:
         con.close()
     assert not (home / "history").exists()  # nothing went to SQLite
-    assert not any(postgres_server.password in p.read_text(errors="replace")
-                   for p in home.rglob("*") if p.is_file())
+    assert not any(
+        postgres_server.password in p.read_text(errors="replace")
+        for p in home.rglob("*")
+        if p.is_file()
+    )
 
 
 def test_postgresql_sessions_are_pooled_commit_without_waiting_for_the_disk_and_survive_a_fork(
-        pg_storage, tmp_path):
+    pg_storage, tmp_path
+):
     import os
 
     instance = DagsterInstance.from_config(str(shipped_home(tmp_path / "home")))
     try:
-        for connect in (instance.event_log_storage.index_connection, instance.run_storage.connect,
-                        instance.schedule_storage.connect):
+        for connect in (
+            instance.event_log_storage.index_connection,
+            instance.run_storage.connect,
+            instance.schedule_storage.connect,
+        ):
             with connect() as conn:
                 assert conn.exec_driver_sql("show synchronous_commit").scalar() == "off"
                 backend = conn.exec_driver_sql("select pg_backend_pid()").scalar()
@@ -304,7 +369,9 @@ def test_postgresql_sessions_are_pooled_commit_without_waiting_for_the_disk_and_
         instance.dispose()
 
 
-def test_without_the_password_variable_libpqs_own_sources_apply(pg_storage, postgres_server, tmp_path, clean_env):
+def test_without_the_password_variable_libpqs_own_sources_apply(
+    pg_storage, postgres_server, tmp_path, clean_env
+):
     clean_env.delenv("MUSIC_DWH_DAGSTER_STORAGE_PASSWORD")
     clean_env.setenv("PGPASSFILE", str(tmp_path / "no-such-pgpass"))
     clean_env.setenv("PGPASSWORD", postgres_server.password)
@@ -315,16 +382,27 @@ def test_without_the_password_variable_libpqs_own_sources_apply(pg_storage, post
         instance.dispose()
 
 
-def test_a_refused_instance_database_is_one_line_naming_the_settings(pg_storage, postgres_server, workspace):
-    env = {**workspace.env, "MUSIC_DWH_DAGSTER_STORAGE": postgres_server.url(pg_storage),
-           "MUSIC_DWH_DAGSTER_STORAGE_PASSWORD": "wrong-" + postgres_server.password,
-           "PGPASSFILE": str(workspace.root / "no-such-pgpass")}
+def test_a_refused_instance_database_is_one_line_naming_the_settings(
+    pg_storage, postgres_server, workspace
+):
+    env = {
+        **workspace.env,
+        "MUSIC_DWH_DAGSTER_STORAGE": postgres_server.url(pg_storage),
+        "MUSIC_DWH_DAGSTER_STORAGE_PASSWORD": "wrong-" + postgres_server.password,
+        "PGPASSFILE": str(workspace.root / "no-such-pgpass"),
+    }
     import subprocess
 
     from music_dwh_tests.conftest import BIN
 
-    proc = subprocess.run([str(BIN / "music-dwh"), "load", "chinook", "--start", "2021-01-01", "--end",
-                           "2021-01-02"], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [str(BIN / "music-dwh"), "load", "chinook", "--start", "2021-01-01", "--end", "2021-01-02"],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 2 and proc.stdout == ""
     (line,) = proc.stderr.strip().splitlines()
     assert "MUSIC_DWH_DAGSTER_STORAGE_PASSWORD" in line and "password authentication failed" in line
@@ -332,40 +410,71 @@ def test_a_refused_instance_database_is_one_line_naming_the_settings(pg_storage,
 
 
 @pytest.mark.e2e
-def test_music_dwh_load_records_its_run_in_postgresql(pg_storage, postgres_server, workspace: Workspace):
-    workspace.run("music-dwh", "generate", "chinook", "--days", "20", "--customers", "15",
-                  "--invoices-per-day", "2", "--out", str(workspace.raw))
-    env = {**workspace.env, "MUSIC_DWH_DAGSTER_STORAGE": postgres_server.url(pg_storage),
-           "MUSIC_DWH_DAGSTER_STORAGE_PASSWORD": postgres_server.password}
+def test_music_dwh_load_records_its_run_in_postgresql(
+    pg_storage, postgres_server, workspace: Workspace
+):
+    workspace.run(
+        "music-dwh",
+        "generate",
+        "chinook",
+        "--days",
+        "20",
+        "--customers",
+        "15",
+        "--invoices-per-day",
+        "2",
+        "--out",
+        str(workspace.raw),
+    )
+    env = {
+        **workspace.env,
+        "MUSIC_DWH_DAGSTER_STORAGE": postgres_server.url(pg_storage),
+        "MUSIC_DWH_DAGSTER_STORAGE_PASSWORD": postgres_server.password,
+    }
     import subprocess
 
     from music_dwh_tests.conftest import BIN
 
-    proc = subprocess.run([str(BIN / "music-dwh"), "load", "chinook"], cwd=REPO_ROOT, env=env,
-                          capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [str(BIN / "music-dwh"), "load", "chinook"],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     output = proc.stdout + proc.stderr
     assert proc.returncode == 0, output[-5000:]
     instance = DagsterInstance.from_config(str(workspace.dagster_home))
     try:
         (record,) = instance.get_run_records()
         assert record.dagster_run.status.value == "SUCCESS" and record.dagster_run.run_id in output
-        first, last = (dt.date.fromisoformat(record.dagster_run.tags[tag])
-                       for tag in (ASSET_PARTITION_RANGE_START_TAG, ASSET_PARTITION_RANGE_END_TAG))
+        first, last = (
+            dt.date.fromisoformat(record.dagster_run.tags[tag])
+            for tag in (ASSET_PARTITION_RANGE_START_TAG, ASSET_PARTITION_RANGE_END_TAG)
+        )
         staged = instance.get_materialized_partitions(AssetKey(["chinook", "staging_invoice"]))
         assert len(staged) == (last - first).days + 1 >= 15  # one per day of the range
         logs = instance.all_logs(record.dagster_run.run_id)
-        assert sum(1 for e in logs if e.dagster_event_type == DagsterEventType.ASSET_CHECK_EVALUATION) > 10
+        assert (
+            sum(1 for e in logs if e.dagster_event_type == DagsterEventType.ASSET_CHECK_EVALUATION)
+            > 10
+        )
         text = "\n".join(e.message or "" for e in logs)
     finally:
         instance.dispose()
     con = postgres_server.connect(pg_storage)
     try:
         with con.cursor() as cur:
-            cur.execute("select count(*) from event_logs where run_id = %s", [record.dagster_run.run_id])
+            cur.execute(
+                "select count(*) from event_logs where run_id = %s", [record.dagster_run.run_id]
+            )
             assert cur.fetchone()[0] > 100
     finally:
         con.close()
     assert not (workspace.dagster_home / "history").exists()
-    files = [p for p in workspace.root.rglob("*") if p.is_file() and p.suffix not in (".duckdb", ".wal")]
+    files = [
+        p for p in workspace.root.rglob("*") if p.is_file() and p.suffix not in (".duckdb", ".wal")
+    ]
     assert postgres_server.password not in output and postgres_server.password not in text
     assert not [p for p in files if postgres_server.password in p.read_text(errors="replace")]

@@ -23,7 +23,13 @@ import pytest
 
 from music_dwh.resources.warehouse import Warehouse, WarehouseError, libpq_password, pgpass_lookup
 from music_dwh.settings import WarehouseTarget, parse_warehouse_url
-from music_dwh_tests.conftest import BIN, PASSWORD_VARIABLES, REPO_ROOT, free_port, without_passwords
+from music_dwh_tests.conftest import (
+    BIN,
+    PASSWORD_VARIABLES,
+    REPO_ROOT,
+    free_port,
+    without_passwords,
+)
 
 URL = "postgresql://postgres@127.0.0.1:5432/dwh"
 
@@ -45,8 +51,9 @@ def no_passwords(monkeypatch, tmp_path):
 
 # ---------------------------------------------------------------------------- where a password comes from
 def test_the_password_file_is_read_as_libpq_reads_it(tmp_path):
-    target = WarehouseTarget(url="", engine="postgres", host="db.example", port=6432, user="dw:user",
-                             database="sales")
+    target = WarehouseTarget(
+        url="", engine="postgres", host="db.example", port=6432, user="dw:user", database="sales"
+    )
     lines = [
         "# a comment",
         "db.example:6432:other:dw\\:user:not-this-database",
@@ -60,7 +67,10 @@ def test_the_password_file_is_read_as_libpq_reads_it(tmp_path):
     assert libpq_password(target, None, env) == ("p:w\\d", f"the password file {path}")
     # libpq's order: the setting, then PGPASSWORD, then the file.
     assert libpq_password(target, None, {**env, "PGPASSWORD": "pgpw"}) == ("pgpw", "PGPASSWORD")
-    assert libpq_password(target, "set", {**env, "PGPASSWORD": "pgpw"}) == ("set", "MUSIC_DWH_WAREHOUSE_PASSWORD")
+    assert libpq_password(target, "set", {**env, "PGPASSWORD": "pgpw"}) == (
+        "set",
+        "MUSIC_DWH_WAREHOUSE_PASSWORD",
+    )
     # Wildcards, and a file others may read is ignored (libpq ignores it too).
     assert pgpass_lookup(parse_warehouse_url("postgresql://x@h:1/d"), env) == "too-late"
     path.chmod(0o644)
@@ -80,7 +90,10 @@ def test_dbt_gets_the_password_libpq_would_use(tmp_path, no_passwords, monkeypat
     monkeypatch.delenv("PGPASSWORD")
     monkeypatch.setenv("PGPASSFILE", str(_pgpass(tmp_path, "*:*:*:*:from-file\n")))
     assert secret not in Warehouse(url=URL).dbt_env()  # libpq reads the file itself
-    assert Warehouse(url="redshift://awsuser@cluster.example:5439/dev").dbt_env()[secret] == "from-file"
+    assert (
+        Warehouse(url="redshift://awsuser@cluster.example:5439/dev").dbt_env()[secret]
+        == "from-file"
+    )
 
 
 def test_the_definitions_pass_the_password_only_when_it_is_set():
@@ -97,8 +110,14 @@ def test_the_definitions_pass_the_password_only_when_it_is_set():
         env["MUSIC_DWH_WAREHOUSE"] = URL
         if value is not None:
             env["MUSIC_DWH_WAREHOUSE_PASSWORD"] = value
-        proc = subprocess.run([str(BIN / "python"), "-c", code], env=env, cwd=REPO_ROOT,
-                              capture_output=True, text=True, timeout=300)
+        proc = subprocess.run(
+            [str(BIN / "python"), "-c", code],
+            env=env,
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert proc.returncode == 0, proc.stderr[-3000:]
         seen[name] = proc.stdout.strip().splitlines()[-1]
     assert seen == {"unset": "None", "empty": "None", "set": "envvar"}
@@ -119,7 +138,8 @@ def pg_database(postgres_server):
 
 @pytest.mark.parametrize("source", ["PGPASSWORD", "PGPASSFILE"])
 def test_without_the_setting_every_client_uses_libpqs_password(
-        source, postgres_server, pg_database, no_passwords, monkeypatch, tmp_path):
+    source, postgres_server, pg_database, no_passwords, monkeypatch, tmp_path
+):
     """MUSIC_DWH_WAREHOUSE_PASSWORD unset, the password in PGPASSWORD or in a password file: the
     loader's session, dbt and great-expectations all connect."""
     if source == "PGPASSWORD":
@@ -133,44 +153,73 @@ def test_without_the_setting_every_client_uses_libpqs_password(
     # The loader's session.
     warehouse.check_connection()
     with warehouse.session() as session:
-        assert session.query("select current_user, current_database()") == [("postgres", pg_database)]
+        assert session.query("select current_user, current_database()") == [
+            ("postgres", pg_database)
+        ]
 
     # dbt, with the environment the run gives it.
     env = {**os.environ, **warehouse.dbt_env(), "DO_NOT_TRACK": "1"}
     sql = REPO_ROOT / "sql"
     proc = subprocess.run(
-        [str(BIN / "dbt"), "debug", "--connection", "--project-dir", str(sql), "--profiles-dir", str(sql),
-         "--log-path", str(tmp_path / "dbt-logs")],
-        cwd=sql, env=env, capture_output=True, text=True, timeout=300,
+        [
+            str(BIN / "dbt"),
+            "debug",
+            "--connection",
+            "--project-dir",
+            str(sql),
+            "--profiles-dir",
+            str(sql),
+            "--log-path",
+            str(tmp_path / "dbt-logs"),
+        ],
+        cwd=sql,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
-    assert proc.returncode == 0 and "OK connection ok" in proc.stdout, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert proc.returncode == 0 and "OK connection ok" in proc.stdout, (
+        proc.stdout[-3000:] + proc.stderr[-3000:]
+    )
     assert postgres_server.password not in proc.stdout + proc.stderr
 
     # great-expectations' SQL datasource (a fresh GX context: no engine kept from another test).
     from music_dwh.checks import expectations as ex
 
     ex._gx_context.cache_clear()
-    suite = ex.Suite(name=f"password_{source.lower()}", table="t.days", blocking=True, partition_column="day",
-                     expectations=(ex.Expect("ExpectColumnValuesToNotBeNull", {"column": "n"}),))
+    suite = ex.Suite(
+        name=f"password_{source.lower()}",
+        table="t.days",
+        blocking=True,
+        partition_column="day",
+        expectations=(ex.Expect("ExpectColumnValuesToNotBeNull", {"column": "n"}),),
+    )
     with warehouse.session() as session:
-        result = ex.run_suite(suite, warehouse, session, [dt.date(2018, 11, 1), dt.date(2018, 11, 2)])
+        result = ex.run_suite(
+            suite, warehouse, session, [dt.date(2018, 11, 1), dt.date(2018, 11, 2)]
+        )
     ex._gx_context.cache_clear()
     rows = result.metadata["rows_validated"]
     assert result.passed and getattr(rows, "value", rows) == 2
 
 
-def test_connection_errors_say_which_password_was_refused(postgres_server, pg_database, no_passwords,
-                                                          monkeypatch, tmp_path):
+def test_connection_errors_say_which_password_was_refused(
+    postgres_server, pg_database, no_passwords, monkeypatch, tmp_path
+):
     url = postgres_server.url(pg_database)
     with pytest.raises(WarehouseError) as info:
         Warehouse(url=url).check_connection()
-    assert "asks for a password and none is set: set MUSIC_DWH_WAREHOUSE_PASSWORD" in str(info.value)
+    assert "asks for a password and none is set: set MUSIC_DWH_WAREHOUSE_PASSWORD" in str(
+        info.value
+    )
     assert "PGPASSWORD" in str(info.value) and "~/.pgpass" in str(info.value)
 
     monkeypatch.setenv("PGPASSWORD", "wrong-From-Env-1")
     with pytest.raises(WarehouseError) as info:
         Warehouse(url=url).check_connection()
-    assert "refused the password for user postgres (from PGPASSWORD): correct PGPASSWORD" in str(info.value)
+    assert "refused the password for user postgres (from PGPASSWORD): correct PGPASSWORD" in str(
+        info.value
+    )
     # The setting wins over PGPASSWORD, as in libpq.
     Warehouse(url=url, password=postgres_server.password).check_connection()
 
@@ -181,54 +230,117 @@ def test_connection_errors_say_which_password_was_refused(postgres_server, pg_da
         Warehouse(url=url).check_connection()
     assert f"(from the password file {path})" in str(info.value)
     for message in (str(info.value),):
-        assert "\n" not in message and "wrong-" not in message and postgres_server.password not in message
+        assert (
+            "\n" not in message
+            and "wrong-" not in message
+            and postgres_server.password not in message
+        )
 
 
 # ---------------------------------------------------------------------------- mistakes through music-dwh
 @pytest.fixture(scope="module")
 def raw(tmp_path_factory) -> Path:
     raw = tmp_path_factory.mktemp("raw")
-    subprocess.run([str(BIN / "music-dwh"), "generate", "sparkify", "--days", "1", "--events-per-day", "60",
-                    "--songs", "60", "--out", str(raw)], cwd=REPO_ROOT, check=True, capture_output=True,
-                   timeout=300)
+    subprocess.run(
+        [
+            str(BIN / "music-dwh"),
+            "generate",
+            "sparkify",
+            "--days",
+            "1",
+            "--events-per-day",
+            "60",
+            "--songs",
+            "60",
+            "--out",
+            str(raw),
+        ],
+        cwd=REPO_ROOT,
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
     return raw
 
 
-def _music_dwh(tmp_path: Path, raw: Path, url: str, *args: str, **env: str) -> subprocess.CompletedProcess:
+def _music_dwh(
+    tmp_path: Path, raw: Path, url: str, *args: str, **env: str
+) -> subprocess.CompletedProcess:
     base = without_passwords(dict(os.environ), tmp_path)
-    base.update(MUSIC_DWH_RAW=str(raw), MUSIC_DWH_WAREHOUSE=url, DAGSTER_HOME=str(tmp_path / "dagster"),
-                MUSIC_DWH_REPORTS=str(tmp_path / "reports"), DO_NOT_TRACK="1", GX_ANALYTICS_ENABLED="false")
-    return subprocess.run([str(BIN / "music-dwh"), *args], cwd=REPO_ROOT, env={**base, **env},
-                          capture_output=True, text=True, timeout=600)
+    base.update(
+        MUSIC_DWH_RAW=str(raw),
+        MUSIC_DWH_WAREHOUSE=url,
+        DAGSTER_HOME=str(tmp_path / "dagster"),
+        MUSIC_DWH_REPORTS=str(tmp_path / "reports"),
+        DO_NOT_TRACK="1",
+        GX_ANALYTICS_ENABLED="false",
+    )
+    return subprocess.run(
+        [str(BIN / "music-dwh"), *args],
+        cwd=REPO_ROOT,
+        env={**base, **env},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
 
 
 def _mistakes(postgres_server) -> dict[str, tuple[str, dict, str]]:
     """name → (warehouse URL, extra environment, what the one line must say)."""
     good = postgres_server.url()
     return {
-        "not a warehouse URL": ("mysql://root@127.0.0.1/dwh", {},
-                                r"MUSIC_DWH_WAREHOUSE='mysql://root@127\.0\.0\.1/dwh' is not a supported warehouse URL; use"),
-        "password in the URL": (f"postgresql://postgres:hunter2@127.0.0.1:{postgres_server.port}/postgres", {},
-                                "must not contain a password; put it in MUSIC_DWH_WAREHOUSE_PASSWORD"),
-        "not a port": ("postgresql://postgres@127.0.0.1:54x/postgres", {},
-                       "MUSIC_DWH_WAREHOUSE='postgresql://postgres@127.0.0.1:54x/postgres' has no valid port"),
-        "nothing listens": (f"postgresql://postgres@127.0.0.1:{free_port()}/postgres", {},
-                            r"cannot reach the warehouse at 127\.0\.0\.1:\d+ \(Connection refused\): correct the "
-                            "host and port in MUSIC_DWH_WAREHOUSE or start the server"),
-        "unknown host": ("postgresql://postgres@warehouse.invalid:5432/postgres", {},
-                         "cannot reach the warehouse at warehouse.invalid:5432 .*correct the host and port in "
-                         "MUSIC_DWH_WAREHOUSE"),
-        "wrong password": (good, {"MUSIC_DWH_WAREHOUSE_PASSWORD": "hunter2-Wrong"},
-                           "refused the password for user postgres \\(from MUSIC_DWH_WAREHOUSE_PASSWORD\\): "
-                           "correct MUSIC_DWH_WAREHOUSE_PASSWORD"),
-        "no password": (good, {}, "asks for a password and none is set: set MUSIC_DWH_WAREHOUSE_PASSWORD"),
-        "no such database": (postgres_server.url("no_such_db"), {"PGPASSWORD": postgres_server.password},
-                             "the database no_such_db does not exist on 127.0.0.1:\\d+: create it"),
+        "not a warehouse URL": (
+            "mysql://root@127.0.0.1/dwh",
+            {},
+            r"MUSIC_DWH_WAREHOUSE='mysql://root@127\.0\.0\.1/dwh' is not a supported warehouse URL; use",
+        ),
+        "password in the URL": (
+            f"postgresql://postgres:hunter2@127.0.0.1:{postgres_server.port}/postgres",
+            {},
+            "must not contain a password; put it in MUSIC_DWH_WAREHOUSE_PASSWORD",
+        ),
+        "not a port": (
+            "postgresql://postgres@127.0.0.1:54x/postgres",
+            {},
+            "MUSIC_DWH_WAREHOUSE='postgresql://postgres@127.0.0.1:54x/postgres' has no valid port",
+        ),
+        "nothing listens": (
+            f"postgresql://postgres@127.0.0.1:{free_port()}/postgres",
+            {},
+            r"cannot reach the warehouse at 127\.0\.0\.1:\d+ \(Connection refused\): correct the "
+            "host and port in MUSIC_DWH_WAREHOUSE or start the server",
+        ),
+        "unknown host": (
+            "postgresql://postgres@warehouse.invalid:5432/postgres",
+            {},
+            "cannot reach the warehouse at warehouse.invalid:5432 .*correct the host and port in "
+            "MUSIC_DWH_WAREHOUSE",
+        ),
+        "wrong password": (
+            good,
+            {"MUSIC_DWH_WAREHOUSE_PASSWORD": "hunter2-Wrong"},
+            "refused the password for user postgres \\(from MUSIC_DWH_WAREHOUSE_PASSWORD\\): "
+            "correct MUSIC_DWH_WAREHOUSE_PASSWORD",
+        ),
+        "no password": (
+            good,
+            {},
+            "asks for a password and none is set: set MUSIC_DWH_WAREHOUSE_PASSWORD",
+        ),
+        "no such database": (
+            postgres_server.url("no_such_db"),
+            {"PGPASSWORD": postgres_server.password},
+            "the database no_such_db does not exist on 127.0.0.1:\\d+: create it",
+        ),
     }
 
 
-def _assert_one_line(proc: subprocess.CompletedProcess, expected: str, secrets: tuple[str, ...]) -> None:
-    assert proc.returncode == 2, f"exit {proc.returncode}\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+def _assert_one_line(
+    proc: subprocess.CompletedProcess, expected: str, secrets: tuple[str, ...]
+) -> None:
+    assert proc.returncode == 2, (
+        f"exit {proc.returncode}\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    )
     assert "Traceback" not in proc.stderr and "Stack Trace" not in proc.stderr, proc.stderr[-3000:]
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("music-dwh: "), proc.stderr[-3000:]
@@ -236,8 +348,16 @@ def _assert_one_line(proc: subprocess.CompletedProcess, expected: str, secrets: 
     assert not any(s in proc.stdout + proc.stderr for s in secrets)
 
 
-MISTAKES = ["not a warehouse URL", "password in the URL", "not a port", "nothing listens", "unknown host", "wrong password",
-            "no password", "no such database"]
+MISTAKES = [
+    "not a warehouse URL",
+    "password in the URL",
+    "not a port",
+    "nothing listens",
+    "unknown host",
+    "wrong password",
+    "no password",
+    "no such database",
+]
 
 
 @pytest.mark.e2e
@@ -261,8 +381,14 @@ def test_load_with_the_password_only_in_pgpassword(postgres_server, raw, tmp_pat
     """A whole run (staging, dbt build, expectation suites) with MUSIC_DWH_WAREHOUSE_PASSWORD
     unset and the password in PGPASSWORD."""
     database = postgres_server.create_database()
-    proc = _music_dwh(tmp_path, raw, postgres_server.url(database), "load", "sparkify",
-                      PGPASSWORD=postgres_server.password)
+    proc = _music_dwh(
+        tmp_path,
+        raw,
+        postgres_server.url(database),
+        "load",
+        "sparkify",
+        PGPASSWORD=postgres_server.password,
+    )
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
     assert re.search(r"sparkify: checks \d+ passed, 0 failed", proc.stdout), proc.stdout[-4000:]
     con = postgres_server.connect(database)
@@ -275,4 +401,6 @@ def test_load_with_the_password_only_in_pgpassword(postgres_server, raw, tmp_pat
     # PGPASSWORD's value reached dbt as a dbt secret: printed nowhere, stored nowhere.
     secret = postgres_server.password
     assert secret not in proc.stdout + proc.stderr
-    assert [p for p in tmp_path.rglob("*") if p.is_file() and secret.encode() in p.read_bytes()] == []
+    assert [
+        p for p in tmp_path.rglob("*") if p.is_file() and secret.encode() in p.read_bytes()
+    ] == []

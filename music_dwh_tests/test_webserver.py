@@ -29,8 +29,15 @@ from music_dwh_tests.conftest import BIN, REPO_ROOT, Workspace, free_port
 LOCATION = "music_dwh.definitions"
 REPOSITORY = "__repository__"
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 UI_DAY, SENSOR_DAY = "2018-11-01", "2018-11-02"
 
 
@@ -63,8 +70,9 @@ class DevServer:
 
     def graphql(self, query: str, variables: dict | None = None) -> dict:
         body = json.dumps({"query": query, "variables": variables or {}}).encode()
-        request = urllib.request.Request(f"{self.url}/graphql", data=body,
-                                         headers={"Content-Type": "application/json"})
+        request = urllib.request.Request(
+            f"{self.url}/graphql", data=body, headers={"Content-Type": "application/json"}
+        )
         with urllib.request.urlopen(request, timeout=60) as response:
             payload = json.loads(response.read())
         assert "errors" not in payload, payload["errors"]
@@ -88,7 +96,9 @@ class DevServer:
             failed = [r for r in runs if r["status"] in ("FAILURE", "CANCELED")]
             assert not failed, f"run failed: {failed}\n{self.tail()}"
             time.sleep(2)
-        raise AssertionError(f"no successful run with {tags} after {timeout} s: {runs}\n{self.tail()}")
+        raise AssertionError(
+            f"no successful run with {tags} after {timeout} s: {runs}\n{self.tail()}"
+        )
 
     def tail(self) -> str:
         return self.log.read_text(errors="replace")[-6000:]
@@ -97,11 +107,26 @@ class DevServer:
 @pytest.fixture(scope="module")
 def dev_server(tmp_path_factory):
     root = tmp_path_factory.mktemp("dev")
-    ws = Workspace(root=root, raw=root / "raw", warehouse=root / "warehouse.duckdb",
-                   dagster_home=root / "dagster")
+    ws = Workspace(
+        root=root,
+        raw=root / "raw",
+        warehouse=root / "warehouse.duckdb",
+        dagster_home=root / "dagster",
+    )
     ws.raw.mkdir()
-    ws.run("music-dwh", "generate", "sparkify", "--days", "2", "--events-per-day", "150",
-           "--songs", "60", "--out", str(ws.raw))
+    ws.run(
+        "music-dwh",
+        "generate",
+        "sparkify",
+        "--days",
+        "2",
+        "--events-per-day",
+        "150",
+        "--songs",
+        "60",
+        "--out",
+        str(ws.raw),
+    )
     ws.run("music-dwh", "prepare")
     # Hold the second day back: the daemon test delivers it.
     held_back = root / "incoming" / f"{SENSOR_DAY}-events.json"
@@ -112,8 +137,21 @@ def dev_server(tmp_path_factory):
     log = root / "dagster-dev.log"
     with open(log, "wb") as out:
         proc = subprocess.Popen(
-            [str(BIN / "dagster"), "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
-            cwd=REPO_ROOT, env=ws.env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            [
+                str(BIN / "dagster"),
+                "dev",
+                "-w",
+                "workspace.yaml",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(port),
+            ],
+            cwd=REPO_ROOT,
+            env=ws.env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
             start_new_session=True,  # its own process group, ended as a whole
         )
     server = DevServer(ws, f"http://127.0.0.1:{port}", proc, log, held_back, root / "screenshots")
@@ -160,14 +198,18 @@ def _page(browser, width: int, height: int):
     page = browser.new_page(viewport={"width": width, "height": height})
     page.set_default_timeout(60_000)
     # Dagster greets a new browser with a newsletter dialog; dismiss it whenever it shows up.
-    page.add_locator_handler(page.get_by_text("Join the Dagster community"),
-                             lambda: page.get_by_role("button", name="Skip").click())
+    page.add_locator_handler(
+        page.get_by_text("Join the Dagster community"),
+        lambda: page.get_by_role("button", name="Skip").click(),
+    )
     return page
 
 
 # ---------------------------------------------------------------------------- UI
 @pytest.mark.e2e
-def test_the_ui_shows_every_asset_and_check_and_materializes_a_partition(dev_server, expected, browser):
+def test_the_ui_shows_every_asset_and_check_and_materializes_a_partition(
+    dev_server, expected, browser
+):
     assets, checks = expected
     server = dev_server
 
@@ -177,7 +219,9 @@ def test_the_ui_shows_every_asset_and_check_and_materializes_a_partition(dev_ser
     last = assets[-1]
     page.get_by_text(f"{last.path[0]} / {last.path[1]}").first.wait_for()
     catalog = page.inner_text("body")
-    page.screenshot(path=str(server.shots / "catalog.png"), clip={"x": 0, "y": 0, "width": 1600, "height": 1400})
+    page.screenshot(
+        path=str(server.shots / "catalog.png"), clip={"x": 0, "y": 0, "width": 1600, "height": 1400}
+    )
     missing = [k.to_user_string() for k in assets if f"{k.path[0]} / {k.path[1]}" not in catalog]
     assert not missing, f"not in the asset catalog: {missing}"
     page.close()
@@ -185,15 +229,21 @@ def test_the_ui_shows_every_asset_and_check_and_materializes_a_partition(dev_ser
     # Asset graph of each group: every asset is a node; a node with checks counts all of them.
     page = _page(browser, 4000, 9000)
     for group in ("sparkify", "chinook"):
-        page.goto(f"{server.url}/locations/{LOCATION}/asset-groups/{group}", wait_until="networkidle")
+        page.goto(
+            f"{server.url}/locations/{LOCATION}/asset-groups/{group}", wait_until="networkidle"
+        )
         page.get_by_text("Latest event").first.wait_for()
         page.wait_for_timeout(1000)
         text = page.inner_text("body")
         page.screenshot(path=str(server.shots / f"graph-{group}.png"))
         names = set(re.findall(r"\n([a-z0-9_]+)\nLatest event", text))
         in_group = {k.path[-1] for k in assets if k.path[0] == group}
-        assert names == in_group, f"{group} graph: missing {in_group - names}, extra {names - in_group}"
-        for name, total in re.findall(r"\n([a-z0-9_]+)\nLatest event\n[^\n]*\nAsset checks\n\d+ / (\d+)", text):
+        assert names == in_group, (
+            f"{group} graph: missing {in_group - names}, extra {names - in_group}"
+        )
+        for name, total in re.findall(
+            r"\n([a-z0-9_]+)\nLatest event\n[^\n]*\nAsset checks\n\d+ / (\d+)", text
+        ):
             key = next(k for k in assets if k.path == [group, name])
             assert int(total) == len(checks.get(key, ())), f"{group}/{name}: {total} checks shown"
     page.close()
@@ -221,7 +271,9 @@ def test_the_ui_shows_every_asset_and_check_and_materializes_a_partition(dev_ser
     page.goto(f"{server.url}/locations/{LOCATION}/jobs/sparkify_job", wait_until="networkidle")
     page.get_by_role("button", name="Materialize all").click()
     # The dialog first offers the last 90 days (none, for 2018 data): ask for all of them.
-    page.locator('input[placeholder^="ex: "], input[placeholder="No matching partitions"]').first.wait_for()
+    page.locator(
+        'input[placeholder^="ex: "], input[placeholder="No matching partitions"]'
+    ).first.wait_for()
     show_all = page.get_by_role("button", name="Show all partitions")
     if show_all.is_visible():
         show_all.click()
@@ -243,7 +295,11 @@ def test_the_ui_shows_every_asset_and_check_and_materializes_a_partition(dev_ser
     page.close()
     from music_dwh_tests.conftest import query
 
-    day_rows = query(server.ws.warehouse, "select count(*) from sparkify.songplays where start_time::date = ?", [UI_DAY])
+    day_rows = query(
+        server.ws.warehouse,
+        "select count(*) from sparkify.songplays where start_time::date = ?",
+        [UI_DAY],
+    )
     assert day_rows[0][0] > 0
 
 
@@ -257,15 +313,25 @@ def test_the_daemon_loads_a_newly_delivered_day_by_itself(dev_server):
     from music_dwh.resources.raw_store import open_raw_store
 
     server = dev_server
-    selector = {"repositoryLocationName": LOCATION, "repositoryName": REPOSITORY,
-                "sensorName": "sparkify_log_sensor"}
+    selector = {
+        "repositoryLocationName": LOCATION,
+        "repositoryName": REPOSITORY,
+        "sensorName": "sparkify_log_sensor",
+    }
     # Start from what is already in the store (as an operator would after `music-dwh load`):
     # the sensor's own evaluation of the current files gives that cursor.
-    data = sparkify_log_sensor.evaluate_tick(build_sensor_context(
-        repository_def=defs.get_repository_def(), resources={"raw_store": open_raw_store(str(server.ws.raw))}))
+    data = sparkify_log_sensor.evaluate_tick(
+        build_sensor_context(
+            repository_def=defs.get_repository_def(),
+            resources={"raw_store": open_raw_store(str(server.ws.raw))},
+        )
+    )
     assert [r.partition_key for r in data.run_requests] == [UI_DAY]
-    server.graphql("""mutation($s: SensorSelector!, $c: String) { setSensorCursor(sensorSelector: $s, cursor: $c) {
-                        __typename } }""", {"s": selector, "c": data.cursor})
+    server.graphql(
+        """mutation($s: SensorSelector!, $c: String) { setSensorCursor(sensorSelector: $s, cursor: $c) {
+                        __typename } }""",
+        {"s": selector, "c": data.cursor},
+    )
 
     # The day lands (atomically, as a delivery would), the sensor is switched on (its first
     # tick comes at once), and nobody asks for anything.
@@ -273,23 +339,42 @@ def test_the_daemon_loads_a_newly_delivered_day_by_itself(dev_server):
     tmp = target.with_name(".tmp-delivery")
     shutil.copy(server.held_back, tmp)
     os.replace(tmp, target)
-    started = server.graphql("""mutation($s: SensorSelector!) { startSensor(sensorSelector: $s) {
-                                  ... on Sensor { sensorState { status } } } }""", {"s": selector})
+    started = server.graphql(
+        """mutation($s: SensorSelector!) { startSensor(sensorSelector: $s) {
+                                  ... on Sensor { sensorState { status } } } }""",
+        {"s": selector},
+    )
     assert started["startSensor"]["sensorState"]["status"] == "RUNNING"
 
     run = server.wait_for_success({"dagster/partition": SENSOR_DAY}, timeout=300)
-    assert {t["key"]: t["value"] for t in run["tags"]}["dagster/sensor_name"] == "sparkify_log_sensor"
+    assert {t["key"]: t["value"] for t in run["tags"]}[
+        "dagster/sensor_name"
+    ] == "sparkify_log_sensor"
     # One run, for that day only: the day already in the store was not requested again.
-    assert [r["runId"] for r in server.runs({"dagster/sensor_name": "sparkify_log_sensor"})] == [run["runId"]]
-    logs = [server.log, *(p for p in server.ws.dagster_home.rglob("*") if p.is_file())]  # run logs too
+    assert [r["runId"] for r in server.runs({"dagster/sensor_name": "sparkify_log_sensor"})] == [
+        run["runId"]
+    ]
+    logs = [
+        server.log,
+        *(p for p in server.ws.dagster_home.rglob("*") if p.is_file()),
+    ]  # run logs too
     assert not [p for p in logs if b"Could not set lock" in p.read_bytes()]
 
     from music_dwh_tests.conftest import query
 
-    staged = dict(query(server.ws.warehouse, "select partition_date::varchar, count(*) from "
-                        "sparkify.staging_events group by 1"))
+    staged = dict(
+        query(
+            server.ws.warehouse,
+            "select partition_date::varchar, count(*) from sparkify.staging_events group by 1",
+        )
+    )
     assert all(staged.get(day, 0) > 0 for day in (UI_DAY, SENSOR_DAY)), staged
-    plays = dict(query(server.ws.warehouse, "select start_time::date::varchar, count(*) from sparkify.songplays group by 1"))
+    plays = dict(
+        query(
+            server.ws.warehouse,
+            "select start_time::date::varchar, count(*) from sparkify.songplays group by 1",
+        )
+    )
     assert all(plays.get(day, 0) > 0 for day in (UI_DAY, SENSOR_DAY)), plays
     # The day's materialization carries its row count and song match rate.
     from dagster import AssetKey, AssetRecordsFilter, DagsterInstance
@@ -297,7 +382,9 @@ def test_the_daemon_loads_a_newly_delivered_day_by_itself(dev_server):
     instance = DagsterInstance.from_config(str(server.ws.dagster_home))
     try:
         (record,) = instance.fetch_materializations(
-            AssetRecordsFilter(asset_key=AssetKey(["sparkify", "songplays"]), asset_partitions=[SENSOR_DAY]),
+            AssetRecordsFilter(
+                asset_key=AssetKey(["sparkify", "songplays"]), asset_partitions=[SENSOR_DAY]
+            ),
             limit=1,
         ).records
         metadata = record.asset_materialization.metadata

@@ -56,7 +56,10 @@ def reference_files(context: AssetExecutionContext, raw_store: RawStore) -> Mate
         context.log.warning(f"reference snapshot(s) missing: {', '.join(missing)}")
     table = "\n".join(
         ["| file | bytes |", "|---|---|"]
-        + [f"| {reference_key(t)} | {'missing' if s is None else f'{s:,}'} |" for t, s in rows.items()]
+        + [
+            f"| {reference_key(t)} | {'missing' if s is None else f'{s:,}'} |"
+            for t, s in rows.items()
+        ]
     )
     return MaterializeResult(
         metadata={
@@ -141,15 +144,23 @@ def reference_staging(context: AssetExecutionContext, raw_store: RawStore, wareh
             with failing_over_threshold():
                 stats = staging.load_reference_table(raw_store, session, table, threshold)
             if stats.files == 0:
-                context.log.warning(f"{raw_store.uri(reference_key(table))} is missing: staging_{table} is now empty")
-            context.log.info(f"staging_{table}: {stats.loaded:,} rows staged, {stats.quarantined:,} quarantined")
+                context.log.warning(
+                    f"{raw_store.uri(reference_key(table))} is missing: staging_{table} is now empty"
+                )
+            context.log.info(
+                f"staging_{table}: {stats.loaded:,} rows staged, {stats.quarantined:,} quarantined"
+            )
             metadata = table_metadata(session, staging.staging_table(table))
             metadata.update(quarantine_metadata(stats.records, stats.quarantined))
             yield MaterializeResult(asset_key=key, metadata=metadata)
 
 
 # Lines are checked against the track and customer snapshots, so those load first.
-_INVOICE_DEPS = [invoice_files.key, AssetKey([GROUP, "staging_track"]), AssetKey([GROUP, "staging_customer"])]
+_INVOICE_DEPS = [
+    invoice_files.key,
+    AssetKey([GROUP, "staging_track"]),
+    AssetKey([GROUP, "staging_customer"]),
+]
 INVOICE_SPECS = [
     _staging_spec(
         "invoice",
@@ -166,6 +177,7 @@ INVOICE_SPECS = [
         partitions_def=chinook_daily,
     ),
 ]
+
 
 @multi_asset(
     name="chinook_invoice_staging",
@@ -198,7 +210,9 @@ def invoice_staging(context: AssetExecutionContext, raw_store: RawStore, warehou
                 yield MaterializeResult(
                     asset_key=AssetKey([GROUP, f"staging_{name}"]),
                     metadata={
-                        "waiting_for": MetadataValue.text(f"reference snapshot(s): {', '.join(missing)}"),
+                        "waiting_for": MetadataValue.text(
+                            f"reference snapshot(s): {', '.join(missing)}"
+                        ),
                         "note": MetadataValue.text(message),
                         "raw_records": 0,
                         "quarantined": 0,
@@ -215,19 +229,31 @@ def invoice_staging(context: AssetExecutionContext, raw_store: RawStore, warehou
             written += 1
             with failing_over_threshold():
                 inv, lines = staging.load_invoice_day(
-                    raw_store, session, day, threshold, tracks, customers, present=delivered.get(day, {})
+                    raw_store,
+                    session,
+                    day,
+                    threshold,
+                    tracks,
+                    customers,
+                    present=delivered.get(day, {}),
                 )
             for name, stats in (("invoice", inv), ("invoice_line", lines)):
                 totals[name][0] += stats.records
                 totals[name][1] += stats.loaded
                 totals[name][2] += stats.quarantined
-            per_day[day] = {"invoices": inv.loaded, "lines": lines.loaded, "quarantined": inv.quarantined + lines.quarantined}
+            per_day[day] = {
+                "invoices": inv.loaded,
+                "lines": lines.loaded,
+                "quarantined": inv.quarantined + lines.quarantined,
+            }
             if log_this_day(written, len(to_load)):
                 context.log.info(
                     f"[{i}/{len(days)}] {day}: {inv.loaded:,} invoices, {lines.loaded:,} lines staged, "
                     f"{inv.quarantined + lines.quarantined:,} quarantined"
                 )
-        context.log.info(f"{len(delivered):,} of {len(days):,} days had sales; {len(to_load):,} days written")
+        context.log.info(
+            f"{len(delivered):,} of {len(days):,} days had sales; {len(to_load):,} days written"
+        )
         window = ("partition_date >= ? and partition_date <= ?", [days[0], days[-1]])
         for name in ("invoice", "invoice_line"):
             records, _loaded, quarantined = totals[name]
@@ -238,7 +264,9 @@ def invoice_staging(context: AssetExecutionContext, raw_store: RawStore, warehou
             per_day_table = per_day_markdown(per_day) if name == "invoice" else None
             if per_day_table is not None:
                 metadata["per_day"] = per_day_table
-            yield MaterializeResult(asset_key=AssetKey([GROUP, f"staging_{name}"]), metadata=metadata)
+            yield MaterializeResult(
+                asset_key=AssetKey([GROUP, f"staging_{name}"]), metadata=metadata
+            )
 
 
 assets = [reference_files, invoice_files, reference_staging, invoice_staging]

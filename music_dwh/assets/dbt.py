@@ -7,7 +7,6 @@ daily partitions and get the run's window; the other models are rebuilt whole. M
 their seed names as asset keys under the system's prefix (``sparkify/songplays``).
 """
 
-
 import datetime as dt
 import json
 import time
@@ -61,21 +60,30 @@ class MusicDwhTranslator(DagsterDbtTranslator):
         layer = LAYERS.get(fqn[2], "star") if len(fqn) > 3 else "star"
         return {**super().get_tags(dbt_resource_props), "layer": layer, "source_system": fqn[1]}
 
-    def get_partitions_def(self, dbt_resource_props: Mapping[str, Any]) -> PartitionsDefinition | None:
+    def get_partitions_def(
+        self, dbt_resource_props: Mapping[str, Any]
+    ) -> PartitionsDefinition | None:
         # Only the daily incremental models are partitioned, by their system's days; the
         # multi-asset mixes them with whole-table models (allowed: @dbt_assets can subset).
-        if dbt_resource_props.get("resource_type") == "model" and "daily" in dbt_resource_props.get("tags", []):
+        if dbt_resource_props.get("resource_type") == "model" and "daily" in dbt_resource_props.get(
+            "tags", []
+        ):
             return DAILY_PARTITIONS[dbt_resource_props["fqn"][1]]
         return None
 
     def get_owners(self, dbt_resource_props: Mapping[str, Any]):
         return ["team:analytics-engineering"]
 
-    def get_automation_condition(self, dbt_resource_props: Mapping[str, Any]) -> AutomationCondition | None:
+    def get_automation_condition(
+        self, dbt_resource_props: Mapping[str, Any]
+    ) -> AutomationCondition | None:
         # A mart aggregates many days: rebuild it whenever a day upstream is (re)loaded by a run
         # that did not rebuild it (a late day, a one-day fix), once its inputs are idle. Not
         # eager(): that waits for every upstream day to exist, which never holds for gappy data.
-        if dbt_resource_props.get("resource_type") != "model" or "marts" not in dbt_resource_props["fqn"]:
+        if (
+            dbt_resource_props.get("resource_type") != "model"
+            or "marts" not in dbt_resource_props["fqn"]
+        ):
             return None
         # Only what exists is refreshed (~missing): a dimension reloaded by the song catalogue's
         # run would otherwise flag every day of a daily mart since the first partition, thousands
@@ -92,7 +100,10 @@ translator = MusicDwhTranslator(settings=DagsterDbtTranslatorSettings(enable_cod
 
 
 def _with_table_metadata(
-    context: AssetExecutionContext, events: list, warehouse: Warehouse, window: tuple[str, str] | None
+    context: AssetExecutionContext,
+    events: list,
+    warehouse: Warehouse,
+    window: tuple[str, str] | None,
 ) -> Iterator:
     """Add row counts, schema and a preview to dbt's materializations. Runs after the dbt
     invocation, once dbt has closed its connections: on DuckDB, dbt and this session may not
@@ -112,9 +123,14 @@ def _with_table_metadata(
                 partition_column = _partition_columns().get(key.path[-1])
                 where = None
                 if window and partition_column:
-                    where = (f'"{partition_column}" >= ? and "{partition_column}" < ?', list(window))
+                    where = (
+                        f'"{partition_column}" >= ? and "{partition_column}" < ?',
+                        list(window),
+                    )
                 range_days = (
-                    (dt.date.fromisoformat(window[1]) - dt.date.fromisoformat(window[0])).days if window else 1
+                    (dt.date.fromisoformat(window[1]) - dt.date.fromisoformat(window[0])).days
+                    if window
+                    else 1
                 )
                 extra = table_metadata(session, table, partition_where=where, range_days=range_days)
                 extra.update(_match_metadata(session, table, where))
@@ -162,13 +178,15 @@ def _partition_columns() -> dict[str, str]:
         _PARTITION_COLUMNS = {
             node["name"]: node["config"]["meta"]["partition_column"]
             for node in manifest["nodes"].values()
-            if node["resource_type"] == "model" and node["config"].get("meta", {}).get("partition_column")
+            if node["resource_type"] == "model"
+            and node["config"].get("meta", {}).get("partition_column")
         }
     return _PARTITION_COLUMNS
 
 
-def _partition_window(context: AssetExecutionContext, partitions_def: TimeWindowPartitionsDefinition
-                      ) -> tuple[str, str] | None:
+def _partition_window(
+    context: AssetExecutionContext, partitions_def: TimeWindowPartitionsDefinition
+) -> tuple[str, str] | None:
     """The run's days (one day or a range) as ``[start, end)`` ISO dates, or None for a run
     without a partition."""
     if not (context.has_partition_key or context.has_partition_key_range):
@@ -197,13 +215,19 @@ def run_dbt(
     window = _partition_window(context, partitions_def)
     # The window reaches sql/macros/partition_window.sql as environment variables, read only
     # in SQL bodies and hooks (rendered per invocation), never at parse time.
-    dbt_env = {**warehouse.dbt_env(), **(dict(zip(WINDOW_VARIABLES, window)) if window else {})}
+    dbt_env = {
+        **warehouse.dbt_env(),
+        **(dict(zip(WINDOW_VARIABLES, window, strict=True)) if window else {}),
+    }
     create_missing_model_tables(context, dbt, warehouse, dbt_env)
     skipped = []
     if window is None:
         skipped = sorted(
-            (key for key in context.selected_asset_keys
-             if context.assets_def.specs_by_key[key].partitions_def is not None),
+            (
+                key
+                for key in context.selected_asset_keys
+                if context.assets_def.specs_by_key[key].partitions_def is not None
+            ),
             key=lambda k: k.to_user_string(),
         )
         if skipped:
@@ -213,7 +237,11 @@ def run_dbt(
                 + ", ".join(k.to_user_string() for k in skipped)
             )
         left = set(context.selected_asset_keys) - set(skipped)
-        if skipped and not left and all(c.asset_key in skipped for c in context.selected_asset_check_keys):
+        if (
+            skipped
+            and not left
+            and all(c.asset_key in skipped for c in context.selected_asset_check_keys)
+        ):
             return  # nothing else to build or test
     invocation, events = dbt.build(context, dbt_env, exclude=skipped)
     yield from _with_table_metadata(context, events, warehouse, window)
@@ -223,12 +251,16 @@ def run_dbt(
         failures = invocation.failures() or invocation.errors or ["dbt failed without a result"]
         raise Failure(
             description="dbt build failed:\n" + "\n".join(failures[:20]),
-            metadata={"dbt_failures": len(invocation.failures()), "dbt_command": invocation.command},
+            metadata={
+                "dbt_failures": len(invocation.failures()),
+                "dbt_command": invocation.command,
+            },
         )
 
 
-def create_missing_model_tables(context: AssetExecutionContext, dbt: DbtRunner, warehouse: Warehouse,
-                                dbt_env: Mapping[str, str]) -> list[str]:
+def create_missing_model_tables(
+    context: AssetExecutionContext, dbt: DbtRunner, warehouse: Warehouse, dbt_env: Mapping[str, str]
+) -> list[str]:
     """Create, empty, the tables of this system's models that do not exist yet.
 
     Any subset of the graph must run on an empty or partial warehouse: a run without a
@@ -262,12 +294,19 @@ def create_missing_model_tables(context: AssetExecutionContext, dbt: DbtRunner, 
         return []
     # The build's environment: its parsed manifest is then the build's too (one parse).
     manifest = parsed_manifest(dbt_env, Path(dbt.project_dir), Path(dbt.profiles_dir))
-    invocation = invoke(["run", "--empty", "--select", " ".join(missing)], env=dbt_env,
-                        target_path=dbt.unique_target_path(context), manifest=manifest,
-                        project_dir=Path(dbt.project_dir), profiles_dir=Path(dbt.profiles_dir))
+    invocation = invoke(
+        ["run", "--empty", "--select", " ".join(missing)],
+        env=dbt_env,
+        target_path=dbt.unique_target_path(context),
+        manifest=manifest,
+        project_dir=Path(dbt.project_dir),
+        profiles_dir=Path(dbt.profiles_dir),
+    )
     if not invocation.success:
-        raise Failure(description=f"could not create the empty tables {', '.join(missing)}:\n"
-                      + "\n".join((invocation.failures() or invocation.errors)[:20]))
+        raise Failure(
+            description=f"could not create the empty tables {', '.join(missing)}:\n"
+            + "\n".join((invocation.failures() or invocation.errors)[:20])
+        )
     context.log.info(
         f"Created {len(missing)} missing table(s) empty ({', '.join(missing)}): nothing was loaded "
         "into them yet, so the models that read them build empty instead of failing."

@@ -54,7 +54,10 @@ def table_metadata(
         else None
     )
     if range_days > FULL_METADATA_MAX_DAYS:
-        metadata = {"dagster/row_count": MetadataValue.int(int(total)), "dagster/table_name": MetadataValue.text(table)}
+        metadata = {
+            "dagster/row_count": MetadataValue.int(int(total)),
+            "dagster/table_name": MetadataValue.text(table),
+        }
         if partition_rows is not None:
             metadata["dagster/partition_row_count"] = MetadataValue.int(int(partition_rows))
         return metadata

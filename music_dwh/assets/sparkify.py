@@ -5,7 +5,6 @@ log file, or the whole song catalogue, into schema ``sparkify``. The star schema
 built by dbt (``sql/models/sparkify``, wired in ``music_dwh/assets/dbt.py``).
 """
 
-
 from dagster import (
     AssetExecutionContext,
     BackfillPolicy,
@@ -183,7 +182,9 @@ def staging_songs(
     (exact duplicates and conflicting song_ids quarantined). Unpartitioned: replaced whole."""
     with warehouse.session() as session:
         with failing_over_threshold():
-            stats = staging.load_song_catalogue(raw_store, session, get_settings().quarantine_threshold)
+            stats = staging.load_song_catalogue(
+                raw_store, session, get_settings().quarantine_threshold
+            )
         context.log.info(
             f"{stats.loaded:,} song records staged from {stats.files:,} files, "
             f"{stats.quarantined:,} quarantined"

@@ -58,7 +58,9 @@ SECRET_VARIABLES = (
     "DBT_ENV_SECRET_WAREHOUSE_PASSWORD",
 )
 _URL_CREDENTIALS = re.compile(r"(\b[a-z][a-z0-9+.-]*://)[^/\s:@]+:[^/\s@]+@", re.IGNORECASE)
-_KEY_VALUE_SECRET = re.compile(r"\b(password|passwd|pwd|secret|token|api_key)(\s*[=:]\s*)(\S+)", re.IGNORECASE)
+_KEY_VALUE_SECRET = re.compile(
+    r"\b(password|passwd|pwd|secret|token|api_key)(\s*[=:]\s*)(\S+)", re.IGNORECASE
+)
 
 
 class AlertError(RuntimeError):
@@ -126,7 +128,9 @@ def post_alert(message: dict, log: logging.Logger | None = None) -> bool:
     except (urllib.error.URLError, OSError) as exc:
         # Neither the URL nor the body: the URL may hold a token. The reason is enough.
         reason = getattr(exc, "reason", None) or getattr(exc, "code", None) or type(exc).__name__
-        raise AlertError(f"the alert webhook (MUSIC_DWH_ALERT_WEBHOOK) refused the alert: {reason}") from None
+        raise AlertError(
+            f"the alert webhook (MUSIC_DWH_ALERT_WEBHOOK) refused the alert: {reason}"
+        ) from None
     log.info(f"alert posted: {message['summary']}")
     return True
 
@@ -140,15 +144,20 @@ def run_failure_message(context: RunFailureSensorContext) -> dict:
     done: set[str] = set()
     for entry in instance.all_logs(
         run.run_id,
-        of_type={DagsterEventType.ASSET_MATERIALIZATION_PLANNED, DagsterEventType.ASSET_MATERIALIZATION},
+        of_type={
+            DagsterEventType.ASSET_MATERIALIZATION_PLANNED,
+            DagsterEventType.ASSET_MATERIALIZATION,
+        },
     ):
         event = entry.dagster_event
         if event is None or event.asset_key is None:
             continue
-        (planned if event.event_type == DagsterEventType.ASSET_MATERIALIZATION_PLANNED else done).add(
-            event.asset_key.to_user_string()
-        )
-    stale = sorted(planned - done) or sorted(k.to_user_string() for k in (run.asset_selection or []))
+        (
+            planned if event.event_type == DagsterEventType.ASSET_MATERIALIZATION_PLANNED else done
+        ).add(event.asset_key.to_user_string())
+    stale = sorted(planned - done) or sorted(
+        k.to_user_string() for k in (run.asset_selection or [])
+    )
     steps = context.get_step_failure_events()
     error = None
     if steps and steps[0].step_failure_data and steps[0].step_failure_data.error:
@@ -164,7 +173,8 @@ def run_failure_message(context: RunFailureSensorContext) -> dict:
         "summary": summary,
         "system": system,
         "job": run.job_name,
-        "asset": ", ".join(stale[:MAX_ASSETS]) + (f" (+{len(stale) - MAX_ASSETS} more)" if len(stale) > MAX_ASSETS else ""),
+        "asset": ", ".join(stale[:MAX_ASSETS])
+        + (f" (+{len(stale) - MAX_ASSETS} more)" if len(stale) > MAX_ASSETS else ""),
         "partition": partition,
         "check": None,
         "failed_steps": [e.step_key for e in steps][:MAX_ASSETS],
@@ -203,7 +213,9 @@ def run_failure_alert_sensor(context: RunFailureSensorContext) -> None:
 def check_failure_message(evaluation, run_id: str, run_tags: Mapping[str, str]) -> dict:
     asset = evaluation.asset_key.to_user_string()
     partition = evaluation.partition or partition_of(run_tags)
-    summary = f"check {evaluation.check_name} failed on {asset}" + (f" for {partition}" if partition else "")
+    summary = f"check {evaluation.check_name} failed on {asset}" + (
+        f" for {partition}" if partition else ""
+    )
     return {
         "source": "music_dwh",
         "kind": "check_failure",
@@ -250,7 +262,9 @@ def check_failure_alert_sensor(context: SensorEvaluationContext):
     sent = runs = 0
     for event_type in FINISHED:
         result = instance.fetch_run_status_changes(
-            RunStatusChangeRecordsFilter(event_type=event_type, after_storage_id=state[event_type.value]),
+            RunStatusChangeRecordsFilter(
+                event_type=event_type, after_storage_id=state[event_type.value]
+            ),
             limit=RUNS_PER_TICK,
             ascending=True,
         )
@@ -258,15 +272,20 @@ def check_failure_alert_sensor(context: SensorEvaluationContext):
             run_id = record.event_log_entry.run_id
             run = instance.get_run_by_id(run_id)
             # An attempt that run retries will repeat: its retry's checks are the news.
-            entries = [] if run is not None and will_be_retried(run) else instance.all_logs(
-                run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION
+            entries = (
+                []
+                if run is not None and will_be_retried(run)
+                else instance.all_logs(run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION)
             )
             for entry in entries:
                 evaluation = entry.dagster_event.event_specific_data
                 if evaluation.passed or evaluation.severity != AssetCheckSeverity.ERROR:
                     continue
                 try:
-                    post_alert(check_failure_message(evaluation, run_id, run.tags if run else {}), context.log)
+                    post_alert(
+                        check_failure_message(evaluation, run_id, run.tags if run else {}),
+                        context.log,
+                    )
                 except AlertError as exc:
                     if not sent:
                         raise  # the tick fails (visible in the UI); the same run is retried

@@ -195,12 +195,20 @@ def failed_days(context: SensorEvaluationContext, job_name: str, days: Iterable[
     wanted = set(days)
     candidates = {
         run.tags.get(PARTITION_NAME_TAG)
-        for run in instance.get_runs(RunsFilter(job_name=job_name, statuses=[DagsterRunStatus.FAILURE]), limit=1000)
+        for run in instance.get_runs(
+            RunsFilter(job_name=job_name, statuses=[DagsterRunStatus.FAILURE]), limit=1000
+        )
     } & wanted
     failed = []
     for day in sorted(candidates):
-        latest = instance.get_runs(RunsFilter(job_name=job_name, tags={PARTITION_NAME_TAG: day}), limit=1)
-        if latest and latest[0].status == DagsterRunStatus.FAILURE and not will_be_retried(latest[0]):
+        latest = instance.get_runs(
+            RunsFilter(job_name=job_name, tags={PARTITION_NAME_TAG: day}), limit=1
+        )
+        if (
+            latest
+            and latest[0].status == DagsterRunStatus.FAILURE
+            and not will_be_retried(latest[0])
+        ):
             failed.append(day)
     return failed
 
@@ -253,12 +261,17 @@ def evaluate_daily(
             run_key=f"{source.system}:{day}:{current[day]}:after-snapshot-{marker}",
             partition_key=day,
             asset_selection=selection,
-            tags={TRIGGER_TAG: source.sensor_name, RETRY_REASON_TAG: "snapshot reloaded after a failed run"},
+            tags={
+                TRIGGER_TAG: source.sensor_name,
+                RETRY_REASON_TAG: "snapshot reloaded after a failed run",
+            },
         )
         for day in again
     ]
     if ready:
-        context.log.info(f"new or re-delivered files for {len(ready)} day(s): {', '.join(ready[:20])}")
+        context.log.info(
+            f"new or re-delivered files for {len(ready)} day(s): {', '.join(ready[:20])}"
+        )
     if again:
         context.log.info(
             f"a snapshot was reloaded since these day(s) last failed, requesting them again: {', '.join(again[:20])}"
@@ -275,12 +288,20 @@ def evaluate_daily(
 
 
 SPARKIFY_LOGS = DailySource(
-    sparkify.SYSTEM, LOG_PREFIX, log_file_day, sparkify_daily, "sparkify_log_sensor",
+    sparkify.SYSTEM,
+    LOG_PREFIX,
+    log_file_day,
+    sparkify_daily,
+    "sparkify_log_sensor",
     sparkify_job.name,
     (AssetKey(["sparkify", "staging_songs"]),),
 )
 CHINOOK_INVOICES = DailySource(
-    chinook.SYSTEM, INVOICE_PREFIX, invoice_file_day, chinook_daily, "chinook_invoice_sensor",
+    chinook.SYSTEM,
+    INVOICE_PREFIX,
+    invoice_file_day,
+    chinook_daily,
+    "chinook_invoice_sensor",
     chinook_job.name,
     tuple(AssetKey([chinook.SYSTEM, f"staging_{t}"]) for t in REFERENCE_TABLES),
 )
@@ -303,7 +324,9 @@ def snapshot_run_request(
     files would leave it, whatever the order they came in. Without delivered days, only the
     unpartitioned assets (dimensions, marts) are rebuilt."""
     graph = _asset_graph(context)
-    downstream = (AssetSelection.assets(*roots).downstream() & AssetSelection.groups(source.system)).resolve(graph)
+    downstream = (
+        AssetSelection.assets(*roots).downstream() & AssetSelection.groups(source.system)
+    ).resolve(graph)
     partitioned = {k for k in downstream if graph.get(k).partitions_def is not None}
     days = source.delivered_days(store) if partitioned else []
     tags = {TRIGGER_TAG: context.sensor_name or source.system}
@@ -352,7 +375,9 @@ def chinook_invoice_sensor(context: SensorEvaluationContext, raw_store: RawStore
     "new, re-delivered or removed: dimensions, marts, and the delivered days' matched plays (one "
     "range run).",
 )
-def sparkify_song_catalogue_sensor(context: SensorEvaluationContext, raw_store: RawStore) -> SensorResult:
+def sparkify_song_catalogue_sensor(
+    context: SensorEvaluationContext, raw_store: RawStore
+) -> SensorResult:
     state = _load(context.cursor)
     generation = int(state.get("n", 0))
     files = [o for o in raw_store.list(SONG_PREFIX) if is_song_file(o.key)]
@@ -360,7 +385,9 @@ def sparkify_song_catalogue_sensor(context: SensorEvaluationContext, raw_store: 
     if fingerprint is None or fingerprint == state.get("digest"):
         # An emptied catalogue is not a delivery: keep the tables, forget the fingerprint.
         cursor = _dump({"n": generation, "digest": fingerprint})
-        what = "no song files" if fingerprint is None else f"catalogue unchanged ({len(files)} files)"
+        what = (
+            "no song files" if fingerprint is None else f"catalogue unchanged ({len(files)} files)"
+        )
         return SensorResult(skip_reason=what, cursor=cursor)
     generation += 1
     roots = [AssetKey(["sparkify", "song_data"])]
@@ -368,7 +395,11 @@ def sparkify_song_catalogue_sensor(context: SensorEvaluationContext, raw_store: 
     return SensorResult(
         run_requests=[
             snapshot_run_request(
-                context, SPARKIFY_LOGS, roots, raw_store, f"sparkify:song_data:{fingerprint}:{generation}"
+                context,
+                SPARKIFY_LOGS,
+                roots,
+                raw_store,
+                f"sparkify:song_data:{fingerprint}:{generation}",
             )
         ],
         cursor=_dump({"n": generation, "digest": fingerprint}),
@@ -411,7 +442,11 @@ def chinook_reference_sensor(context: SensorEvaluationContext, raw_store: RawSto
     return SensorResult(
         run_requests=[
             snapshot_run_request(
-                context, CHINOOK_INVOICES, staging, raw_store, f"chinook:reference:{fingerprint}:{generation}",
+                context,
+                CHINOOK_INVOICES,
+                staging,
+                raw_store,
+                f"chinook:reference:{fingerprint}:{generation}",
                 extra=[AssetKey(["chinook", "reference_files"])],
             )
         ],

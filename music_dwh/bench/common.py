@@ -27,7 +27,9 @@ def sql_statements(text: str) -> list[str]:
     and comments), dropping empty statements and comment-only ones."""
     statements = []
     for chunk in text.split(";\n"):
-        body = "\n".join(line for line in chunk.splitlines() if not line.strip().startswith("--")).strip()
+        body = "\n".join(
+            line for line in chunk.splitlines() if not line.strip().startswith("--")
+        ).strip()
         if body.rstrip(";").strip():
             statements.append(chunk.strip().rstrip(";"))
     return statements
@@ -72,7 +74,7 @@ class ChainedLines:
                 path = next(self._paths, None)
                 if path is None:
                     return b""
-                self._fh = open(path, "rb")
+                self._fh = open(path, "rb")  # noqa: SIM115 - closed at its end or by close()
             data = self._fh.read(size)
             if data:
                 self._last = data[-1:]
@@ -97,7 +99,9 @@ class Phases:
         try:
             yield
         finally:
-            self.seconds[name] = round(self.seconds.get(name, 0.0) + time.perf_counter() - started, 4)
+            self.seconds[name] = round(
+                self.seconds.get(name, 0.0) + time.perf_counter() - started, 4
+            )
 
 
 def emit_result(**fields) -> None:

@@ -13,7 +13,9 @@ from music_dwh.bench.common import Phases, emit_result, sql_file
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m music_dwh.bench.floor", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m music_dwh.bench.floor", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("--raw", required=True, help="raw store folder (holds sparkify/)")
     args = parser.parse_args(argv)
     phases = Phases()

@@ -70,10 +70,19 @@ def _env(work: Path, interval: str) -> dict[str, str]:
 
 
 def _run(env: dict[str, str], *args: str, timeout: float = 900) -> str:
-    proc = subprocess.run([str(BIN / args[0]), *args[1:]], cwd=REPO_ROOT, env=env, capture_output=True,
-                          text=True, timeout=timeout, check=False)
+    proc = subprocess.run(
+        [str(BIN / args[0]), *args[1:]],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
     if proc.returncode != 0:
-        raise LatencyError(f"`{' '.join(args)}` exited {proc.returncode}:\n{(proc.stdout + proc.stderr)[-3000:]}")
+        raise LatencyError(
+            f"`{' '.join(args)}` exited {proc.returncode}:\n{(proc.stdout + proc.stderr)[-3000:]}"
+        )
     return proc.stdout
 
 
@@ -99,17 +108,27 @@ def _sensor_cursor(work: Path, env: dict[str, str]) -> str:
         "from music_dwh.definitions import defs;"
         "from music_dwh.resources.raw_store import open_raw_store;"
         f"d = sparkify_log_sensor.evaluate_tick(build_sensor_context(instance=DagsterInstance.ephemeral(),"
-        f" repository_def=defs.get_repository_def(), resources={{'raw_store': open_raw_store({str(work / 'raw')!r})}}));"
+        f" repository_def=defs.get_repository_def(),"
+        f" resources={{'raw_store': open_raw_store({str(work / 'raw')!r})}}));"
         "sys.stdout.write(d.cursor)"
     )
-    proc = subprocess.run([sys.executable, "-W", "ignore", "-c", code], cwd=REPO_ROOT, env=env,
-                          capture_output=True, text=True, timeout=300, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-W", "ignore", "-c", code],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     if proc.returncode != 0:
         raise LatencyError(f"could not compute the sensor's cursor:\n{proc.stderr[-2000:]}")
     return proc.stdout.strip().splitlines()[-1]
 
 
-def _wait_for_day(instance, day: str, landed: float, daemon: subprocess.Popen, timeout: float) -> Trial:
+def _wait_for_day(
+    instance, day: str, landed: float, daemon: subprocess.Popen, timeout: float
+) -> Trial:
     from dagster import AssetKey, DagsterEventType, DagsterRunStatus, RunsFilter
 
     deadline = time.monotonic() + timeout
@@ -117,30 +136,45 @@ def _wait_for_day(instance, day: str, landed: float, daemon: subprocess.Popen, t
     while True:
         if daemon.poll() is not None:
             raise LatencyError("the Dagster daemon exited during the measurement")
-        runs = instance.get_runs(RunsFilter(tags={"dagster/partition": day, "dagster/sensor_name": SENSOR}), limit=1)
+        runs = instance.get_runs(
+            RunsFilter(tags={"dagster/partition": day, "dagster/sensor_name": SENSOR}), limit=1
+        )
         run = runs[0] if runs else None
         if run is not None and run.is_finished:
             break
         if time.monotonic() > deadline:
-            raise LatencyError(f"no finished run for {day} after {timeout:.0f} s (latest: {run and run.status})")
+            raise LatencyError(
+                f"no finished run for {day} after {timeout:.0f} s (latest: {run and run.status})"
+            )
         time.sleep(0.2)
     if run.status != DagsterRunStatus.SUCCESS:
-        raise LatencyError(f"the run for {day} ended {run.status.value}: see run {run.run_id} in the UI")
+        raise LatencyError(
+            f"the run for {day} ended {run.status.value}: see run {run.run_id} in the UI"
+        )
     record = instance.get_run_record_by_id(run.run_id)
     created = record.create_timestamp.timestamp()
     started = record.start_time or created
     songplays = [
-        e for e in instance.all_logs(run.run_id, of_type=DagsterEventType.ASSET_MATERIALIZATION)
+        e
+        for e in instance.all_logs(run.run_id, of_type=DagsterEventType.ASSET_MATERIALIZATION)
         if e.dagster_event.asset_key == AssetKey(["sparkify", "songplays"])
     ]
     if not songplays:
         raise LatencyError(f"the run for {day} did not materialize sparkify/songplays")
     committed = songplays[0].timestamp
-    return Trial(day, created - landed, started - created, committed - started, committed - landed, 0)
+    return Trial(
+        day, created - landed, started - created, committed - started, committed - landed, 0
+    )
 
 
-def measure(days: int = 3, events_per_day: int = 500, songs: int = 100, interval: str | None = None,
-            work: Path | None = None, say=print) -> list[Trial]:
+def measure(
+    days: int = 3,
+    events_per_day: int = 500,
+    songs: int = 100,
+    interval: str | None = None,
+    work: Path | None = None,
+    say=print,
+) -> list[Trial]:
     """Measure ``days`` days, one after the other; returns one ``Trial`` per day."""
     import duckdb
 
@@ -152,10 +186,26 @@ def measure(days: int = 3, events_per_day: int = 500, songs: int = 100, interval
     incoming = work / "incoming"
     daemon = None
     try:
-        say(f"generating {days + 1} days of {events_per_day} events and {songs} songs in {incoming}")
-        _run(env, "music-dwh", "generate", "sparkify", "--days", str(days + 1), "--events-per-day",
-             str(events_per_day), "--songs", str(songs), "--out", str(incoming))
-        all_days = sorted(p.name[:10] for p in (incoming / "sparkify/log_data").rglob("*-events.json"))
+        say(
+            f"generating {days + 1} days of {events_per_day} events and {songs} songs in {incoming}"
+        )
+        _run(
+            env,
+            "music-dwh",
+            "generate",
+            "sparkify",
+            "--days",
+            str(days + 1),
+            "--events-per-day",
+            str(events_per_day),
+            "--songs",
+            str(songs),
+            "--out",
+            str(incoming),
+        )
+        all_days = sorted(
+            p.name[:10] for p in (incoming / "sparkify/log_data").rglob("*-events.json")
+        )
         first, measured = all_days[0], all_days[1 : days + 1]
         shutil.copytree(incoming / "sparkify/song_data", work / "raw/sparkify/song_data")
         _land(incoming / _log_key(first), work / "raw" / _log_key(first))
@@ -163,12 +213,28 @@ def measure(days: int = 3, events_per_day: int = 500, songs: int = 100, interval
         _run(env, "music-dwh", "prepare")
         _run(env, "music-dwh", "load", "sparkify")
         cursor = _sensor_cursor(work, env)
-        _run(env, "dagster", "sensor", "cursor", SENSOR, "-w", str(LOCATION_WORKSPACE), "--set", cursor)
+        _run(
+            env,
+            "dagster",
+            "sensor",
+            "cursor",
+            SENSOR,
+            "-w",
+            str(LOCATION_WORKSPACE),
+            "--set",
+            cursor,
+        )
         _run(env, "dagster", "sensor", "start", SENSOR, "-w", str(LOCATION_WORKSPACE))
         with open(work / "daemon.log", "wb") as log:  # the child keeps its own descriptor
-            daemon = subprocess.Popen([str(BIN / "dagster-daemon"), "run", "-w", str(LOCATION_WORKSPACE)],
-                                      cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                      stdin=subprocess.DEVNULL, start_new_session=True)
+            daemon = subprocess.Popen(
+                [str(BIN / "dagster-daemon"), "run", "-w", str(LOCATION_WORKSPACE)],
+                cwd=REPO_ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
         say(f"daemon started (sensor interval {interval}); waiting for its first sensor tick")
         from dagster import DagsterInstance
 
@@ -182,14 +248,17 @@ def measure(days: int = 3, events_per_day: int = 500, songs: int = 100, interval
             con = duckdb.connect(str(work / "warehouse.duckdb"), read_only=True)
             try:
                 trial.rows = con.execute(
-                    "select count(*) from sparkify.songplays where cast(start_time as date) = ?", [dt.date.fromisoformat(day)]
+                    "select count(*) from sparkify.songplays where cast(start_time as date) = ?",
+                    [dt.date.fromisoformat(day)],
                 ).fetchone()[0]
             finally:
                 con.close()
             if trial.rows == 0:
                 raise LatencyError(f"{day}: its run succeeded but songplays has no row for it")
-            say(f"{day}: {trial.total_s:5.1f} s landed → rows in songplays ({trial.rows:,} rows): "
-                f"sensor {trial.sensor_s:.1f} s, queue {trial.queue_s:.1f} s, run {trial.run_s:.1f} s")
+            say(
+                f"{day}: {trial.total_s:5.1f} s landed → rows in songplays ({trial.rows:,} rows): "
+                f"sensor {trial.sensor_s:.1f} s, queue {trial.queue_s:.1f} s, run {trial.run_s:.1f} s"
+            )
             trials.append(trial)
         instance.dispose()
         return trials
@@ -210,12 +279,16 @@ def _wait_first_tick(instance, daemon: subprocess.Popen, timeout: float) -> None
     while True:
         states = instance.all_instigator_state(instigator_type=InstigatorType.SENSOR)
         state = next((s for s in states if s.name == SENSOR), None)
-        if state is not None and instance.get_ticks(state.instigator_origin_id, state.selector_id, limit=1):
+        if state is not None and instance.get_ticks(
+            state.instigator_origin_id, state.selector_id, limit=1
+        ):
             return
         if daemon.poll() is not None:
             raise LatencyError("the Dagster daemon exited before its first sensor tick")
         if time.monotonic() > deadline:
-            raise LatencyError(f"the sensor did not tick within {timeout:.0f} s of the daemon's start")
+            raise LatencyError(
+                f"the sensor did not tick within {timeout:.0f} s of the daemon's start"
+            )
         time.sleep(0.5)
 
 
@@ -227,26 +300,38 @@ def report(trials: list[Trial], interval: str) -> str:
         "|---|---|---|---|---|---|",
     ]
     for t in trials:
-        lines.append(f"| {t.day} | {t.sensor_s:.1f} s | {t.queue_s:.1f} s | {t.run_s:.1f} s | "
-                     f"**{t.total_s:.1f} s** | {t.rows:,} |")
+        lines.append(
+            f"| {t.day} | {t.sensor_s:.1f} s | {t.queue_s:.1f} s | {t.run_s:.1f} s | "
+            f"**{t.total_s:.1f} s** | {t.rows:,} |"
+        )
     totals = [t.total_s for t in trials]
-    lines += ["", f"median {statistics.median(totals):.1f} s, max {max(totals):.1f} s over {len(trials)} day(s)"]
+    lines += [
+        "",
+        f"median {statistics.median(totals):.1f} s, max {max(totals):.1f} s over {len(trials)} day(s)",
+    ]
     return "\n".join(lines)
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--days", type=int, default=3, help="days measured, one after the other (default 3)")
+    parser.add_argument(
+        "--days", type=int, default=3, help="days measured, one after the other (default 3)"
+    )
     parser.add_argument("--events-per-day", type=int, default=500)
     parser.add_argument("--songs", type=int, default=100)
-    parser.add_argument("--interval", help="sensor interval, e.g. 30s (default MUSIC_DWH_SENSOR_INTERVAL, 30 s)")
-    parser.add_argument("--work", help="keep the workspace (raw store, warehouse, DAGSTER_HOME, daemon.log) here")
+    parser.add_argument(
+        "--interval", help="sensor interval, e.g. 30s (default MUSIC_DWH_SENSOR_INTERVAL, 30 s)"
+    )
+    parser.add_argument(
+        "--work", help="keep the workspace (raw store, warehouse, DAGSTER_HOME, daemon.log) here"
+    )
     parser.add_argument("--json", action="store_true", help="print the trials as JSON too")
 
 
 def main(args) -> int:
     interval = args.interval or f"{get_settings().sensor_interval_seconds}s"
-    trials = measure(args.days, args.events_per_day, args.songs, interval,
-                     Path(args.work) if args.work else None)
+    trials = measure(
+        args.days, args.events_per_day, args.songs, interval, Path(args.work) if args.work else None
+    )
     print(report(trials, interval))
     if args.json:
         print(json.dumps([t.__dict__ for t in trials]))

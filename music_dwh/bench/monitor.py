@@ -43,7 +43,9 @@ class Measurement:
     server_peak_pss: int | None  # bytes, PostgreSQL server tree (None when no server)
     returncode: int
     log: Path
-    peak_processes: list[tuple[str, int]] = field(default_factory=list)  # (process, RSS) at the peak
+    peak_processes: list[tuple[str, int]] = field(
+        default_factory=list
+    )  # (process, RSS) at the peak
     monitor_cpu_s: float = 0.0  # CPU the sampler thread itself used
 
     def describe_peak(self) -> str:

@@ -15,7 +15,9 @@ STAR_TABLES = ("songplays", "users", "songs", "artists", "time")
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m music_dwh.bench.one_shot", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m music_dwh.bench.one_shot", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("--raw", required=True, help="raw store folder (holds sparkify/)")
     parser.add_argument("--db", required=True, help="DuckDB file to create (replaced if it exists)")
     args = parser.parse_args(argv)
@@ -26,7 +28,9 @@ def main(argv: list[str] | None = None) -> int:
         con = duckdb.connect(args.db)
         for statement in sql_statements(sql_file("one_shot.sql").replace("${RAW}", args.raw)):
             con.execute(statement)
-    rows = {t: con.execute(f'select count(*) from sparkify."{t}"').fetchone()[0] for t in STAR_TABLES}
+    rows = {
+        t: con.execute(f'select count(*) from sparkify."{t}"').fetchone()[0] for t in STAR_TABLES
+    }
     matched = con.execute("select count(song_id) from sparkify.songplays").fetchone()[0]
     con.close()
     emit_result(phases=phases.seconds, rows=rows, matched_plays=matched)

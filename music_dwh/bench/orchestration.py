@@ -69,9 +69,13 @@ def _spread_days(text: str) -> tuple[int, int]:
     try:
         values = tuple(int(v) for v in text.split(",") if v.strip())
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r}: give two whole numbers of days, e.g. 30,300") from None
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: give two whole numbers of days, e.g. 30,300"
+        ) from None
     if len(values) != 2 or min(values) < 1 or values[0] == values[1]:
-        raise argparse.ArgumentTypeError(f"{text!r}: give two different numbers of days (at least 1), e.g. 30,300")
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: give two different numbers of days (at least 1), e.g. 30,300"
+        )
     return min(values), max(values)
 
 
@@ -82,10 +86,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              " = 30 × 2,700; a multiple of both numbers of days)")  # fmt: skip
     parser.add_argument("--spread-days", type=_spread_days, default=DEFAULT_SPREAD_DAYS,
                         help="SHORT,LONG: the two spreads of --spread-events (default 30,300)")  # fmt: skip
-    parser.add_argument("--skip-spread", action="store_true", help="no same-events-over-more-days runs")
-    parser.add_argument("--chinook-sqlite", type=Path, default=DEFAULT_CHINOOK_SQLITE,
-                        help="the public Chinook database (default ../shared/data/chinook/Chinook_Sqlite.sqlite)")  # fmt: skip
-    parser.add_argument("--skip-chinook", action="store_true", help="no public Chinook history runs")
+    parser.add_argument(
+        "--skip-spread", action="store_true", help="no same-events-over-more-days runs"
+    )
+    parser.add_argument(
+        "--chinook-sqlite",
+        type=Path,
+        default=DEFAULT_CHINOOK_SQLITE,
+        help="the public Chinook database (default ../shared/data/chinook/Chinook_Sqlite.sqlite)",
+    )
+    parser.add_argument(
+        "--skip-chinook", action="store_true", help="no public Chinook history runs"
+    )
 
 
 def check_config(config) -> None:
@@ -149,7 +161,9 @@ class ChinookResult:
     export_s: float | None = None
     rows: dict[str, int] = field(default_factory=dict)  # of the SQLite instance's last run
     instances: dict[str, Timing] = field(default_factory=dict)
-    instance_status: dict[str, str] = field(default_factory=dict)  # name → "not measured: …" / failure
+    instance_status: dict[str, str] = field(
+        default_factory=dict
+    )  # name → "not measured: …" / failure
 
 
 @dataclass
@@ -168,8 +182,9 @@ def _instance_environ(env: dict[str, str]):
     """This process's environment names the same Dagster instance storage as ``env`` (for
     pipeline_profile, which opens the run's instance here)."""
     keys = (STORAGE_VARIABLE, STORAGE_PASSWORD_VARIABLE)
-    return temporary_environ({k: env[k] for k in keys if env.get(k)},
-                             unset=[k for k in keys if not env.get(k)])
+    return temporary_environ(
+        {k: env[k] for k in keys if env.get(k)}, unset=[k for k in keys if not env.get(k)]
+    )
 
 
 def _checks_line(log: Path, system: str) -> str:
@@ -208,15 +223,21 @@ def _timed_loads(bench, key: str, label: str, system: str, raw: Path, base: Path
         shutil.rmtree(home, ignore_errors=True)
         log = bench.work / "logs" / f"{key}-{rep}.log"
         began = time.time()
-        m = bench._measure(f"{label} run {rep}", music_dwh_argv("load", system, *args), env, log, server=server)
+        m = bench._measure(
+            f"{label} run {rep}", music_dwh_argv("load", system, *args), env, log, server=server
+        )
         ended = time.time()
         if m.returncode != 0:
-            timing.error = f"{label} run {rep} failed (exit {m.returncode}); see {log}\n{m.tail(1500)}"
+            timing.error = (
+                f"{label} run {rep} failed (exit {m.returncode}); see {log}\n{m.tail(1500)}"
+            )
             break
         timing.add(m)
         timing.checks = _checks_line(log, system)
         with _instance_environ(env):
-            runs.append((m.wall_s, _safe(lambda h=home, b=began, e=ended: pipeline_profile(h, b, e), {})))
+            runs.append(
+                (m.wall_s, _safe(lambda h=home, b=began, e=ended: pipeline_profile(h, b, e), {}))
+            )
     if runs:
         ordered = sorted(runs, key=lambda r: r[0])
         timing.profile = ordered[(len(ordered) - 1) // 2][1]
@@ -237,7 +258,9 @@ def measure_import_baseline(bench) -> Timing:
         log = bench.work / "logs" / f"import-baseline-{rep}.log"
         m = bench._measure(f"import baseline run {rep}", argv, proc_env({}), log)
         if m.returncode != 0:
-            raise BenchError(f"the import baseline failed (exit {m.returncode}); see {log}\n{m.tail(1500)}")
+            raise BenchError(
+                f"the import baseline failed (exit {m.returncode}); see {log}\n{m.tail(1500)}"
+            )
         timing.add(m)
     return timing
 
@@ -249,11 +272,15 @@ def run_spread(bench, points: list[SpreadPoint]) -> None:
     for days in cfg.spread_days:
         per_day = cfg.spread_events // days
         base = bench.work / f"spread-{days}"
-        say(f"Spread: {cfg.spread_events:,} events over {days} days ({per_day:,} a day), {cfg.songs:,} songs")
+        say(
+            f"Spread: {cfg.spread_events:,} events over {days} days ({per_day:,} a day), {cfg.songs:,} songs"
+        )
         ds = generate(base / "raw", days, per_day, cfg.songs, cfg.seed)
         timing = _timed_loads(bench, f"spread-{days}", f"{ds.events:,} events over {days} days", "sparkify",
                               ds.raw, base, _sqlite_instance())  # fmt: skip
-        points.append(SpreadPoint(days, per_day, ds.events, ds.raw_json_bytes, ds.generate_s, timing))
+        points.append(
+            SpreadPoint(days, per_day, ds.events, ds.raw_json_bytes, ds.generate_s, timing)
+        )
         if not timing.ok:
             raise BenchError(timing.error)
         shutil.rmtree(base / "raw", ignore_errors=True)  # the disk, for the next spread
@@ -294,7 +321,10 @@ def _instance_env(bench, name: str) -> tuple[dict[str, str], Callable[[], None] 
         return _sqlite_instance(), None
     if name == "postgresql":
         server = _server(bench)
-        env = {STORAGE_VARIABLE: server.url(INSTANCE_DATABASE), STORAGE_PASSWORD_VARIABLE: server.password}
+        env = {
+            STORAGE_VARIABLE: server.url(INSTANCE_DATABASE),
+            STORAGE_PASSWORD_VARIABLE: server.password,
+        }
         return env, lambda: server.recreate_database(INSTANCE_DATABASE)
     raise ValueError(name)
 
@@ -342,16 +372,26 @@ def run_chinook(bench) -> ChinookResult:
     base = bench.work / "chinook"
     raw = base / "raw"
     log = bench.work / "logs" / "chinook-export.log"
-    m = bench._measure("export-chinook (set-up, not a target)",
-                       music_dwh_argv("export-chinook", "--sqlite", str(path), "--out", str(raw)), proc_env({}), log)  # fmt: skip
+    m = bench._measure(
+        "export-chinook (set-up, not a target)",
+        music_dwh_argv("export-chinook", "--sqlite", str(path), "--out", str(raw)),
+        proc_env({}),
+        log,
+    )
     if m.returncode != 0:
-        raise BenchError(f"music-dwh export-chinook failed (exit {m.returncode}); see {log}\n{m.tail(1500)}")
+        raise BenchError(
+            f"music-dwh export-chinook failed (exit {m.returncode}); see {log}\n{m.tail(1500)}"
+        )
     days = _chinook_days(raw)
     if not days:
         raise BenchError(f"music-dwh export-chinook wrote no invoice days into {raw}")
     result.export_s = m.wall_s
     result.days = (days[-1] - days[0]).days + 1
-    result.invoice_days, result.first_day, result.last_day = len(days), days[0].isoformat(), days[-1].isoformat()
+    result.invoice_days, result.first_day, result.last_day = (
+        len(days),
+        days[0].isoformat(),
+        days[-1].isoformat(),
+    )
     result.raw_csv_bytes = sum(p.stat().st_size for p in (raw / "chinook").rglob("*.csv"))
     say(f"  {result.days:,} days {days[0]} – {days[-1]}, {len(days):,} of them with invoices")
     start = {"MUSIC_DWH_CHINOOK_START": days[0].isoformat()}
@@ -362,14 +402,24 @@ def run_chinook(bench) -> ChinookResult:
             say(f"  Chinook on the {label}: {why}")
             continue
         extra, reset = _instance_env(bench, name)
-        timing = _timed_loads(bench, f"chinook-{name}", f"Chinook history, {name} instance", "chinook", raw,
-                              base / name, {**extra, **start}, server=name == "postgresql", before_each=reset)  # fmt: skip
+        timing = _timed_loads(
+            bench,
+            f"chinook-{name}",
+            f"Chinook history, {name} instance",
+            "chinook",
+            raw,
+            base / name,
+            {**extra, **start},
+            server=name == "postgresql",
+            before_each=reset,
+        )
         result.instances[name] = timing
         if not timing.ok:
             result.instance_status[name] = f"FAILED: {timing.error.splitlines()[0]}"
             bench.report.failures.append(f"chinook ({name} instance): {timing.error}")
         elif name == "sqlite":
-            result.rows = _safe(lambda: _chinook_rows(base / name / "warehouse.duckdb"), {})
+            db = base / name / "warehouse.duckdb"
+            result.rows = _safe(lambda db=db: _chinook_rows(db), {})
     return result
 
 

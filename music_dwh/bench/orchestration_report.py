@@ -67,22 +67,38 @@ def target_rows(report) -> dict[str, list[tuple[str, str, str]]]:
     if o and len(o.spread) == 2 and all(p.timing.ok for p in o.spread):
         a, b = o.spread[0].timing.median_s, o.spread[1].timing.median_s
         ratio = b / a
-        spread_row = (label, f"{ratio:.2f}× ({b:.1f} s vs {a:.1f} s)", MET if ratio <= TARGET_MAX_SPREAD_RATIO else MISSED)
+        spread_row = (
+            label,
+            f"{ratio:.2f}× ({b:.1f} s vs {a:.1f} s)",
+            MET if ratio <= TARGET_MAX_SPREAD_RATIO else MISSED,
+        )
     else:
-        spread_row = (label, "–", (o.spread_status if o and o.spread_status else "not measured") if o else "not measured")
+        spread_row = (
+            label,
+            "–",
+            (o.spread_status if o and o.spread_status else "not measured") if o else "not measured",
+        )
 
     # the public Chinook history
     ch = o.chinook if o else None
-    history = f"public Chinook history ({ch.days:,} days)" if ch and ch.days else "public Chinook history"
+    history = (
+        f"public Chinook history ({ch.days:,} days)" if ch and ch.days else "public Chinook history"
+    )
     chinook_rows = []
     for name, instance in INSTANCES.items():
         label = f"{history}: `music-dwh load chinook` ≤ {TARGET_MAX_CHINOOK_S:.0f} s, {instance}"
         timing = ch.instances.get(name) if ch else None
         if timing and timing.ok:
             s = timing.median_s
-            chinook_rows.append((label, f"{s:,.1f} s", MET if s <= TARGET_MAX_CHINOOK_S else MISSED))
+            chinook_rows.append(
+                (label, f"{s:,.1f} s", MET if s <= TARGET_MAX_CHINOOK_S else MISSED)
+            )
         else:
-            why = (ch.status or ch.instance_status.get(name) or "not measured") if ch else "not measured"
+            why = (
+                (ch.status or ch.instance_status.get(name) or "not measured")
+                if ch
+                else "not measured"
+            )
             chinook_rows.append((label, "–", why))
 
     return {"star": [star_row], "incremental": [new_day_row, spread_row], "end": chinook_rows}
@@ -125,13 +141,16 @@ def section(report) -> list[str]:
             f"{report.config.songs:,} songs) once per number of days; each a whole `music-dwh load sparkify` "
             "(every day as one single-run backfill) with a new warehouse and DAGSTER_HOME every run.",
             "",
-            "| days | events/day | events | raw JSON | wall s (median) | min–max s | CPU s | peak RSS | ratio to the first | checks |",
+            "| days | events/day | events | raw JSON | wall s (median) | min–max s | CPU s | "
+            "peak RSS | ratio to the first | checks |",
             "|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|",
         ]
         for p in o.spread:
             t = p.timing
             if not t.ok:
-                lines.append(f"| {p.days} | {p.events_per_day:,} | {p.events:,} | {_mb(p.raw_json_bytes)} | FAILED | | | | | |")
+                lines.append(
+                    f"| {p.days} | {p.events_per_day:,} | {p.events:,} | {_mb(p.raw_json_bytes)} | FAILED | | | | | |"
+                )
                 continue
             lines.append(
                 f"| {p.days} | {p.events_per_day:,} | {p.events:,} | {_mb(p.raw_json_bytes)} | {t.median_s:.2f} | "
@@ -157,7 +176,8 @@ def section(report) -> list[str]:
                 f"**{ch.days:,} daily partitions** ({ch.first_day} – {ch.last_day}; {ch.invoice_days:,} days with "
                 f"invoices), {_mb(ch.raw_csv_bytes)} of CSV; "
                 "then `music-dwh load chinook` (every day as one single-run backfill) with a new warehouse and "
-                f"DAGSTER_HOME every run (a PostgreSQL instance's database re-created too){'; ' + rows if rows else ''}.",
+                "DAGSTER_HOME every run (a PostgreSQL instance's database re-created too)"
+                f"{'; ' + rows if rows else ''}.",
                 "",
                 "| Dagster instance | wall s (median) | min–max s | CPU s | peak RSS | PG server peak (PSS) | checks |",
                 "|---|--:|--:|--:|--:|--:|---|",
@@ -167,10 +187,13 @@ def section(report) -> list[str]:
                 if t and t.ok:
                     lines.append(
                         f"| {label} | {t.median_s:.2f} | {min(t.walls):.1f}–{max(t.walls):.1f} | "
-                        f"{_s(statistics.median(t.cpus), 1)} | {_mb(t.peak_rss)} | {_mb(t.server_peak_pss)} | {t.checks} |"
+                        f"{_s(statistics.median(t.cpus), 1)} | {_mb(t.peak_rss)} | "
+                        f"{_mb(t.server_peak_pss)} | {t.checks} |"
                     )
                 else:
-                    lines.append(f"| {label} | {ch.instance_status.get(name, 'not measured')} | | | | | |")
+                    lines.append(
+                        f"| {label} | {ch.instance_status.get(name, 'not measured')} | | | | | |"
+                    )
             lines.append("")
             a, b = ch.instances.get("sqlite"), ch.instances.get("postgresql")
             if a and b and a.ok and b.ok and a.profile and b.profile:
@@ -211,6 +234,10 @@ def _parts(name_a: str, name_b: str, a: Timing, b: Timing) -> list[str]:
         x, y = steps_a.get(step), steps_b.get(step)
         row(f"step `{step}`", x and x["seconds"], y and y["seconds"])
         if (x and x.get("dbt_execution") is not None) or (y and y.get("dbt_execution") is not None):
-            row("  ↳ of which dbt executing models and tests", x and x.get("dbt_execution"), y and y.get("dbt_execution"))
+            row(
+                "  ↳ of which dbt executing models and tests",
+                x and x.get("dbt_execution"),
+                y and y.get("dbt_execution"),
+            )
     row("shut-down after the run", pa.get("shutdown"), pb.get("shutdown"))
     return lines + [""]

@@ -36,7 +36,9 @@ def postgres_bindir() -> Path | None:
     if on_path:
         candidates.append(Path(on_path).resolve().parent)
     if shutil.which("pg_config"):
-        proc = subprocess.run(["pg_config", "--bindir"], capture_output=True, text=True, check=False)
+        proc = subprocess.run(
+            ["pg_config", "--bindir"], capture_output=True, text=True, check=False
+        )
         if proc.returncode == 0:
             candidates.append(Path(proc.stdout.strip()))
     candidates += sorted(
@@ -78,7 +80,9 @@ class LocalPostgres:
                 "(--approaches floor,oneshot,duckdb)"
             )
         base = Path(tempfile.mkdtemp(prefix="music-dwh-bench-pg-"))
-        server = cls(bindir=bindir, base=base, port=free_port(), password=f"bench-{secrets.token_hex(12)}")
+        server = cls(
+            bindir=bindir, base=base, port=free_port(), password=f"bench-{secrets.token_hex(12)}"
+        )
         try:
             server._init_and_start()
         except BaseException:
@@ -87,9 +91,18 @@ class LocalPostgres:
         return server
 
     def _pg(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C.UTF-8", "LANG": "C.UTF-8"}
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "LC_ALL": "C.UTF-8",
+            "LANG": "C.UTF-8",
+        }
         proc = subprocess.run(
-            [*self._prefix, *args], capture_output=True, text=True, env=env, cwd=self.base, timeout=300,
+            [*self._prefix, *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=self.base,
+            timeout=300,
             check=False,
         )
         if check and proc.returncode != 0:
@@ -116,7 +129,9 @@ class LocalPostgres:
             "--locale=C.UTF-8", "--no-sync",
         )  # fmt: skip
         pwfile.unlink()
-        options = f"-h {self.host} -p {self.port} -k {self.base} " + " ".join(f"-c {o}" for o in SERVER_OPTIONS)
+        options = f"-h {self.host} -p {self.port} -k {self.base} " + " ".join(
+            f"-c {o}" for o in SERVER_OPTIONS
+        )
         self._running = True
         self._pg(str(self.bindir / "pg_ctl"), "-D", str(data), "-o", options, "-l",
                  str(self.base / "server.log"), "-w", "start")  # fmt: skip
@@ -178,4 +193,13 @@ class LocalPostgres:
 
     def client_args(self, database: str) -> list[str]:
         """Connection options for the baseline scripts (the password goes in PGPASSWORD)."""
-        return ["--host", self.host, "--port", str(self.port), "--user", self.user, "--dbname", database]
+        return [
+            "--host",
+            self.host,
+            "--port",
+            str(self.port),
+            "--user",
+            self.user,
+            "--dbname",
+            database,
+        ]

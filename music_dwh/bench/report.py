@@ -75,16 +75,27 @@ def targets(report: Report) -> list[tuple[str, str, str]]:
     seed = _ok(report, "seed-elt")
     if duck and seed:
         faster = duck.median_wall < seed.median_wall
-        measured = f"{duck.median_wall:,.1f} s vs {seed.median_wall:,.1f} s ({_ratio(seed.median_wall / duck.median_wall)})"
-        rows.append(("music_dwh on DuckDB faster than the seeds' ELT on PostgreSQL", measured, MET if faster else MISSED))
+        speedup = _ratio(seed.median_wall / duck.median_wall)
+        measured = f"{duck.median_wall:,.1f} s vs {seed.median_wall:,.1f} s ({speedup})"
+        rows.append(
+            (
+                "music_dwh on DuckDB faster than the seeds' ELT on PostgreSQL",
+                measured,
+                MET if faster else MISSED,
+            )
+        )
     else:
-        rows.append(("music_dwh on DuckDB faster than the seeds' ELT on PostgreSQL", "–", "not measured"))
+        rows.append(
+            ("music_dwh on DuckDB faster than the seeds' ELT on PostgreSQL", "–", "not measured")
+        )
     rows += issue13["star"]
 
     times = _times(report, "duckdb", "oneshot")
     if at_10x(report):
         limit = TARGET_MAX_TIMES_ONE_SHOT_AT_10X
-        label = f"music_dwh on DuckDB within {limit:.0f}× of the one-shot DuckDB script at 10× scale"
+        label = (
+            f"music_dwh on DuckDB within {limit:.0f}× of the one-shot DuckDB script at 10× scale"
+        )
     else:
         limit = TARGET_MAX_TIMES_ONE_SHOT
         label = (f"music_dwh on DuckDB within {limit:.0f}× of the one-shot DuckDB script "
@@ -105,7 +116,9 @@ def targets(report: Report) -> list[tuple[str, str, str]]:
             MET if ratio <= TARGET_MAX_INCREMENTAL_RATIO else MISSED,
         ))  # fmt: skip
     else:
-        rows.append((f"incremental 300-vs-1 ratio ≤ {TARGET_MAX_INCREMENTAL_RATIO}×", "–", "not measured"))
+        rows.append(
+            (f"incremental 300-vs-1 ratio ≤ {TARGET_MAX_INCREMENTAL_RATIO}×", "–", "not measured")
+        )
     rows += issue13["incremental"]
 
     st = report.storage.get("duckdb")
@@ -118,13 +131,25 @@ def targets(report: Report) -> list[tuple[str, str, str]]:
             MET if share <= TARGET_MAX_STORAGE_SHARE else MISSED,
         ))  # fmt: skip
     else:
-        rows.append((f"DuckDB warehouse ≤ {TARGET_MAX_STORAGE_SHARE:.0%} of the raw JSON", "–", "not measured"))
+        rows.append(
+            (
+                f"DuckDB warehouse ≤ {TARGET_MAX_STORAGE_SHARE:.0%} of the raw JSON",
+                "–",
+                "not measured",
+            )
+        )
 
     label = f"music_dwh on DuckDB: peak memory at 10× scale (≈{SCALE_RUN_EVENTS / 1e6:.0f}M events) ≤ 2 GB"
     ds = report.dataset
     if duck and ds and ds.events >= 0.99 * SCALE_RUN_EVENTS:
         peak = duck.peak_rss
-        rows.append((label, f"{_mb(peak)} ({ds.events:,} events)", MET if peak <= TARGET_MAX_PEAK_AT_10X else MISSED))
+        rows.append(
+            (
+                label,
+                f"{_mb(peak)} ({ds.events:,} events)",
+                MET if peak <= TARGET_MAX_PEAK_AT_10X else MISSED,
+            )
+        )
     else:
         rows.append((
             label,
@@ -208,7 +233,9 @@ def _results(report: Report) -> list[str]:
             f"{_ratio(_speedup(report, name, 'row-by-row')) if name != 'row-by-row' else '1×'} |"
         )
         if name == "row-by-row" and result.note:
-            notes.append(f"¹ Row-by-row ran on {result.note}; its events/s and ratios use that full-dataset time.")
+            notes.append(
+                f"¹ Row-by-row ran on {result.note}; its events/s and ratios use that full-dataset time."
+            )
         if name in ENGINE_LABELS:
             run = _median_run(result)
             engine = ENGINE_LABELS[name]
@@ -220,8 +247,8 @@ def _results(report: Report) -> list[str]:
                              f"{peak_run.detail['peak_processes']}.")  # fmt: skip
     lines.append("")
     notes.append(
-        "Ratios compare time per event (the same files, except row-by-row). \"time ÷ X\" above 1 means "
-        "slower than X; \"speed-up over X\" above 1 means faster than X. The seeds' ELT matches a play only "
+        'Ratios compare time per event (the same files, except row-by-row). "time ÷ X" above 1 means '
+        'slower than X; "speed-up over X" above 1 means faster than X. The seeds\' ELT matches a play only '
         "on exact title, artist and duration and keeps only matched plays in songplays; music_dwh and the "
         "one-shot script keep every play and match normalized names."
     )
@@ -274,25 +301,49 @@ def _profile(report: Report) -> list[str]:
             if s["step"] not in steps:
                 steps.append(s["step"])
     for step in steps:
-        found = [next((s for s in profiles[lb][1].get("steps", []) if s["step"] == step), None) for lb in labels]
+        found = [
+            next((s for s in profiles[lb][1].get("steps", []) if s["step"] == step), None)
+            for lb in labels
+        ]
         row(f"step `{step}`", [f["seconds"] if f else None for f in found])
         if any(f and "dbt_process" in f for f in found):
-            row("  ↳ before dbt starts (selection; the process's one in-process parse)", [f.get("before_dbt") if f else None for f in found])
-            row("  ↳ dbt invocation (in-process: models and tests)", [f.get("dbt_process") if f else None for f in found])
-            row("  ↳ of which dbt executing models and tests (run_results.json)", [f.get("dbt_execution") if f else None for f in found])
-            row("  ↳ after dbt (table metadata queries)", [f.get("after_dbt") if f else None for f in found])
+            row(
+                "  ↳ before dbt starts (selection; the process's one in-process parse)",
+                [f.get("before_dbt") if f else None for f in found],
+            )
+            row(
+                "  ↳ dbt invocation (in-process: models and tests)",
+                [f.get("dbt_process") if f else None for f in found],
+            )
+            row(
+                "  ↳ of which dbt executing models and tests (run_results.json)",
+                [f.get("dbt_execution") if f else None for f in found],
+            )
+            row(
+                "  ↳ after dbt (table metadata queries)",
+                [f.get("after_dbt") if f else None for f in found],
+            )
     row("shut-down after the run", [profiles[lb][1].get("shutdown") for lb in labels])
     # Every raw event passes through the staging step: its throughput per engine (the write is
     # part of the step: a PostgreSQL COPY, a DuckDB insert).
     staging = [next((s for s in profiles[lb][1].get("steps", []) if s["step"].endswith("staging_events")), None)
                for lb in labels]  # fmt: skip
     if any(staging):
-        lines.append("| `staging_events` throughput (the dataset's events ÷ the step), events/s | " + " | ".join(
-            f"{report.dataset.events / f['seconds']:,.0f}" if f and f["seconds"] else "–" for f in staging) + " |")
+        lines.append(
+            "| `staging_events` throughput (the dataset's events ÷ the step), events/s | "
+            + " | ".join(
+                f"{report.dataset.events / f['seconds']:,.0f}" if f and f["seconds"] else "–"
+                for f in staging
+            )
+            + " |"
+        )
     totals = []
     for lb in labels:
         dbt_steps = [s for s in profiles[lb][1].get("steps", []) if "dbt_process" in s]
-        overhead = sum(s["before_dbt"] + s["after_dbt"] + s["dbt_process"] - (s.get("dbt_execution") or 0) for s in dbt_steps)
+        overhead = sum(
+            s["before_dbt"] + s["after_dbt"] + s["dbt_process"] - (s.get("dbt_execution") or 0)
+            for s in dbt_steps
+        )
         totals.append(overhead)
     row("**dbt steps: time not spent executing models and tests**", totals)
     return lines + [""]
@@ -312,7 +363,8 @@ def _incremental(report: Report) -> list[str]:
         f"sparkify --start D --end D` loads day N+1, {info['repeat']} time(s) (the first run adds the day, "
         "the others replace it), one Dagster instance throughout.",
         "",
-        "| days already loaded | day loaded | wall s (median) | first run (new day) s | min–max s | peak RSS | ratio to the first point | set-up backfill s |",
+        "| days already loaded | day loaded | wall s (median) | first run (new day) s | min–max s "
+        "| peak RSS | ratio to the first point | set-up backfill s |",
         "|--:|---|--:|--:|--:|--:|--:|--:|",
     ]
     for p in report.incremental:
@@ -330,6 +382,7 @@ def _incremental(report: Report) -> list[str]:
             f"| part | {a.loaded_days} loaded, s | {b.loaded_days} loaded, s | difference s |",
             "|---|--:|--:|--:|",
         ]
+
         def part_row(title: str, x: float | None, y: float | None) -> None:
             diff = (y - x) if x is not None and y is not None else None
             lines.append(f"| {title} | {_s(x, 2)} | {_s(y, 2)} | {_s(diff, 2)} |")
@@ -342,7 +395,9 @@ def _incremental(report: Report) -> list[str]:
         for step in [*steps_a, *(k for k in steps_b if k not in steps_a)]:
             x, y = steps_a.get(step), steps_b.get(step)
             part_row(f"step `{step}`", x and x["seconds"], y and y["seconds"])
-            if (x and x.get("dbt_execution") is not None) or (y and y.get("dbt_execution") is not None):
+            if (x and x.get("dbt_execution") is not None) or (
+                y and y.get("dbt_execution") is not None
+            ):
                 part_row("  ↳ of which dbt executing models and tests", x and x.get("dbt_execution"),
                          y and y.get("dbt_execution"))  # fmt: skip
         part_row("shut-down after the run", a.profile.get("shutdown"), b.profile.get("shutdown"))
@@ -373,7 +428,9 @@ def _storage(report: Report) -> list[str]:
         "| table | rows | " + " | ".join(label for _, label in engines) + " |",
         "|---|--:|" + "--:|" * len(engines),
     ]
-    order = [t for t in (*STAR_TABLES, "staging_events", "staging_songs", "quarantine") if t in by_name]
+    order = [
+        t for t in (*STAR_TABLES, "staging_events", "staging_songs", "quarantine") if t in by_name
+    ]
     order += sorted(t for t in by_name if t not in order)
     for table in order:
         infos = by_name[table]
@@ -459,9 +516,18 @@ def render(report: Report) -> str:
     ]
     body = []
     if ds:
-        body = _data(report) + _results(report) + _targets(report) + _profile(report) + _incremental(report)
+        body = (
+            _data(report)
+            + _results(report)
+            + _targets(report)
+            + _profile(report)
+            + _incremental(report)
+        )
         body += orchestration_report.section(report) + _storage(report) + _queries(report)
     if report.failures:
-        body += ["## Failures", ""] + [f"- {f.splitlines()[0] if f else f}" for f in report.failures] + [""]
+        body += (
+            ["## Failures", ""]
+            + [f"- {f.splitlines()[0] if f else f}" for f in report.failures]
+            + [""]
+        )
     return "\n".join(head + _machine(report) + body + _method(report))
-

@@ -57,9 +57,11 @@ def process_song_file(cur, filepath: Path, q: dict[str, str]) -> None:
     df = pd.read_json(filepath, lines=True)
     song_data = df[["song_id", "title", "artist_id", "year", "duration"]].values[0].tolist()
     cur.execute(q["song_insert"], song_data)
-    artist_data = df[
-        ["artist_id", "artist_name", "artist_location", "artist_latitude", "artist_longitude"]
-    ].values[0].tolist()
+    artist_data = (
+        df[["artist_id", "artist_name", "artist_location", "artist_latitude", "artist_longitude"]]
+        .values[0]
+        .tolist()
+    )
     cur.execute(q["artist_insert"], artist_data)
 
 
@@ -72,7 +74,15 @@ def process_log_file(cur, filepath: Path, q: dict[str, str]) -> tuple[int, int, 
     df = df[df["page"] == "NextSong"]
 
     t = pd.to_datetime(df["ts"], unit="ms")
-    time_data = (t, t.dt.hour, t.dt.day, t.dt.isocalendar().week, t.dt.month, t.dt.year, t.dt.weekday)
+    time_data = (
+        t,
+        t.dt.hour,
+        t.dt.day,
+        t.dt.isocalendar().week,
+        t.dt.month,
+        t.dt.year,
+        t.dt.weekday,
+    )
     column_labels = ("start_time", "hour", "day", "week", "month", "year", "weekday")
     time_df = pd.DataFrame(dict(zip(column_labels, time_data, strict=True)))
     for _, row in time_df.iterrows():
@@ -142,7 +152,9 @@ def run(args: argparse.Namespace) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m music_dwh.bench.row_by_row", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m music_dwh.bench.row_by_row", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("--raw", required=True, help="raw store folder (holds sparkify/)")
     parser.add_argument("--days", type=int, default=None, help="only the first N log files (days)")
     add_pg_arguments(parser)

@@ -118,7 +118,15 @@ class Bench:
         for p in (db, db.with_suffix(".duckdb.wal")):
             p.unlink(missing_ok=True)
         log = self.work / "logs" / f"reader-{rep}.log"
-        argv = [sys.executable, "-m", "music_dwh.bench.reader", "--raw", str(ds.raw), "--db", str(db)]
+        argv = [
+            sys.executable,
+            "-m",
+            "music_dwh.bench.reader",
+            "--raw",
+            str(ds.raw),
+            "--db",
+            str(db),
+        ]
         m = self._measure(f"reader run {rep}", argv, proc_env({}), log)
         detail = read_result(log)
         result.runs.append(self._run_of(m, detail))

@@ -67,7 +67,9 @@ def run(args: argparse.Namespace) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m music_dwh.bench.seed_elt", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m music_dwh.bench.seed_elt", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("--raw", required=True, help="raw store folder (holds sparkify/)")
     add_pg_arguments(parser)
     args = parser.parse_args(argv)

@@ -34,8 +34,11 @@ from music_dwh.staging import chinook as staging
 from music_dwh.tags import WAREHOUSE_POOL
 
 MEDIA_TYPES = [
-    "MPEG audio file", "Protected AAC audio file", "Protected MPEG-4 video file",
-    "Purchased AAC audio file", "AAC audio file",
+    "MPEG audio file",
+    "Protected AAC audio file",
+    "Protected MPEG-4 video file",
+    "Purchased AAC audio file",
+    "AAC audio file",
 ]
 
 
@@ -48,7 +51,9 @@ def _not_null_unique(columns: tuple[str, ...]) -> tuple[Expect, ...]:
     if len(columns) == 1:
         expectations.append(Expect("ExpectColumnValuesToBeUnique", {"column": columns[0]}))
     else:
-        expectations.append(Expect("ExpectCompoundColumnsToBeUnique", {"column_list": list(columns)}))
+        expectations.append(
+            Expect("ExpectCompoundColumnsToBeUnique", {"column_list": list(columns)})
+        )
     return tuple(expectations)
 
 
@@ -58,8 +63,11 @@ REFERENCE_SUITES = [
         table=staging.staging_table(table),
         blocking=True,
         expectations=_not_null_unique(PRIMARY_KEYS[table])
-        + ((Expect("ExpectColumnValuesToBeInSet", {"column": "name", "value_set": MEDIA_TYPES}),)
-           if table == "media_type" else ()),
+        + (
+            (Expect("ExpectColumnValuesToBeInSet", {"column": "name", "value_set": MEDIA_TYPES}),)
+            if table == "media_type"
+            else ()
+        ),
     )
     for table in REFERENCE_TABLES
 ]
@@ -68,8 +76,19 @@ TRACK_DISTRIBUTION = Suite(
     table=staging.staging_table("track"),
     blocking=False,
     expectations=(
-        Expect("ExpectColumnValuesToBeBetween", {"column": "unit_price", "min_value": 0, "max_value": 10}),
-        Expect("ExpectColumnValuesToBeBetween", {"column": "milliseconds", "min_value": 1000, "max_value": 6 * 3600 * 1000, "mostly": 0.99}),
+        Expect(
+            "ExpectColumnValuesToBeBetween",
+            {"column": "unit_price", "min_value": 0, "max_value": 10},
+        ),
+        Expect(
+            "ExpectColumnValuesToBeBetween",
+            {
+                "column": "milliseconds",
+                "min_value": 1000,
+                "max_value": 6 * 3600 * 1000,
+                "mostly": 0.99,
+            },
+        ),
         Expect("ExpectColumnValuesToNotBeNull", {"column": "genre_id", "mostly": 0.95}),
     ),
 )
@@ -78,8 +97,10 @@ INVOICE_KEYS = Suite(
     table=staging.staging_table("invoice"),
     partition_column="partition_date",
     blocking=True,
-    expectations=_not_null_unique(("invoice_id",)) + tuple(
-        Expect("ExpectColumnValuesToNotBeNull", {"column": c}) for c in ("customer_id", "invoice_date", "total")
+    expectations=_not_null_unique(("invoice_id",))
+    + tuple(
+        Expect("ExpectColumnValuesToNotBeNull", {"column": c})
+        for c in ("customer_id", "invoice_date", "total")
     ),
 )
 INVOICE_DISTRIBUTION = Suite(
@@ -88,7 +109,9 @@ INVOICE_DISTRIBUTION = Suite(
     partition_column="partition_date",
     blocking=False,
     expectations=(
-        Expect("ExpectColumnValuesToBeBetween", {"column": "total", "min_value": 0, "max_value": 100}),
+        Expect(
+            "ExpectColumnValuesToBeBetween", {"column": "total", "min_value": 0, "max_value": 100}
+        ),
         Expect("ExpectColumnValuesToNotBeNull", {"column": "billing_country"}),
     ),
 )
@@ -97,8 +120,10 @@ LINE_KEYS = Suite(
     table=staging.staging_table("invoice_line"),
     partition_column="partition_date",
     blocking=True,
-    expectations=_not_null_unique(("invoice_line_id",)) + tuple(
-        Expect("ExpectColumnValuesToNotBeNull", {"column": c}) for c in ("invoice_id", "track_id", "unit_price", "quantity")
+    expectations=_not_null_unique(("invoice_line_id",))
+    + tuple(
+        Expect("ExpectColumnValuesToNotBeNull", {"column": c})
+        for c in ("invoice_id", "track_id", "unit_price", "quantity")
     ),
 )
 LINE_DISTRIBUTION = Suite(
@@ -107,17 +132,31 @@ LINE_DISTRIBUTION = Suite(
     partition_column="partition_date",
     blocking=False,
     expectations=(
-        Expect("ExpectColumnValuesToBeBetween", {"column": "quantity", "min_value": 1, "max_value": 10}),
-        Expect("ExpectColumnValuesToBeBetween", {"column": "unit_price", "min_value": 0.5, "max_value": 2.5}),
+        Expect(
+            "ExpectColumnValuesToBeBetween", {"column": "quantity", "min_value": 1, "max_value": 10}
+        ),
+        Expect(
+            "ExpectColumnValuesToBeBetween",
+            {"column": "unit_price", "min_value": 0.5, "max_value": 2.5},
+        ),
     ),
 )
 
 suite_checks = [
-    *(suite_check(s, _key(t), partitions_def=None, pool=WAREHOUSE_POOL) for s, t in zip(REFERENCE_SUITES, REFERENCE_TABLES, strict=True)),
+    *(
+        suite_check(s, _key(t), partitions_def=None, pool=WAREHOUSE_POOL)
+        for s, t in zip(REFERENCE_SUITES, REFERENCE_TABLES, strict=True)
+    ),
     suite_check(TRACK_DISTRIBUTION, _key("track"), partitions_def=None, pool=WAREHOUSE_POOL),
-    *(suite_check(s, _key(t), partitions_def=chinook_daily, pool=WAREHOUSE_POOL)
-      for s, t in ((INVOICE_KEYS, "invoice"), (INVOICE_DISTRIBUTION, "invoice"),
-                   (LINE_KEYS, "invoice_line"), (LINE_DISTRIBUTION, "invoice_line"))),
+    *(
+        suite_check(s, _key(t), partitions_def=chinook_daily, pool=WAREHOUSE_POOL)
+        for s, t in (
+            (INVOICE_KEYS, "invoice"),
+            (INVOICE_DISTRIBUTION, "invoice"),
+            (LINE_KEYS, "invoice_line"),
+            (LINE_DISTRIBUTION, "invoice_line"),
+        )
+    ),
 ]
 
 
@@ -149,7 +188,9 @@ def _invoice_reconciliation(table: str):
         partitions_def=chinook_daily,
         pool=WAREHOUSE_POOL,
     )
-    def _check(context: AssetCheckExecutionContext, raw_store: RawStore, warehouse: Warehouse) -> AssetCheckResult:
+    def _check(
+        context: AssetCheckExecutionContext, raw_store: RawStore, warehouse: Warehouse
+    ) -> AssetCheckResult:
         days = window_days(context)
         with warehouse.session() as session:
             if not staging.known_ids(session, "track", "track_id") or not staging.known_ids(
@@ -157,14 +198,20 @@ def _invoice_reconciliation(table: str):
             ):
                 # Nothing is staged before the track and customer snapshots (assets/chinook.py):
                 # the days wait for them, and are reconciled by the run that stages them.
-                return AssetCheckResult(passed=True, metadata={"waiting_for": "track and customer snapshots"})
+                return AssetCheckResult(
+                    passed=True, metadata={"waiting_for": "track and customer snapshots"}
+                )
             # Days without a folder (no sales) reconcile trivially and are left out of the books.
             sale_days = set(staging.invoice_days_between(raw_store, days[0], days[-1]))
             books = daily_books(
-                session, staging.staging_table(table), staging.QUARANTINE_TABLE, days,
+                session,
+                staging.staging_table(table),
+                staging.QUARANTINE_TABLE,
+                days,
                 lambda day: staging.count_records(raw_store, invoice_day_key(day, table)),
-                keep=lambda day, staged, quarantined: day in sale_days
-                or bool(staged or quarantined),
+                keep=lambda day, staged, quarantined: (
+                    day in sale_days or bool(staged or quarantined)
+                ),
             )
         return reconciliation_result(books)
 
@@ -178,7 +225,9 @@ def _invoice_reconciliation(table: str):
     partitions_def=chinook_daily,
     pool=WAREHOUSE_POOL,
 )
-def staging_invoice_row_count_band(context: AssetCheckExecutionContext, warehouse: Warehouse) -> AssetCheckResult:
+def staging_invoice_row_count_band(
+    context: AssetCheckExecutionContext, warehouse: Warehouse
+) -> AssetCheckResult:
     days = window_days(context)
     with warehouse.session() as session:
         counts = session.counts_by_day(

@@ -70,17 +70,23 @@ def reconciliation_result(books: Mapping[str, tuple[int, int, int]]) -> AssetChe
     return AssetCheckResult(
         passed=not bad,
         severity=AssetCheckSeverity.ERROR,
-        description=None if not bad else
-        f"raw records ≠ staged + quarantined for {len(bad)} of {len(books)}: {', '.join(list(bad)[:5])}",
+        description=None
+        if not bad
+        else f"raw records ≠ staged + quarantined for {len(bad)} of {len(books)}: {', '.join(list(bad)[:5])}",
         metadata={
             "raw_records": raw,
             "staged": staged,
             "quarantined": quarantined,
             "unreconciled": len(bad),
-            "books": MetadataValue.md(markdown_table(
-                ["", "raw", "staged", "quarantined", "ok"],
-                [[label, r, s, q, "✅" if r == s + q else "❌"] for label, (r, s, q) in shown.items()],
-            )),
+            "books": MetadataValue.md(
+                markdown_table(
+                    ["", "raw", "staged", "quarantined", "ok"],
+                    [
+                        [label, r, s, q, "✅" if r == s + q else "❌"]
+                        for label, (r, s, q) in shown.items()
+                    ],
+                )
+            ),
         },
     )
 
@@ -98,18 +104,29 @@ def row_count_band_result(counts: Mapping[dt.date, int], days: list[dt.date]) ->
             continue
         median = statistics.median(history)
         low, high = BAND_LOW * median, BAND_HIGH * median
-        verdicts.append([day.isoformat(), rows, median, f"{low:g} – {high:g}", "ok" if low <= rows <= high else "outside"])
+        verdicts.append(
+            [
+                day.isoformat(),
+                rows,
+                median,
+                f"{low:g} – {high:g}",
+                "ok" if low <= rows <= high else "outside",
+            ]
+        )
     outside = [v[0] for v in verdicts if v[4] == "outside"]
     return AssetCheckResult(
         passed=not outside,
         severity=AssetCheckSeverity.WARN,
-        description=None if not outside
+        description=None
+        if not outside
         else f"row count outside the {BAND_DAYS}-day band on {', '.join(outside[:5])}",
         metadata={
             "days_outside_band": len(outside),
-            "days": MetadataValue.md(markdown_table(
-                ["day", "rows", f"{BAND_DAYS}-day median", "band", "verdict"],
-                verdicts[-FULL_METADATA_MAX_DAYS:],
-            )),
+            "days": MetadataValue.md(
+                markdown_table(
+                    ["day", "rows", f"{BAND_DAYS}-day median", "band", "verdict"],
+                    verdicts[-FULL_METADATA_MAX_DAYS:],
+                )
+            ),
         },
     )

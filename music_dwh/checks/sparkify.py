@@ -36,8 +36,20 @@ EVENTS_ASSET = AssetKey([source.SYSTEM, "staging_events"])
 SONGS_ASSET = AssetKey([source.SYSTEM, "staging_songs"])
 
 PAGES = [
-    "NextSong", "Home", "Login", "Logout", "Settings", "Save Settings", "Help", "About",
-    "Upgrade", "Downgrade", "Submit Upgrade", "Submit Downgrade", "Error", "Register",
+    "NextSong",
+    "Home",
+    "Login",
+    "Logout",
+    "Settings",
+    "Save Settings",
+    "Help",
+    "About",
+    "Upgrade",
+    "Downgrade",
+    "Submit Upgrade",
+    "Submit Downgrade",
+    "Error",
+    "Register",
     "Submit Registration",
 ]
 
@@ -47,11 +59,25 @@ EVENTS_KEYS = Suite(
     partition_column="partition_date",
     blocking=True,
     expectations=(
-        *(Expect("ExpectColumnValuesToNotBeNull", {"column": c})
-          for c in ("ts", "sessionid", "iteminsession", "page", "level", "auth", "source_file", "source_line")),
+        *(
+            Expect("ExpectColumnValuesToNotBeNull", {"column": c})
+            for c in (
+                "ts",
+                "sessionid",
+                "iteminsession",
+                "page",
+                "level",
+                "auth",
+                "source_file",
+                "source_line",
+            )
+        ),
         Expect("ExpectCompoundColumnsToBeUnique", {"column_list": ["source_file", "source_line"]}),
         Expect("ExpectColumnValuesToBeInSet", {"column": "level", "value_set": ["free", "paid"]}),
-        Expect("ExpectColumnValuesToBeInSet", {"column": "auth", "value_set": ["Logged In", "Logged Out", "Guest", "Cancelled"]}),
+        Expect(
+            "ExpectColumnValuesToBeInSet",
+            {"column": "auth", "value_set": ["Logged In", "Logged Out", "Guest", "Cancelled"]},
+        ),
     ),
 )
 EVENTS_DISTRIBUTION = Suite(
@@ -66,7 +92,10 @@ EVENTS_DISTRIBUTION = Suite(
         Expect("ExpectColumnValuesToBeInSet", {"column": "method", "value_set": ["GET", "PUT"]}),
         # Logged-out visitors have no user id; far more than usual means broken logging.
         Expect("ExpectColumnValuesToNotBeNull", {"column": "userid", "mostly": 0.8}),
-        Expect("ExpectColumnValuesToBeBetween", {"column": "length", "min_value": 1, "max_value": 3600, "mostly": 0.999}),
+        Expect(
+            "ExpectColumnValuesToBeBetween",
+            {"column": "length", "min_value": 1, "max_value": 3600, "mostly": 0.999},
+        ),
     ),
 )
 SONGS_KEYS = Suite(
@@ -85,10 +114,21 @@ SONGS_DISTRIBUTION = Suite(
     table=staging.SONGS_TABLE,
     blocking=False,
     expectations=(
-        Expect("ExpectColumnValuesToBeBetween", {"column": "duration", "min_value": 1, "max_value": 3600}),
-        Expect("ExpectColumnValuesToBeBetween", {"column": "year", "min_value": 0, "max_value": 2100}),
-        Expect("ExpectColumnValuesToBeBetween", {"column": "artist_latitude", "min_value": -90, "max_value": 90}),
-        Expect("ExpectColumnValuesToBeBetween", {"column": "artist_longitude", "min_value": -180, "max_value": 180}),
+        Expect(
+            "ExpectColumnValuesToBeBetween",
+            {"column": "duration", "min_value": 1, "max_value": 3600},
+        ),
+        Expect(
+            "ExpectColumnValuesToBeBetween", {"column": "year", "min_value": 0, "max_value": 2100}
+        ),
+        Expect(
+            "ExpectColumnValuesToBeBetween",
+            {"column": "artist_latitude", "min_value": -90, "max_value": 90},
+        ),
+        Expect(
+            "ExpectColumnValuesToBeBetween",
+            {"column": "artist_longitude", "min_value": -180, "max_value": 180},
+        ),
     ),
 )
 
@@ -116,7 +156,10 @@ def staging_events_reconciliation(
 ) -> AssetCheckResult:
     with warehouse.session() as session:
         books = daily_books(
-            session, staging.EVENTS_TABLE, staging.QUARANTINE_TABLE, window_days(context),
+            session,
+            staging.EVENTS_TABLE,
+            staging.QUARANTINE_TABLE,
+            window_days(context),
             lambda day: staging.count_records(raw_store, source.log_day_prefix(day)),
         )
     return reconciliation_result(books)
@@ -143,7 +186,9 @@ def staging_songs_reconciliation(raw_store: RawStore, warehouse: Warehouse) -> A
     partitions_def=sparkify_daily,
     pool=WAREHOUSE_POOL,
 )
-def staging_events_row_count_band(context: AssetCheckExecutionContext, warehouse: Warehouse) -> AssetCheckResult:
+def staging_events_row_count_band(
+    context: AssetCheckExecutionContext, warehouse: Warehouse
+) -> AssetCheckResult:
     days = window_days(context)
     with warehouse.session() as session:
         counts = session.counts_by_day(

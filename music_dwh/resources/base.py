@@ -110,7 +110,9 @@ def libpq_password(
     return None, None
 
 
-def connection_error(target: WarehouseTarget, exc: Exception, password: str | None) -> WarehouseError:
+def connection_error(
+    target: WarehouseTarget, exc: Exception, password: str | None
+) -> WarehouseError:
     """One line for a failed connection: what went wrong, the setting to fix and how. The
     driver's message names host, port, user and database, never the password."""
     reason = " ".join(str(exc).replace("FATAL:", " ").split())
@@ -143,8 +145,15 @@ def connection_error(target: WarehouseTarget, exc: Exception, password: str | No
             f"the warehouse {where} does not accept this client for user {target.user} ({reason}): "
             "allow it in the server's pg_hba.conf or correct MUSIC_DWH_WAREHOUSE"
         )
-    unreachable = ("could not translate host name", "Connection refused", "timeout expired",
-                   "No route to host", "Network is unreachable", "could not connect", "Connection timed out")
+    unreachable = (
+        "could not translate host name",
+        "Connection refused",
+        "timeout expired",
+        "No route to host",
+        "Network is unreachable",
+        "could not connect",
+        "Connection timed out",
+    )
     if any(text in reason for text in unreachable):
         detail = str(exc).strip().splitlines()[0].split(" failed: ", 1)[-1]  # not libpq's hint
         return WarehouseError(

@@ -55,8 +55,9 @@ def table_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
         "where database_name = current_database() and not internal order by 1, 2"
     ).fetchall()
     return {
-        f"{schema}.{table}": con.execute(f"select count(*) from {qualified(f'{schema}.{table}')}")
-        .fetchone()[0]
+        f"{schema}.{table}": con.execute(
+            f"select count(*) from {qualified(f'{schema}.{table}')}"
+        ).fetchone()[0]
         for schema, table in tables
         if schema not in _SYSTEM_SCHEMAS
     }
@@ -130,8 +131,10 @@ class DuckDBSession(SessionQueries):
                         "program (or let its run finish) and retry, or raise MUSIC_DWH_LOCK_TIMEOUT."
                     ) from exc
                 if time.monotonic() >= next_report:
-                    say(f"waiting for the DuckDB file {path}: {holder} has it open "
-                        f"({waited:.0f} s of {timeout:.0f} s, MUSIC_DWH_LOCK_TIMEOUT)")
+                    say(
+                        f"waiting for the DuckDB file {path}: {holder} has it open "
+                        f"({waited:.0f} s of {timeout:.0f} s, MUSIC_DWH_LOCK_TIMEOUT)"
+                    )
                     next_report = time.monotonic() + REPORT_EVERY_SECONDS
                 time.sleep(POLL_SECONDS)
 
@@ -189,7 +192,9 @@ class DuckDBSession(SessionQueries):
                 continue
             self.con.register("_music_dwh_batch", table)
             try:
-                self.con.execute(f"insert into {target} ({cols}) select {cols} from _music_dwh_batch")
+                self.con.execute(
+                    f"insert into {target} ({cols}) select {cols} from _music_dwh_batch"
+                )
             finally:
                 self.con.unregister("_music_dwh_batch")
             w.rows_written += table.num_rows

@@ -167,7 +167,9 @@ class PostgresSession(SessionQueries):
         self._written: set[str] = set()
 
     @classmethod
-    def connect(cls, target: WarehouseTarget, password: str | None, **options: Any) -> PostgresSession:
+    def connect(
+        cls, target: WarehouseTarget, password: str | None, **options: Any
+    ) -> PostgresSession:
         import psycopg2
 
         try:
@@ -269,7 +271,9 @@ class PostgresSession(SessionQueries):
                 locks[table_key] = True
             else:
                 locks.setdefault(table_key, False)
-                locks[lock_key(w.table, sorted((k, str(v)) for k, v in w.replace_where.items()))] = True
+                locks[
+                    lock_key(w.table, sorted((k, str(v)) for k, v in w.replace_where.items()))
+                ] = True
         for key in sorted(locks):
             fn = "pg_advisory_xact_lock" if locks[key] else "pg_advisory_xact_lock_shared"
             cur.execute(f"select {fn}(%s)", [key])
@@ -330,7 +334,9 @@ class PostgresSession(SessionQueries):
         return [(r[0], r[1]) for r in self.query(_COLUMNS, list(split_table(table)))]
 
 
-_TABLE_EXISTS = "select count(*) from information_schema.tables where table_schema = ? and table_name = ?"
+_TABLE_EXISTS = (
+    "select count(*) from information_schema.tables where table_schema = ? and table_name = ?"
+)
 _COLUMNS = (
     "select column_name, data_type from information_schema.columns "
     "where table_schema = ? and table_name = ? order by ordinal_position"

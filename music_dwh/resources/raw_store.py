@@ -117,7 +117,11 @@ class RawStore(ConfigurableResource):
                 self._s3().head_object(Bucket=bucket, Key=root + key)
                 return True
             except Exception as exc:  # botocore ClientError 404
-                if getattr(exc, "response", {}).get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                if getattr(exc, "response", {}).get("Error", {}).get("Code") in (
+                    "404",
+                    "NoSuchKey",
+                    "NotFound",
+                ):
                     return False
                 raise
         return self._path(key).is_file()
@@ -138,7 +142,9 @@ class RawStore(ConfigurableResource):
             return
         path = self._path(key)
         if not path.is_file():
-            raise RawStoreError(f"cannot read {path}: no such file in the raw store {self.location}")
+            raise RawStoreError(
+                f"cannot read {path}: no such file in the raw store {self.location}"
+            )
         with open(path, "rb", buffering=1 << 20) as fh:
             yield fh
 
@@ -207,7 +213,9 @@ class _StreamingBodyIO(io.RawIOBase):
         return n
 
 
-def open_raw_store(location: str, endpoint_url: str | None = None, region_name: str | None = None) -> RawStore:
+def open_raw_store(
+    location: str, endpoint_url: str | None = None, region_name: str | None = None
+) -> RawStore:
     """A raw store outside Dagster (CLI, generators, tests). Local paths are made absolute."""
     if not location.startswith("s3://"):
         location = str(Path(location).expanduser().resolve())

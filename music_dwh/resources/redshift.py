@@ -115,7 +115,9 @@ def create_schema_sql(table: str) -> str:
 def create_table_sql(table: str, schema: pa.Schema, sort_columns: Sequence[str] = ()) -> str:
     """Staging table DDL, optionally with a compound sort key."""
     cols = ", ".join(f"{quote(f.name)} {sql_type(f.type)}" for f in schema)
-    sort = f" compound sortkey ({', '.join(quote(c) for c in sort_columns)})" if sort_columns else ""
+    sort = (
+        f" compound sortkey ({', '.join(quote(c) for c in sort_columns)})" if sort_columns else ""
+    )
     return f"create table if not exists {qualified(table)} ({cols}){sort}"
 
 
@@ -138,7 +140,9 @@ class LoadFormat:
     copy_options: str
 
 
-JSON_FORMAT = LoadFormat("json", "json.gz", "format as json 'auto ignorecase' timeformat 'auto' dateformat 'auto'")
+JSON_FORMAT = LoadFormat(
+    "json", "json.gz", "format as json 'auto ignorecase' timeformat 'auto' dateformat 'auto'"
+)
 CSV_FORMAT = LoadFormat(
     "csv", "csv.gz", "format as csv ignoreheader 1 emptyasnull timeformat 'auto' dateformat 'auto'"
 )
@@ -179,7 +183,9 @@ LOAD_ERRORS_SQL = (
 )
 
 
-def format_load_errors(table: str, rows: Sequence[Sequence[Any]], redshift_message: str, prefix: str) -> str:
+def format_load_errors(
+    table: str, rows: Sequence[Sequence[Any]], redshift_message: str, prefix: str
+) -> str:
     """A COPY failure as a message an operator can act on: file, line, column and reason."""
     head = f"COPY into {table} failed; nothing of this load was committed (the previous rows are kept)."
     lines = [head]
@@ -195,7 +201,9 @@ def format_load_errors(table: str, rows: Sequence[Sequence[Any]], redshift_messa
         )
     if not rows:
         lines.append(f"  Redshift said: {redshift_message.strip()}")
-        lines.append("  (no row in sys_load_error_detail for this session yet; query it for details)")
+        lines.append(
+            "  (no row in sys_load_error_detail for this session yet; query it for details)"
+        )
     lines.append(f"The load files are kept under {prefix} for inspection.")
     return "\n".join(lines)
 
@@ -236,7 +244,9 @@ def json_lines(table: pa.Table, keys: Mapping[str, str]) -> Iterator[bytes]:
     names = [keys.get(name, name) for name in table.column_names]
     option = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_APPEND_NEWLINE
     for row in table.to_pylist():
-        yield orjson.dumps(dict(zip(names, row.values(), strict=True)), default=_json_default, option=option)
+        yield orjson.dumps(
+            dict(zip(names, row.values(), strict=True)), default=_json_default, option=option
+        )
 
 
 def csv_bytes(table: pa.Table, source: str) -> bytes:
@@ -390,8 +400,14 @@ class RedshiftSession(PostgresSession):
                     if s.rows:
                         current = s
                         cur.execute(
-                            copy_sql(s.write.table, s.write.schema.names, s.manifest_url,
-                                     self.iam_role, self.region, s.fmt)
+                            copy_sql(
+                                s.write.table,
+                                s.write.schema.names,
+                                s.manifest_url,
+                                self.iam_role,
+                                self.region,
+                                s.fmt,
+                            )
                         )
                         current = None
             self.con.commit()
@@ -401,7 +417,9 @@ class RedshiftSession(PostgresSession):
                 raise
             rows = self.load_errors()
             raise WarehouseError(
-                format_load_errors(current.write.table, rows, str(exc), self.store.uri(current.prefix))
+                format_load_errors(
+                    current.write.table, rows, str(exc), self.store.uri(current.prefix)
+                )
             ) from None
         except BaseException:
             self.con.rollback()

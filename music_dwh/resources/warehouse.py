@@ -88,8 +88,10 @@ class Warehouse(ConfigurableResource):
 
         tags = run.tags
         command = tags.get("music_dwh/command") or (
-            f"sensor {tags['dagster/sensor_name']}" if "dagster/sensor_name" in tags
-            else f"schedule {tags['dagster/schedule_name']}" if "dagster/schedule_name" in tags
+            f"sensor {tags['dagster/sensor_name']}"
+            if "dagster/sensor_name" in tags
+            else f"schedule {tags['dagster/schedule_name']}"
+            if "dagster/schedule_name" in tags
             else f"Dagster run of {run.job_name}"
         )
         with exclusive_writer(

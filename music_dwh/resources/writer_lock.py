@@ -50,8 +50,13 @@ class Holder:
         if self.run_id:
             parts.append(f"run {self.run_id[:8]}")
         what = ", ".join(
-            p for p in (self.command, f"pid {self.pid}" if self.pid else None,
-                        f"host {self.host}" if self.host else None) if p
+            p
+            for p in (
+                self.command,
+                f"pid {self.pid}" if self.pid else None,
+                f"host {self.host}" if self.host else None,
+            )
+            if p
         )
         text = " ".join(parts) or "another process"
         if what:
@@ -128,8 +133,10 @@ def exclusive_writer(
     fd = _wait_for_lock(path, timeout=timeout, say=say, while_waiting=while_waiting)
     from music_dwh.runs.liveness import hostname
 
-    _write_holder(fd, Holder(pid=os.getpid(), host=hostname(), run_id=run_id,
-                             command=command, since=time.time()))
+    _write_holder(
+        fd,
+        Holder(pid=os.getpid(), host=hostname(), run_id=run_id, command=command, since=time.time()),
+    )
     with _held_guard:
         _held[path] = [fd, 1]
     try:

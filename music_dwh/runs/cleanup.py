@@ -4,7 +4,8 @@ A run whose process died without finishing (``kill -9``, the OOM killer, a reboo
 STARTED in the instance and may keep concurrency-pool rows: the daemon's queue would wait for
 it forever. ``reap_dead_runs`` marks such runs failed with the reason, frees their pool slots
 and pending steps, and ends what is left of their process group (helper processes such as
-Dagster's log capture, or any subprocess the run started, which could hold the DuckDB file). ``music-dwh load`` calls it before it starts and
+Dagster's log capture, or any subprocess the run started, which could hold the DuckDB file).
+``music-dwh load`` calls it before it starts and
 while it waits; the daemon's run monitoring does the same for runs it launched
 (``music_dwh.runs.launcher``).
 """
@@ -106,7 +107,8 @@ def reap_dead_runs(instance: DagsterInstance) -> list[CleanedRun]:
         mark_run_ended(
             instance,
             run,
-            f"{reason}. music_dwh marked the run {'canceled' if run.status == DagsterRunStatus.CANCELING else 'failed'} "
+            f"{reason}. music_dwh marked the run "
+            f"{'canceled' if run.status == DagsterRunStatus.CANCELING else 'failed'} "
             "and freed its concurrency slots; its partitions are as they were (every write is "
             "one transaction). Re-run it to load its days.",
             canceled=run.status == DagsterRunStatus.CANCELING,

@@ -44,15 +44,25 @@ class LoadPlan:
     verbose: bool = False  # Dagster's full console log instead of the progress display
 
     def to_json(self) -> dict:
-        return {"system": self.system, "start": self.start.isoformat(),
-                "end": self.end.isoformat(), "run_id": self.run_id,
-                "through": self.through, "verbose": self.verbose}
+        return {
+            "system": self.system,
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat(),
+            "run_id": self.run_id,
+            "through": self.through,
+            "verbose": self.verbose,
+        }
 
     @classmethod
     def from_json(cls, data: dict) -> LoadPlan:
-        return cls(data["system"], dt.date.fromisoformat(data["start"]),
-                   dt.date.fromisoformat(data["end"]), data["run_id"],
-                   data.get("through", "report"), data.get("verbose", False))
+        return cls(
+            data["system"],
+            dt.date.fromisoformat(data["start"]),
+            dt.date.fromisoformat(data["end"]),
+            data["run_id"],
+            data.get("through", "report"),
+            data.get("verbose", False),
+        )
 
 
 def clean_dead_runs(instance, say: Say) -> None:
@@ -66,8 +76,8 @@ def run_load(plan: LoadPlan, say: Say) -> bool:
     """Materialize every asset of ``plan.system`` for its days as one Dagster run."""
     from dagster import AssetSelection, DagsterInstance
 
-    from music_dwh.resources.dbt_cli import ensure_manifest
     from music_dwh.framework import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+    from music_dwh.resources.dbt_cli import ensure_manifest
     from music_dwh.resources.warehouse import Warehouse
     from music_dwh.runs.liveness import process_tags
 
@@ -88,7 +98,9 @@ def run_load(plan: LoadPlan, say: Say) -> bool:
     keys = sorted(selection.resolve(graph))
     # Every check of those assets runs in the same run, except wall-clock freshness: the
     # freshness sensor evaluates that one (a backfill of old days is stale by definition).
-    checks = {k for k in graph.asset_check_keys if k.asset_key in keys and k.name != "freshness_check"}
+    checks = {
+        k for k in graph.asset_check_keys if k.asset_key in keys and k.name != "freshness_check"
+    }
     job = defs.resolve_implicit_global_asset_job_def().get_subset(
         asset_selection=set(keys), asset_check_selection=checks
     )

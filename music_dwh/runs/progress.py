@@ -63,8 +63,12 @@ class ProgressHandler(logging.Handler):
             from rich.live import Live
 
             self._console = Console()
-            self._live = Live(console=self._console, refresh_per_second=4, transient=True,
-                              get_renderable=lambda: self.counts.status())
+            self._live = Live(
+                console=self._console,
+                refresh_per_second=4,
+                transient=True,
+                get_renderable=lambda: self.counts.status(),
+            )
             self._live.start()
 
     def _flush_checks(self) -> None:
@@ -72,7 +76,9 @@ class ProgressHandler(logging.Handler):
         steps, seconds, checks, failed = self.counts.pending_checks
         if steps:
             mark = "✗" if failed else "✓"
-            self._print(f"  {mark} {steps} check step(s): {checks - failed} passed, {failed} failed ({seconds:.1f} s)")
+            self._print(
+                f"  {mark} {steps} check step(s): {checks - failed} passed, {failed} failed ({seconds:.1f} s)"
+            )
         self.counts.pending_checks = [0, 0.0, 0, 0]
 
     def _print(self, text: str) -> None:
@@ -145,7 +151,10 @@ class ProgressHandler(logging.Handler):
 
 
 @logger(
-    config_schema={"system": Field(str, default_value=""), "layers": Field(Permissive(), default_value={})},
+    config_schema={
+        "system": Field(str, default_value=""),
+        "layers": Field(Permissive(), default_value={}),
+    },
     description="Compact progress of a music-dwh load: one status line and a line per step.",
 )
 def progress_logger(init_context) -> logging.Logger:

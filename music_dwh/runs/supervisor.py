@@ -132,7 +132,8 @@ def cancel_runs(plans: Sequence[LoadPlan], why: str) -> str:
             if run is None or run.is_finished:
                 continue
             mark_run_ended(
-                instance, run,
+                instance,
+                run,
                 f"music-dwh load was stopped by {why}; its process was ended. Every partition "
                 "is as it was or fully loaded (each write is one transaction): run the same "
                 "command again to load the rest.",
@@ -159,4 +160,6 @@ def run_service(argv: Sequence[str], say: Callable[[str], None], grace_seconds: 
     try:
         return _run_in_own_group(argv, stop)
     except Interrupted as exc:
-        raise Interrupted(exc.signum, f"{os.path.basename(argv[0])} and its processes stopped") from None
+        raise Interrupted(
+            exc.signum, f"{os.path.basename(argv[0])} and its processes stopped"
+        ) from None

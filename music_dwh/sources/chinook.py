@@ -1,4 +1,4 @@
-'''Chinook (the digital music store): what it delivers into the raw store, and how.
+"""Chinook (the digital music store): what it delivers into the raw store, and how.
 
 CSV files (header row, UTF-8, no BOM)::
 
@@ -11,7 +11,7 @@ Column names are the Chinook database's own in snake_case and in the database's 
 is an empty field; money is exact 2-decimal text; datetimes are ``YYYY-MM-DD HH:MM:SS``.
 Anything else under the prefixes (other names, hidden files, impossible dates) is outside the
 layout: the sensors ignore it and ``music-dwh load`` does not load it.
-'''
+"""
 
 from __future__ import annotations
 

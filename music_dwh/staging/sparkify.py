@@ -25,6 +25,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+
 import orjson
 import pyarrow as pa
 
@@ -107,7 +108,12 @@ def event_batches(
 
 
 def _judged_batches(
-    store: RawStore, day: dt.date, day_start: int, day_end: int, stats: LoadStats, loaded_at: dt.datetime
+    store: RawStore,
+    day: dt.date,
+    day_start: int,
+    day_end: int,
+    stats: LoadStats,
+    loaded_at: dt.datetime,
 ) -> Iterator[pa.RecordBatch]:
     from music_dwh.settings import get_settings
     from music_dwh.staging.sparkify_duckdb import EventJudge
@@ -121,11 +127,15 @@ def _judged_batches(
             stats.bytes += obj_info.size
             with store.open(obj_info.key) as fh:
                 data = fh.read()
-            yield from judge.file_batches(data, obj_info.key, day, day_start, day_end, stats, loaded_at)
+            yield from judge.file_batches(
+                data, obj_info.key, day, day_start, day_end, stats, loaded_at
+            )
             del data
 
 
-def song_batches(store: RawStore, stats: LoadStats, loaded_at: dt.datetime) -> Iterator[pa.RecordBatch]:
+def song_batches(
+    store: RawStore, stats: LoadStats, loaded_at: dt.datetime
+) -> Iterator[pa.RecordBatch]:
     """Staging rows for the whole song catalogue (all song files, in key order)."""
     builder = BatchBuilder(SONGS_SCHEMA)
     seen_records: dict[bytes, tuple[str, int]] = {}
@@ -253,8 +263,12 @@ def load_song_catalogue(store: RawStore, session: WarehouseSession, threshold: f
     stats = LoadStats(target_table="staging_songs", partition_date=None)
     session.write(
         [
-            TableWrite(SONGS_TABLE, SONGS_SCHEMA, song_batches(store, stats, loaded_at),
-                       json_keys=SONG_JSON_KEYS),
+            TableWrite(
+                SONGS_TABLE,
+                SONGS_SCHEMA,
+                song_batches(store, stats, loaded_at),
+                json_keys=SONG_JSON_KEYS,
+            ),
             _quarantine_write(stats, threshold, loaded_at),
         ]
     )

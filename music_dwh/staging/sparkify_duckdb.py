@@ -513,12 +513,10 @@ def _line_table(data: bytes) -> tuple[pa.LargeBinaryArray, pa.Table]:
     )
     line = np.arange(1, len(size) + 1, dtype=np.int64)
     table = pa.table([line, raw, size, nl, blank, ws_tail], names=columns)
-    try:
-        # Arrow checks UTF-8 for the whole file at once; a file with a bad line is decoded
-        # line by line in SQL instead (TRY(decode)), which leaves that line to the rules.
+    # Arrow checks UTF-8 for the whole file at once; a file with a bad line is decoded
+    # line by line in SQL instead (TRY(decode)), which leaves that line to the rules.
+    with contextlib.suppress(pa.ArrowInvalid):
         table = table.append_column("t", pc.cast(raw, pa.large_string()))
-    except pa.ArrowInvalid:
-        pass
     return raw, table
 
 

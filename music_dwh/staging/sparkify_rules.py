@@ -32,8 +32,11 @@ _ARROW = {"str": pa.string(), "int": pa.int64(), "float": pa.float64(), "userid"
 # the last millisecond of 2099-12-31, UTC.
 EPOCH_MS_MIN = 946_684_800_000
 EPOCH_MS_MAX = 4_102_444_799_999
-_EPOCH_MS = Bound(EPOCH_MS_MIN, EPOCH_MS_MAX, "epoch milliseconds 946,684,800,000 to 4,102,444,799,999: "
-                  "2000-01-01 to 2099-12-31 UTC")
+_EPOCH_MS = Bound(
+    EPOCH_MS_MIN,
+    EPOCH_MS_MAX,
+    "epoch milliseconds 946,684,800,000 to 4,102,444,799,999: 2000-01-01 to 2099-12-31 UTC",
+)
 _COUNTER = Bound(0, INT32_MAX, "0 to 2,147,483,647")
 _SECONDS = Bound(0.0, 86_400.0, "more than 0 and at most 86,400 seconds (one day)", low_open=True)
 EVENT_BOUNDS: dict[str, Bound] = {
@@ -72,7 +75,9 @@ def _convert(key: str, kind: str, value, stats: LoadStats):
         return None
     if kind == "str":
         if not isinstance(value, str):
-            raise RecordError(f"field '{key}': expected text, got {type(value).__name__} {value!r:.40}")
+            raise RecordError(
+                f"field '{key}': expected text, got {type(value).__name__} {value!r:.40}"
+            )
         if not value.isascii():
             fixed = fix_encoding(value)
             if fixed != value:
@@ -87,7 +92,9 @@ def _convert(key: str, kind: str, value, stats: LoadStats):
                 return int(value)
             raise RecordError(f"field '{key}': expected a numeric user id, got {value!r:.40}")
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise RecordError(f"field '{key}': expected an integer, got {type(value).__name__} {value!r:.40}")
+            raise RecordError(
+                f"field '{key}': expected an integer, got {type(value).__name__} {value!r:.40}"
+            )
         if isinstance(value, float):
             if not value.is_integer():
                 raise RecordError(f"field '{key}': expected an integer, got {value!r}")
@@ -95,7 +102,9 @@ def _convert(key: str, kind: str, value, stats: LoadStats):
         return value
     # float
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise RecordError(f"field '{key}': expected a number, got {type(value).__name__} {value!r:.40}")
+        raise RecordError(
+            f"field '{key}': expected a number, got {type(value).__name__} {value!r:.40}"
+        )
     return float(value)
 
 
@@ -123,7 +132,9 @@ def _values(obj: dict, fields, stats: LoadStats, bounds: dict[str, Bound]) -> li
         bound = bounds.get(key)
         if converted is not None and bound is not None and not bound.admits(converted):
             # The value as delivered (1e+308, not the 309 digits of its integer).
-            raise RecordError(f"field '{key}': {value!r:.40} is out of range (accepted: {bound.accepted})")
+            raise RecordError(
+                f"field '{key}': {value!r:.40} is out of range (accepted: {bound.accepted})"
+            )
         values.append(converted)
     return values
 
@@ -146,11 +157,19 @@ _I_LENGTH = [c for _, c, _, _ in EVENT_FIELDS].index("length")
 
 
 def _checked_event(
-    raw: bytes, number: int, seen: dict[bytes, int], day: dt.date, day_start: int, day_end: int, stats: LoadStats
+    raw: bytes,
+    number: int,
+    seen: dict[bytes, int],
+    day: dt.date,
+    day_start: int,
+    day_end: int,
+    stats: LoadStats,
 ) -> list:
     """One event line's staging values, or ``RecordError`` with the reason it is quarantined."""
     if len(raw) > MAX_RECORD_BYTES:
-        raise RecordError(f"line is {len(raw):,} bytes, over the {MAX_RECORD_BYTES:,}-byte limit for one event")
+        raise RecordError(
+            f"line is {len(raw):,} bytes, over the {MAX_RECORD_BYTES:,}-byte limit for one event"
+        )
     identity = _digest(raw)
     first = seen.get(identity)
     if first is not None:

@@ -14,8 +14,19 @@ pytestmark = pytest.mark.e2e
 
 
 def test_redelivered_snapshot_with_one_changed_track_name_updates_only_the_track(workspace):
-    workspace.run("music-dwh", "generate", "chinook", "--days", "8", "--customers", "25",
-                  "--invoices-per-day", "4", "--out", str(workspace.raw))
+    workspace.run(
+        "music-dwh",
+        "generate",
+        "chinook",
+        "--days",
+        "8",
+        "--customers",
+        "25",
+        "--invoices-per-day",
+        "4",
+        "--out",
+        str(workspace.raw),
+    )
     first = workspace.run("music-dwh", "load", "chinook")
     assert "chinook: checks" in first.stdout and "0 failed" in first.stdout
     before = snapshot(workspace.warehouse, "chinook")
@@ -41,5 +52,6 @@ def test_redelivered_snapshot_with_one_changed_track_name_updates_only_the_track
     new = set(after["dim_track"]) - set(before["dim_track"])
     assert len(old) == len(new) == 1
     assert "Renamed In Transit" in new.pop() and "Renamed In Transit" not in str(old)
-    assert query(workspace.warehouse, "select track_name from chinook.dim_track where track_id = ?", [sold]) == [
-        ("Renamed In Transit",)]
+    assert query(
+        workspace.warehouse, "select track_name from chinook.dim_track where track_id = ?", [sold]
+    ) == [("Renamed In Transit",)]

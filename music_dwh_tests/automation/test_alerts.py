@@ -37,8 +37,14 @@ class Webhook:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):
                 body = self.rfile.read(int(self.headers["Content-Length"]))
-                hook.posts.append({"path": self.path, "content_type": self.headers["Content-Type"],
-                                   "raw": body.decode(), "json": json.loads(body)})
+                hook.posts.append(
+                    {
+                        "path": self.path,
+                        "content_type": self.headers["Content-Type"],
+                        "raw": body.decode(),
+                        "json": json.loads(body),
+                    }
+                )
                 self.send_response(hook.status)
                 self.end_headers()
                 self.wfile.write(b"ok")
@@ -95,8 +101,11 @@ def fact_invoice():
 
 @asset_check(asset=fact_invoice, name="totals_match_lines")
 def totals_match_lines():
-    return AssetCheckResult(passed=False, severity=AssetCheckSeverity.ERROR,
-                            description="3 invoices differ from the sum of their lines")
+    return AssetCheckResult(
+        passed=False,
+        severity=AssetCheckSeverity.ERROR,
+        description="3 invoices differ from the sum of their lines",
+    )
 
 
 @asset_check(asset=fact_invoice, name="row_count_band")
@@ -116,8 +125,12 @@ def tick(sensor_def, instance, cursor):
 
 def test_a_failed_run_posts_one_alert_with_asset_partition_and_link(webhook, instance):
     cursor = tick(alerts.run_failure_alert_sensor, instance, None)  # starts watching now
-    result = materialize([failing_staging_events], partition_key="2018-11-05", instance=instance,
-                         raise_on_error=False)
+    result = materialize(
+        [failing_staging_events],
+        partition_key="2018-11-05",
+        instance=instance,
+        raise_on_error=False,
+    )
     assert not result.success
     cursor = tick(alerts.run_failure_alert_sensor, instance, cursor)
 
@@ -130,7 +143,9 @@ def test_a_failed_run_posts_one_alert_with_asset_partition_and_link(webhook, ins
     assert message["partition"] == "2018-11-05"
     assert message["run_id"] == result.run_id
     assert message["link"] == f"{UI_URL}/runs/{result.run_id}"
-    assert message["error"].startswith("RuntimeError: could not connect to postgresql://***@db.internal")
+    assert message["error"].startswith(
+        "RuntimeError: could not connect to postgresql://***@db.internal"
+    )
     assert len(message["error"]) <= alerts.MAX_TEXT
     assert_no_secret(post)
 
@@ -140,8 +155,12 @@ def test_a_failed_run_posts_one_alert_with_asset_partition_and_link(webhook, ins
 
 def test_a_failed_error_check_posts_one_alert_and_warnings_do_not(webhook, instance):
     cursor = tick(alerts.check_failure_alert_sensor, instance, None)  # starts watching now
-    result = materialize([fact_invoice, totals_match_lines, row_count_band, not_null_invoice_id],
-                         partition_key="2021-01-05", instance=instance, raise_on_error=False)
+    result = materialize(
+        [fact_invoice, totals_match_lines, row_count_band, not_null_invoice_id],
+        partition_key="2021-01-05",
+        instance=instance,
+        raise_on_error=False,
+    )
     cursor = tick(alerts.check_failure_alert_sensor, instance, cursor)
 
     (post,) = webhook.posts
@@ -161,8 +180,12 @@ def test_a_failed_error_check_posts_one_alert_and_warnings_do_not(webhook, insta
 
 
 def test_check_alerts_start_from_now_not_from_history(webhook, instance):
-    materialize([fact_invoice, totals_match_lines], partition_key="2021-01-05", instance=instance,
-                raise_on_error=False)
+    materialize(
+        [fact_invoice, totals_match_lines],
+        partition_key="2021-01-05",
+        instance=instance,
+        raise_on_error=False,
+    )
     cursor = tick(alerts.check_failure_alert_sensor, instance, None)
     tick(alerts.check_failure_alert_sensor, instance, cursor)
     assert webhook.posts == []
@@ -170,8 +193,12 @@ def test_check_alerts_start_from_now_not_from_history(webhook, instance):
 
 def test_a_refused_alert_is_retried_on_the_next_tick(webhook, instance):
     cursor = tick(alerts.check_failure_alert_sensor, instance, None)
-    materialize([fact_invoice, totals_match_lines], partition_key="2021-01-06", instance=instance,
-                raise_on_error=False)
+    materialize(
+        [fact_invoice, totals_match_lines],
+        partition_key="2021-01-06",
+        instance=instance,
+        raise_on_error=False,
+    )
     webhook.status = 500
     with pytest.raises(Exception, match="refused the alert") as info:
         tick(alerts.check_failure_alert_sensor, instance, cursor)
@@ -183,7 +210,11 @@ def test_a_refused_alert_is_retried_on_the_next_tick(webhook, instance):
 
 def test_without_a_webhook_the_alert_is_logged(monkeypatch, caplog):
     monkeypatch.delenv("MUSIC_DWH_ALERT_WEBHOOK", raising=False)
-    message = {"kind": "run_failure", "summary": "sparkify run failed for 2018-11-05", "run_id": "r1"}
+    message = {
+        "kind": "run_failure",
+        "summary": "sparkify run failed for 2018-11-05",
+        "run_id": "r1",
+    }
     with caplog.at_level(logging.WARNING, logger="music_dwh.alerts"):
         assert alerts.post_alert(message) is False
     assert "MUSIC_DWH_ALERT_WEBHOOK is not set" in caplog.text
@@ -200,10 +231,16 @@ def test_with_run_retries_a_run_nobody_can_retry_still_alerts_once(webhook):
     """Run retries on (as in the shipped dagster.yaml): Dagster tags every failed run
     ``dagster/will_retry=true``, but a run without a code location (``music-dwh load``, or this
     in-process run) is never re-executed by the daemon, so its failure is news now."""
-    with instance_for_test(overrides={"run_retries": {"enabled": True, "max_retries": 2}}) as instance:
+    with instance_for_test(
+        overrides={"run_retries": {"enabled": True, "max_retries": 2}}
+    ) as instance:
         cursor = tick(alerts.run_failure_alert_sensor, instance, None)
-        result = materialize([failing_staging_events], partition_key="2018-11-05", instance=instance,
-                             raise_on_error=False)
+        result = materialize(
+            [failing_staging_events],
+            partition_key="2018-11-05",
+            instance=instance,
+            raise_on_error=False,
+        )
         run = instance.get_run_by_id(result.run_id)
         assert run.tags.get("dagster/will_retry") == "true" and run.remote_job_origin is None
         assert not alerts.will_be_retried(run)

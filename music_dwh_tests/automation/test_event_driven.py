@@ -40,11 +40,20 @@ from music_dwh_tests.runs.test_launcher import Dev
 pytestmark = pytest.mark.e2e
 
 INTERVAL = "2s"
-RAW_SENSORS = ("sparkify_log_sensor", "sparkify_song_catalogue_sensor", "chinook_reference_sensor",
-               "chinook_invoice_sensor")
+RAW_SENSORS = (
+    "sparkify_log_sensor",
+    "sparkify_song_catalogue_sensor",
+    "chinook_reference_sensor",
+    "chinook_invoice_sensor",
+)
 SPARKIFY_DAYS = ["2018-11-01", "2018-11-02", "2018-11-03", "2018-11-04", "2018-11-05"]
-IN_PROGRESS = {DagsterRunStatus.QUEUED, DagsterRunStatus.NOT_STARTED, DagsterRunStatus.STARTING,
-               DagsterRunStatus.STARTED, DagsterRunStatus.CANCELING}
+IN_PROGRESS = {
+    DagsterRunStatus.QUEUED,
+    DagsterRunStatus.NOT_STARTED,
+    DagsterRunStatus.STARTING,
+    DagsterRunStatus.STARTED,
+    DagsterRunStatus.CANCELING,
+}
 # Long enough for every sensor (2 s), the alert sensors and the automation sensor (2 s here) to
 # have ticked again after the last run ended, so nothing they would request is missed.
 QUIET_SECONDS = 10
@@ -76,7 +85,12 @@ class AlertReceiver:
 
 
 def new_workspace(root: Path) -> Workspace:
-    ws = Workspace(root=root, raw=root / "raw", warehouse=root / "warehouse.duckdb", dagster_home=root / "dagster")
+    ws = Workspace(
+        root=root,
+        raw=root / "raw",
+        warehouse=root / "warehouse.duckdb",
+        dagster_home=root / "dagster",
+    )
     ws.raw.mkdir(parents=True)
     return ws
 
@@ -86,8 +100,12 @@ class Daemon:
 
     def __init__(self, ws: Workspace, alerts: AlertReceiver):
         self.ws = ws
-        env = {**ws.env, "MUSIC_DWH_SENSOR_INTERVAL": INTERVAL, "MUSIC_DWH_SNAPSHOT_SENSOR_INTERVAL": INTERVAL,
-               "MUSIC_DWH_ALERT_WEBHOOK": alerts.url}
+        env = {
+            **ws.env,
+            "MUSIC_DWH_SENSOR_INTERVAL": INTERVAL,
+            "MUSIC_DWH_SNAPSHOT_SENSOR_INTERVAL": INTERVAL,
+            "MUSIC_DWH_ALERT_WEBHOOK": alerts.url,
+        }
         ws.run("music-dwh", "prepare")  # the shipped dagster.yaml into DAGSTER_HOME
         self.dev = _dev_with_env(ws, env)
         self.instance = DagsterInstance.from_config(str(ws.dagster_home))
@@ -97,8 +115,13 @@ class Daemon:
         for name in RAW_SENSORS:
             self.dev.graphql(
                 """mutation($s: SensorSelector!) { startSensor(sensorSelector: $s) { __typename } }""",
-                {"s": {"repositoryLocationName": "music_dwh.definitions", "repositoryName": "__repository__",
-                       "sensorName": name}},
+                {
+                    "s": {
+                        "repositoryLocationName": "music_dwh.definitions",
+                        "repositoryName": "__repository__",
+                        "sensorName": name,
+                    }
+                },
             )
 
     def runs(self):
@@ -111,7 +134,9 @@ class Daemon:
         ticks = {}
         for state in self.instance.all_instigator_state(instigator_type=InstigatorType.SENSOR):
             if state.name in RAW_SENSORS:
-                latest = self.instance.get_ticks(state.instigator_origin_id, state.selector_id, limit=1)
+                latest = self.instance.get_ticks(
+                    state.instigator_origin_id, state.selector_id, limit=1
+                )
                 ticks[state.name] = latest[0].timestamp if latest else 0.0
         return ticks
 
@@ -166,11 +191,13 @@ def assert_no_failure_left(daemon: Daemon) -> None:
         group = [r for r in runs if r.run_id == root or r.tags.get("dagster/root_run_id") == root]
         assert any(r.status == DagsterRunStatus.SUCCESS for r in group), (
             f"run {run.run_id} ({run.tags}) failed and no retry succeeded:\n"
-            + "\n".join(e.message for e in daemon.instance.all_logs(run.run_id) if e.message)[-3000:]
+            + "\n".join(e.message for e in daemon.instance.all_logs(run.run_id) if e.message)[
+                -3000:
+            ]
         )
-    assert all(r.status == DagsterRunStatus.SUCCESS for r in runs if r.status != DagsterRunStatus.FAILURE), [
-        (r.run_id, r.status) for r in runs
-    ]
+    assert all(
+        r.status == DagsterRunStatus.SUCCESS for r in runs if r.status != DagsterRunStatus.FAILURE
+    ), [(r.run_id, r.status) for r in runs]
 
 
 def assert_tables_equal(actual: Path, expected: Path, schema: str) -> None:
@@ -183,7 +210,11 @@ def assert_tables_equal(actual: Path, expected: Path, schema: str) -> None:
 # ---------------------------------------------------------------------------- Sparkify
 def sparkify_files(sample: Path) -> dict[str, list[Path]]:
     """Relative paths of the catalogue and of each of the five log days."""
-    files = {"catalogue": sorted(p.relative_to(sample.parent) for p in (sample / "song_data").rglob("*.json"))}
+    files = {
+        "catalogue": sorted(
+            p.relative_to(sample.parent) for p in (sample / "song_data").rglob("*.json")
+        )
+    }
     for day in SPARKIFY_DAYS:
         files[day] = [Path(f"sparkify/log_data/{day[:4]}/{day[5:7]}/{day}-events.json")]
     return files
@@ -217,13 +248,19 @@ def sparkify_expected(sparkify_sample: Path, tmp_path_factory) -> Path:
 SPARKIFY_ORDERS = {
     "catalogue_first": [["catalogue"], SPARKIFY_DAYS],
     "two_days_then_catalogue_then_the_rest": [SPARKIFY_DAYS[:2], ["catalogue"], SPARKIFY_DAYS[2:]],
-    "interleaved": [[SPARKIFY_DAYS[2]], [SPARKIFY_DAYS[0], "catalogue"], [SPARKIFY_DAYS[4]],
-                    [SPARKIFY_DAYS[1], SPARKIFY_DAYS[3]]],
+    "interleaved": [
+        [SPARKIFY_DAYS[2]],
+        [SPARKIFY_DAYS[0], "catalogue"],
+        [SPARKIFY_DAYS[4]],
+        [SPARKIFY_DAYS[1], SPARKIFY_DAYS[3]],
+    ],
 }
 
 
 @pytest.mark.parametrize("order", list(SPARKIFY_ORDERS))
-def test_sparkify_files_in_any_order_end_as_one_load_of_them(order, sparkify_sample, sparkify_expected, tmp_path):
+def test_sparkify_files_in_any_order_end_as_one_load_of_them(
+    order, sparkify_sample, sparkify_expected, tmp_path
+):
     files = sparkify_files(sparkify_sample)
     ws = new_workspace(tmp_path)
     alerts = AlertReceiver()
@@ -250,22 +287,43 @@ def test_sparkify_files_in_any_order_end_as_one_load_of_them(order, sparkify_sam
 def chinook_source(tmp_path_factory) -> Path:
     """A generated store: reference snapshots and five invoice days."""
     ws = new_workspace(tmp_path_factory.mktemp("chinook-source"))
-    ws.run("music-dwh", "generate", "chinook", "--start", "2021-01-01", "--days", "5", "--customers", "40",
-           "--invoices-per-day", "4", "--out", str(ws.raw))
+    ws.run(
+        "music-dwh",
+        "generate",
+        "chinook",
+        "--start",
+        "2021-01-01",
+        "--days",
+        "5",
+        "--customers",
+        "40",
+        "--invoices-per-day",
+        "4",
+        "--out",
+        str(ws.raw),
+    )
     return ws.raw
 
 
 def chinook_files(raw: Path) -> dict[str, list[Path]]:
-    files = {"reference": sorted(p.relative_to(raw) for p in (raw / "chinook/reference").glob("*.csv"))}
+    files = {
+        "reference": sorted(p.relative_to(raw) for p in (raw / "chinook/reference").glob("*.csv"))
+    }
     for folder in sorted((raw / "chinook/invoices").glob("*/*/*")):
-        files["-".join(folder.parts[-3:])] = sorted(p.relative_to(raw) for p in folder.glob("*.csv"))
+        files["-".join(folder.parts[-3:])] = sorted(
+            p.relative_to(raw) for p in folder.glob("*.csv")
+        )
     return files
 
 
 @pytest.fixture(scope="module")
 def chinook_expected(chinook_source: Path, tmp_path_factory) -> Path:
     ws = new_workspace(tmp_path_factory.mktemp("chinook-load"))
-    deliver(chinook_source, ws.raw, [p for paths in chinook_files(chinook_source).values() for p in paths])
+    deliver(
+        chinook_source,
+        ws.raw,
+        [p for paths in chinook_files(chinook_source).values() for p in paths],
+    )
     ws.run("music-dwh", "load", "chinook")
     return ws.warehouse
 
@@ -309,7 +367,10 @@ def _snapshot_only_selection(system: str, root: str) -> list[str]:
     from music_dwh.definitions import defs
 
     graph = defs.resolve_asset_graph()
-    keys = (AssetSelection.assets(AssetKey(root.split("/"))).downstream() & AssetSelection.groups(system)).resolve(graph)
+    keys = (
+        AssetSelection.assets(AssetKey(root.split("/"))).downstream()
+        & AssetSelection.groups(system)
+    ).resolve(graph)
     return sorted(k.to_user_string() for k in keys if graph.get(k).partitions_def is None)
 
 
@@ -325,7 +386,15 @@ def test_a_snapshot_only_run_on_an_empty_warehouse_succeeds(system, chinook_sour
         root, loaded, empty = "chinook/reference_files", "dim_track", "fact_invoice"
     ws.run("music-dwh", "prepare")
     selection = _snapshot_only_selection(system, root)
-    ws.run("dagster", "asset", "materialize", "-m", "music_dwh.definitions", "--select", ",".join(selection))
+    ws.run(
+        "dagster",
+        "asset",
+        "materialize",
+        "-m",
+        "music_dwh.definitions",
+        "--select",
+        ",".join(selection),
+    )
     assert query(ws.warehouse, f"select count(*) from {system}.{loaded}")[0][0] > 0
     # Every staging table of the system and its quarantine exist (the day's ones empty), and
     # every table the run built or read: the daily facts the marts read, empty.
@@ -334,8 +403,17 @@ def test_a_snapshot_only_run_on_an_empty_warehouse_succeeds(system, chinook_sour
     from music_dwh.definitions import defs
 
     graph = defs.resolve_asset_graph()
-    staging = {k.path[-1] for k in AssetSelection.groups(system).resolve(graph)
-               if graph.get(k).tags.get("layer") == "staging"}
-    built = {k.split("/")[-1] for k in selection if graph.get(AssetKey(k.split("/"))).tags.get("layer") != "report"}
-    expected = staging | {"quarantine"} | {k for k in built if k not in ("song_data", "reference_files")}
+    staging = {
+        k.path[-1]
+        for k in AssetSelection.groups(system).resolve(graph)
+        if graph.get(k).tags.get("layer") == "staging"
+    }
+    built = {
+        k.split("/")[-1]
+        for k in selection
+        if graph.get(AssetKey(k.split("/"))).tags.get("layer") != "report"
+    }
+    expected = (
+        staging | {"quarantine"} | {k for k in built if k not in ("song_data", "reference_files")}
+    )
     assert expected <= set(tables), expected - set(tables)

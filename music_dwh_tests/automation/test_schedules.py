@@ -26,7 +26,9 @@ from music_dwh_tests.conftest import REPO_ROOT
 def test_a_tick_materializes_the_previous_day(schedule, tick, expected):
     from music_dwh.definitions import defs
 
-    context = build_schedule_context(scheduled_execution_time=tick, repository_def=defs.get_repository_def())
+    context = build_schedule_context(
+        scheduled_execution_time=tick, repository_def=defs.get_repository_def()
+    )
     data = schedule.evaluate_tick(context)
     (request,) = data.run_requests
     assert request.partition_key == expected
@@ -45,10 +47,20 @@ def test_the_timezone_comes_from_the_settings():
         "req = schedules[0].evaluate_tick(build_schedule_context(scheduled_execution_time=tick)).run_requests[0]\n"
         "print(json.dumps({'tz': [s.execution_timezone for s in schedules], 'partition': req.partition_key}))\n"
     )
-    env = {"PATH": "/usr/bin:/bin", "MUSIC_DWH_TIMEZONE": "Europe/Paris", "DO_NOT_TRACK": "1",
-           "HOME": str(REPO_ROOT)}
-    proc = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, env=env, capture_output=True,
-                          text=True, timeout=120)
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "MUSIC_DWH_TIMEZONE": "Europe/Paris",
+        "DO_NOT_TRACK": "1",
+        "HOME": str(REPO_ROOT),
+    }
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     assert result["tz"] == ["Europe/Paris", "Europe/Paris"]

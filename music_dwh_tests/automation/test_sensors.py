@@ -81,7 +81,11 @@ class Evaluator:
         data = self.sensor_def.evaluate_tick(context)
         self.cursor = data.cursor
         # Every request stays within the sensor's job (the daemon would reject anything else).
-        job_keys = self.defs.get_repository_def().get_job(self.sensor_def.job_name).asset_layer.selected_asset_keys
+        job_keys = (
+            self.defs.get_repository_def()
+            .get_job(self.sensor_def.job_name)
+            .asset_layer.selected_asset_keys
+        )
         for request in data.run_requests:
             assert request.asset_selection and set(request.asset_selection) <= set(job_keys)
         self.run_keys += [r.run_key for r in data.run_requests]
@@ -102,8 +106,17 @@ def test_log_sensor_requests_each_new_or_redelivered_day_once(store, defs):
     # A day's run: the day's assets and the models built from or checked against them, but
     # not the song catalogue load (its own sensor reloads it).
     selected = set(requests[0].asset_selection)
-    assert keys("sparkify/log_data", "sparkify/staging_events", "sparkify/songplays",
-                "sparkify/time", "sparkify/users", "sparkify/songs") <= selected
+    assert (
+        keys(
+            "sparkify/log_data",
+            "sparkify/staging_events",
+            "sparkify/songplays",
+            "sparkify/time",
+            "sparkify/users",
+            "sparkify/songs",
+        )
+        <= selected
+    )
     assert not selected & keys("sparkify/song_data", "sparkify/staging_songs")
     assert all(r.tags[S.TRIGGER_TAG] == "sparkify_log_sensor" for r in requests)
 
@@ -146,8 +159,12 @@ def test_log_sensor_waits_for_a_day_whose_partition_does_not_exist_yet(store, de
     store.write_bytes(log_key("2999-01-01"), b"{}\n")
     assert ev.tick() == []
     assert "2999-01-01" not in json.loads(ev.cursor)["days"]  # not recorded: retried every tick
-    context = build_sensor_context(instance=ev.instance, cursor=ev.cursor, repository_def=defs.get_repository_def(),
-                                   resources={"raw_store": store})
+    context = build_sensor_context(
+        instance=ev.instance,
+        cursor=ev.cursor,
+        repository_def=defs.get_repository_def(),
+        resources={"raw_store": store},
+    )
     assert "1 waiting" in S.sparkify_log_sensor.evaluate_tick(context).skip_message
 
 
@@ -172,8 +189,13 @@ def test_invoice_sensor_requests_one_run_per_day_of_invoice_files(store, defs):
     requests = ev.tick()
     assert sorted(r.partition_key for r in requests) == ["2021-01-05", "2021-01-06"]
     selected = set(requests[0].asset_selection)
-    assert keys("chinook/invoice_files", "chinook/staging_invoice", "chinook/staging_invoice_line") <= selected
-    assert not selected & keys("chinook/reference_files", "chinook/staging_track", "chinook/staging_customer")
+    assert (
+        keys("chinook/invoice_files", "chinook/staging_invoice", "chinook/staging_invoice_line")
+        <= selected
+    )
+    assert not selected & keys(
+        "chinook/reference_files", "chinook/staging_track", "chinook/staging_customer"
+    )
     assert ev.tick() == []
     # The day's second file arrives later: that day again, and only that day.
     store.write_bytes(invoice_key("2021-01-06", "invoice_line"), b"header\n")
@@ -181,7 +203,9 @@ def test_invoice_sensor_requests_one_run_per_day_of_invoice_files(store, defs):
     assert ev.tick() == []
 
 
-def test_song_catalogue_sensor_reloads_the_catalogue_and_its_dimensions_once_per_delivery(store, defs):
+def test_song_catalogue_sensor_reloads_the_catalogue_and_its_dimensions_once_per_delivery(
+    store, defs
+):
     ev = Evaluator(S.sparkify_song_catalogue_sensor, store, defs)
     assert ev.tick() == []
     for name in ("A/A/A/TRAAA1.json", "A/A/B/TRAAB1.json", "B/C/D/TRBCD1.json"):
@@ -190,12 +214,22 @@ def test_song_catalogue_sensor_reloads_the_catalogue_and_its_dimensions_once_per
     (request,) = ev.tick()
     assert request.partition_key is None
     selected = set(request.asset_selection)
-    assert keys("sparkify/song_data", "sparkify/staging_songs", "sparkify/songs", "sparkify/artists") <= selected
+    assert (
+        keys("sparkify/song_data", "sparkify/staging_songs", "sparkify/songs", "sparkify/artists")
+        <= selected
+    )
     # Nothing partitioned, and not the dimension built from the logs.
-    assert not selected & keys("sparkify/log_data", "sparkify/staging_events", "sparkify/songplays",
-                               "sparkify/time", "sparkify/users")
+    assert not selected & keys(
+        "sparkify/log_data",
+        "sparkify/staging_events",
+        "sparkify/songplays",
+        "sparkify/time",
+        "sparkify/users",
+    )
     assert ev.tick() == []
-    store.write_bytes("sparkify/song_data/A/A/A/TRAAA1.json", b'{"song_id": "S2"}\n')  # re-delivered
+    store.write_bytes(
+        "sparkify/song_data/A/A/A/TRAAA1.json", b'{"song_id": "S2"}\n'
+    )  # re-delivered
     assert len(ev.tick()) == 1
     store.write_bytes("sparkify/song_data/C/C/C/TRCCC1.json", b'{"song_id": "S3"}\n')  # new
     assert len(ev.tick()) == 1
@@ -222,16 +256,23 @@ def test_reference_sensor_reloads_only_the_changed_snapshots_and_their_dimension
     store.write_bytes("chinook/reference/notes.csv", b"not a reference table\n")
     (first,) = ev.tick()
     selected = set(first.asset_selection)
-    assert keys("chinook/reference_files", *(f"chinook/staging_{t}" for t in REFERENCE_TABLES)) <= selected
+    assert (
+        keys("chinook/reference_files", *(f"chinook/staging_{t}" for t in REFERENCE_TABLES))
+        <= selected
+    )
     assert keys("chinook/dim_track", "chinook/dim_customer") <= selected
-    assert not selected & keys("chinook/invoice_files", "chinook/staging_invoice", "chinook/fact_invoice")
+    assert not selected & keys(
+        "chinook/invoice_files", "chinook/staging_invoice", "chinook/fact_invoice"
+    )
     assert ev.tick() == []
 
     store.write_bytes(reference_key("track"), b"header\nnew row\n")
     (second,) = ev.tick()
     selected = set(second.asset_selection)
     assert keys("chinook/reference_files", "chinook/staging_track", "chinook/dim_track") <= selected
-    assert not selected & keys("chinook/staging_customer", "chinook/dim_customer", "chinook/staging_album")
+    assert not selected & keys(
+        "chinook/staging_customer", "chinook/dim_customer", "chinook/staging_album"
+    )
     assert ev.tick() == []
     assert second.run_key != first.run_key
 
@@ -249,15 +290,28 @@ def test_a_catalogue_after_log_days_rebuilds_their_matched_models_in_one_range_r
     # Days that came before the catalogue are matched again, as if it had come first: one run
     # over the delivered days, their staged events untouched.
     assert request.partition_key is None
-    assert (request.tags[ASSET_PARTITION_RANGE_START_TAG], request.tags[ASSET_PARTITION_RANGE_END_TAG]) == (
-        "2018-11-03", "2018-11-05")
+    assert (
+        request.tags[ASSET_PARTITION_RANGE_START_TAG],
+        request.tags[ASSET_PARTITION_RANGE_END_TAG],
+    ) == ("2018-11-03", "2018-11-05")
     selected = set(request.asset_selection)
-    assert keys("sparkify/song_data", "sparkify/staging_songs", "sparkify/songs", "sparkify/songplays",
-                "sparkify/time", "sparkify/song_plays_daily") <= selected
+    assert (
+        keys(
+            "sparkify/song_data",
+            "sparkify/staging_songs",
+            "sparkify/songs",
+            "sparkify/songplays",
+            "sparkify/time",
+            "sparkify/song_plays_daily",
+        )
+        <= selected
+    )
     assert not selected & keys("sparkify/log_data", "sparkify/staging_events", "sparkify/users")
 
 
-def test_a_track_or_customer_snapshot_after_invoice_days_restages_them_other_snapshots_do_not(store, defs):
+def test_a_track_or_customer_snapshot_after_invoice_days_restages_them_other_snapshots_do_not(
+    store, defs
+):
     from dagster._core.storage.tags import (
         ASSET_PARTITION_RANGE_END_TAG,
         ASSET_PARTITION_RANGE_START_TAG,
@@ -271,16 +325,27 @@ def test_a_track_or_customer_snapshot_after_invoice_days_restages_them_other_sna
     ev = Evaluator(S.chinook_reference_sensor, store, defs)
     store.write_bytes(reference_key("track"), b"header\n")
     (request,) = ev.tick()
-    assert (request.tags[ASSET_PARTITION_RANGE_START_TAG], request.tags[ASSET_PARTITION_RANGE_END_TAG]) == (
-        "2021-01-02", "2021-01-04")
-    assert keys("chinook/reference_files", "chinook/staging_track", "chinook/staging_invoice",
-                "chinook/staging_invoice_line", "chinook/fact_invoice_line") <= set(request.asset_selection)
-    assert not set(request.asset_selection) & keys("chinook/invoice_files", "chinook/staging_customer")
+    assert (
+        request.tags[ASSET_PARTITION_RANGE_START_TAG],
+        request.tags[ASSET_PARTITION_RANGE_END_TAG],
+    ) == ("2021-01-02", "2021-01-04")
+    assert keys(
+        "chinook/reference_files",
+        "chinook/staging_track",
+        "chinook/staging_invoice",
+        "chinook/staging_invoice_line",
+        "chinook/fact_invoice_line",
+    ) <= set(request.asset_selection)
+    assert not set(request.asset_selection) & keys(
+        "chinook/invoice_files", "chinook/staging_customer"
+    )
 
     store.write_bytes(reference_key("album"), b"header\n")  # nothing daily is built from albums
     (request,) = ev.tick()
     assert request.partition_key is None and ASSET_PARTITION_RANGE_START_TAG not in request.tags
-    assert not set(request.asset_selection) & keys("chinook/staging_invoice", "chinook/fact_invoice")
+    assert not set(request.asset_selection) & keys(
+        "chinook/staging_invoice", "chinook/fact_invoice"
+    )
 
 
 def test_a_day_whose_run_failed_is_requested_again_once_per_catalogue_reload(store, defs):
@@ -294,11 +359,19 @@ def test_a_day_whose_run_failed_is_requested_again_once_per_catalogue_reload(sto
     assert ev.partitions() == ["2018-11-01", "2018-11-02"]
 
     def finished(day: str, status: DagsterRunStatus) -> None:
-        ev.instance.add_run(DagsterRun(job_name="sparkify_job", run_id=str(uuid.uuid4()), status=status,
-                                       tags={PARTITION_NAME_TAG: day}))
+        ev.instance.add_run(
+            DagsterRun(
+                job_name="sparkify_job",
+                run_id=str(uuid.uuid4()),
+                status=status,
+                tags={PARTITION_NAME_TAG: day},
+            )
+        )
 
     def catalogue_reloaded() -> None:
-        ev.instance.report_runless_asset_event(AssetMaterialization(asset_key=AssetKey(["sparkify", "staging_songs"])))
+        ev.instance.report_runless_asset_event(
+            AssetMaterialization(asset_key=AssetKey(["sparkify", "staging_songs"]))
+        )
 
     finished("2018-11-01", DagsterRunStatus.FAILURE)
     finished("2018-11-02", DagsterRunStatus.SUCCESS)

@@ -155,12 +155,11 @@ def test_sigterm_stops_the_bench_and_everything_it_started(tmp_path: Path):
         found = []
         for p in psutil.process_iter():
             try:
-                if p.pid != proc.pid and (
-                    str(work) in " ".join(p.cmdline())
-                    or str(work) in p.environ().get("DAGSTER_HOME", "")
-                ):
-                    if p.status() != psutil.STATUS_ZOMBIE:
-                        found.append(p)
+                ours = str(work) in " ".join(p.cmdline()) or str(work) in p.environ().get(
+                    "DAGSTER_HOME", ""
+                )
+                if p.pid != proc.pid and ours and p.status() != psutil.STATUS_ZOMBIE:
+                    found.append(p)
             except psutil.Error:
                 continue
         return found

@@ -14,7 +14,8 @@ def test_monitor_sees_the_memory_of_grandchildren(tmp_path: Path):
     script = textwrap.dedent(
         """
         import subprocess, sys
-        subprocess.run([sys.executable, "-c", "import time; b = bytearray(150 * 1024 * 1024); time.sleep(0.5)"], check=True)
+        code = "import time; b = bytearray(150 * 1024 * 1024); time.sleep(0.5)"
+        subprocess.run([sys.executable, "-c", code], check=True)
         """
     )
     m = measure([sys.executable, "-c", script], log=tmp_path / "out.log")

@@ -12,8 +12,19 @@ pytestmark = pytest.mark.e2e
 
 
 def test_a_failed_blocking_check_stops_downstream_assets(workspace):
-    workspace.run("music-dwh", "generate", "sparkify", "--days", "2", "--events-per-day", "200",
-                  "--songs", "40", "--out", str(workspace.raw))
+    workspace.run(
+        "music-dwh",
+        "generate",
+        "sparkify",
+        "--days",
+        "2",
+        "--events-per-day",
+        "200",
+        "--songs",
+        "40",
+        "--out",
+        str(workspace.raw),
+    )
     # A well-formed event with a level the warehouse does not know: staging accepts it (it is
     # valid JSON with the right types), the blocking expectation suite must not.
     log = workspace.raw / "sparkify" / "log_data" / "2018" / "11" / "2018-11-01-events.json"
@@ -26,8 +37,19 @@ def test_a_failed_blocking_check_stops_downstream_assets(workspace):
     assert "error: sparkify/staging_events staging_events_expectations" in proc.stdout
     assert "2018-11-01" in proc.stdout  # the failing day is named
     # staging loaded (the check judges what was loaded) …
-    assert query(workspace.warehouse, "select count(*) from sparkify.staging_events where level = 'premium'")[0][0] == 1
+    assert (
+        query(
+            workspace.warehouse,
+            "select count(*) from sparkify.staging_events where level = 'premium'",
+        )[0][0]
+        == 1
+    )
     # … but nothing downstream of the failed check was built in that run.
-    tables = {r[0] for r in query(workspace.warehouse,
-                                  "select table_name from information_schema.tables where table_schema = 'sparkify'")}
+    tables = {
+        r[0]
+        for r in query(
+            workspace.warehouse,
+            "select table_name from information_schema.tables where table_schema = 'sparkify'",
+        )
+    }
     assert "songplays" not in tables and "users" not in tables

@@ -16,8 +16,11 @@ def _batch(day, values):
     from decimal import Decimal
 
     return pa.RecordBatch.from_arrays(
-        [pa.array([day] * len(values), pa.date32()), pa.array(values, pa.int64()),
-         pa.array([Decimal(v) / 100 for v in values], pa.decimal128(10, 2))],
+        [
+            pa.array([day] * len(values), pa.date32()),
+            pa.array(values, pa.int64()),
+            pa.array([Decimal(v) / 100 for v in values], pa.decimal128(10, 2)),
+        ],
         schema=SCHEMA,
     )
 
@@ -59,15 +62,18 @@ def test_a_second_writer_waits_then_says_what_to_do(warehouse, monkeypatch):
     import subprocess
     import sys
 
-    from music_dwh.resources import duckdb as duckdb_loader
-
     monkeypatch.setenv("MUSIC_DWH_LOCK_TIMEOUT", "0.5")
     path = warehouse.target.path
     path.parent.mkdir(parents=True, exist_ok=True)
     # DuckDB refuses a lock held by another *process*, so hold it in one.
     holder = subprocess.Popen(
-        [sys.executable, "-c", f"import duckdb,time; c=duckdb.connect({str(path)!r}); print('ok', flush=True); time.sleep(30)"],
-        stdout=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-c",
+            f"import duckdb,time; c=duckdb.connect({str(path)!r}); print('ok', flush=True); time.sleep(30)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         assert holder.stdout.readline().strip() == "ok"

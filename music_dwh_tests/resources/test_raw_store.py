@@ -45,7 +45,9 @@ def s3_store(s3_server, monkeypatch):  # s3_server: music_dwh_tests/conftest.py
 
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    boto3.client("s3", endpoint_url=s3_server, region_name="us-east-1").create_bucket(Bucket="raw-test")
+    boto3.client("s3", endpoint_url=s3_server, region_name="us-east-1").create_bucket(
+        Bucket="raw-test"
+    )
     return open_raw_store("s3://raw-test/landing", endpoint_url=s3_server, region_name="us-east-1")
 
 

@@ -51,8 +51,16 @@ def assert_same_statement(generated: str, expected: str, kind: type[exp.Expressi
 
 # ---------------------------------------------------------------------------- SQL
 def test_ddl_uses_redshift_types_and_sorts_partitions():
-    schema = pa.schema([("title", pa.string()), ("n", pa.int64()), ("price", pa.decimal128(10, 2)),
-                        ("x", pa.float64()), ("at", pa.timestamp("us")), ("partition_date", pa.date32())])
+    schema = pa.schema(
+        [
+            ("title", pa.string()),
+            ("n", pa.int64()),
+            ("price", pa.decimal128(10, 2)),
+            ("x", pa.float64()),
+            ("at", pa.timestamp("us")),
+            ("partition_date", pa.date32()),
+        ]
+    )
     assert_same_statement(
         rs.create_table_sql("chinook.staging_track", schema, ["partition_date"]),
         'CREATE TABLE IF NOT EXISTS "chinook"."staging_track" ("title" VARCHAR(65535), "n" BIGINT, '
@@ -60,40 +68,59 @@ def test_ddl_uses_redshift_types_and_sorts_partitions():
         'COMPOUND SORTKEY ("partition_date")',
         exp.Create,
     )
-    assert_same_statement(rs.create_table_sql("sparkify.staging_songs", pa.schema([sparkify_staging.SONGS_SCHEMA.field(0)])),
-                          'CREATE TABLE IF NOT EXISTS "sparkify"."staging_songs" ("num_songs" BIGINT)',
-                          exp.Create)
-    assert rs.create_schema_sql("sparkify.staging_events") == 'create schema if not exists "sparkify"'
+    assert_same_statement(
+        rs.create_table_sql(
+            "sparkify.staging_songs", pa.schema([sparkify_staging.SONGS_SCHEMA.field(0)])
+        ),
+        'CREATE TABLE IF NOT EXISTS "sparkify"."staging_songs" ("num_songs" BIGINT)',
+        exp.Create,
+    )
+    assert (
+        rs.create_schema_sql("sparkify.staging_events") == 'create schema if not exists "sparkify"'
+    )
 
 
 def test_delete_replaces_exactly_the_partition_and_never_truncates():
-    sql, params = rs.delete_sql("sparkify.quarantine", {"target_table": "staging_events",
-                                                        "partition_date": dt.date(2018, 11, 1)})
+    sql, params = rs.delete_sql(
+        "sparkify.quarantine",
+        {"target_table": "staging_events", "partition_date": dt.date(2018, 11, 1)},
+    )
     assert params == ["staging_events", dt.date(2018, 11, 1)]
     assert_same_statement(
-        sql, 'DELETE FROM "sparkify"."quarantine" WHERE "target_table" = %s AND "partition_date" = %s',
-        exp.Delete)
+        sql,
+        'DELETE FROM "sparkify"."quarantine" WHERE "target_table" = %s AND "partition_date" = %s',
+        exp.Delete,
+    )
     whole, none = rs.delete_sql("sparkify.staging_songs", None)
     assert none == []
     assert_same_statement(whole, 'DELETE FROM "sparkify"."staging_songs"', exp.Delete)
     # LOCK is Redshift (and PostgreSQL) syntax that sqlglot only keeps as a raw command.
-    assert rs.lock_sql(["sparkify.staging_events", "sparkify.quarantine", "sparkify.staging_events"]) == \
-        'lock "sparkify"."staging_events", "sparkify"."quarantine"'
+    assert (
+        rs.lock_sql(["sparkify.staging_events", "sparkify.quarantine", "sparkify.staging_events"])
+        == 'lock "sparkify"."staging_events", "sparkify"."quarantine"'
+    )
 
 
 def test_copy_statements_load_a_manifest_of_gzip_files():
     url = "s3://raw/landing/_loads/sparkify/staging_events/2018-11-01/20181101T000000-abc/manifest.json"
     assert_same_statement(
-        rs.copy_sql("sparkify.staging_events", ["artist", "firstname", "userid"], url, ROLE, "us-east-1",
-                    rs.JSON_FORMAT),
+        rs.copy_sql(
+            "sparkify.staging_events",
+            ["artist", "firstname", "userid"],
+            url,
+            ROLE,
+            "us-east-1",
+            rs.JSON_FORMAT,
+        ),
         f"""COPY "sparkify"."staging_events" ("artist", "firstname", "userid") FROM '{url}'
             IAM_ROLE '{ROLE}' REGION 'us-east-1' MANIFEST GZIP
             FORMAT AS JSON 'auto ignorecase' TIMEFORMAT 'auto' DATEFORMAT 'auto' COMPUPDATE OFF""",
         exp.Copy,
     )
     csv_url = "s3://raw/_loads/chinook/staging_invoice/2021-01-01/x/manifest.json"
-    statement = rs.copy_sql("chinook.staging_invoice", ["invoice_id", "total"], csv_url, ROLE, None,
-                            rs.CSV_FORMAT)
+    statement = rs.copy_sql(
+        "chinook.staging_invoice", ["invoice_id", "total"], csv_url, ROLE, None, rs.CSV_FORMAT
+    )
     assert_same_statement(
         statement,
         f"""COPY "chinook"."staging_invoice" ("invoice_id", "total") FROM '{csv_url}' IAM_ROLE '{ROLE}'
@@ -103,10 +130,16 @@ def test_copy_statements_load_a_manifest_of_gzip_files():
     )
     assert "region" not in statement  # no AWS_REGION: the cluster's own region
     # The format travels on the write (set by staging); the loader knows no source system.
-    assert rs.load_format(TableWrite("chinook.quarantine", QUARANTINE_SCHEMA, [], file_format="csv")) \
+    assert (
+        rs.load_format(TableWrite("chinook.quarantine", QUARANTINE_SCHEMA, [], file_format="csv"))
         is rs.CSV_FORMAT
-    assert rs.load_format(TableWrite("sparkify.quarantine", QUARANTINE_SCHEMA, [])) is rs.JSON_FORMAT
-    assert "from 's3://b/it''s' " in rs.copy_sql("a.b", ["c"], "s3://b/it's", ROLE, None, rs.JSON_FORMAT)
+    )
+    assert (
+        rs.load_format(TableWrite("sparkify.quarantine", QUARANTINE_SCHEMA, [])) is rs.JSON_FORMAT
+    )
+    assert "from 's3://b/it''s' " in rs.copy_sql(
+        "a.b", ["c"], "s3://b/it's", ROLE, None, rs.JSON_FORMAT
+    )
 
 
 # ---------------------------------------------------------------------------- S3 load files
@@ -119,7 +152,9 @@ def s3(s3_server, monkeypatch):
     client = boto3.client("s3", endpoint_url=s3_server, region_name="us-east-1")
     bucket = f"raw-{os.getpid()}-{dt.datetime.now():%H%M%S%f}"
     client.create_bucket(Bucket=bucket)
-    store = open_raw_store(f"s3://{bucket}/landing", endpoint_url=s3_server, region_name="us-east-1")
+    store = open_raw_store(
+        f"s3://{bucket}/landing", endpoint_url=s3_server, region_name="us-east-1"
+    )
     return store, client, bucket
 
 
@@ -127,17 +162,31 @@ def _event_rows(day: dt.date, n: int, **overrides) -> pa.Table:
     rows = []
     for i in range(n):
         row = {name: None for name in sparkify_staging.EVENTS_SCHEMA.names}
-        row.update(artist="Björk", auth="Logged In", firstname="", iteminsession=i, level="free",
-                   page="NextSong", sessionid=7, song='Say "hi", then\nleave\\', ts=1541030400000 + i,
-                   length=239.0 + i / 3, partition_date=day, source_file=f"sparkify/log_data/{day}",
-                   source_line=i + 1, loaded_at=dt.datetime(2024, 1, 2, 3, 4, 5, 678901))
+        row.update(
+            artist="Björk",
+            auth="Logged In",
+            firstname="",
+            iteminsession=i,
+            level="free",
+            page="NextSong",
+            sessionid=7,
+            song='Say "hi", then\nleave\\',
+            ts=1541030400000 + i,
+            length=239.0 + i / 3,
+            partition_date=day,
+            source_file=f"sparkify/log_data/{day}",
+            source_line=i + 1,
+            loaded_at=dt.datetime(2024, 1, 2, 3, 4, 5, 678901),
+        )
         row.update(overrides)
         rows.append(row)
     return pa.Table.from_pylist(rows, schema=sparkify_staging.EVENTS_SCHEMA)
 
 
 def _manifest(client, bucket: str, staged: rs.StagedLoad) -> dict:
-    return json.loads(client.get_object(Bucket=bucket, Key=f"landing/{staged.manifest_key}")["Body"].read())
+    return json.loads(
+        client.get_object(Bucket=bucket, Key=f"landing/{staged.manifest_key}")["Body"].read()
+    )
 
 
 def _gunzip(client, bucket: str, url: str) -> bytes:
@@ -151,40 +200,79 @@ def test_the_manifest_lists_exactly_the_days_files(s3):
     staged = {}
     for day in (day1, day10):
         table = _event_rows(day, 5)
-        w = TableWrite(sparkify_staging.EVENTS_TABLE, sparkify_staging.EVENTS_SCHEMA,
-                       table.to_batches(max_chunksize=2), {"partition_date": day})
+        w = TableWrite(
+            sparkify_staging.EVENTS_TABLE,
+            sparkify_staging.EVENTS_SCHEMA,
+            table.to_batches(max_chunksize=2),
+            {"partition_date": day},
+        )
         staged[day] = rs.stage_write(store, w, rs.new_load_id())
         assert w.rows_written == 5
     # A second load of the 1st (a re-run) lands beside the first one, in its own folder.
-    again = rs.stage_write(store, TableWrite(sparkify_staging.EVENTS_TABLE, sparkify_staging.EVENTS_SCHEMA,
-                                             [_event_rows(day1, 1)], {"partition_date": day1}), rs.new_load_id())
+    again = rs.stage_write(
+        store,
+        TableWrite(
+            sparkify_staging.EVENTS_TABLE,
+            sparkify_staging.EVENTS_SCHEMA,
+            [_event_rows(day1, 1)],
+            {"partition_date": day1},
+        ),
+        rs.new_load_id(),
+    )
 
     manifest = _manifest(client, bucket, staged[day1])
     urls = [e["url"] for e in manifest["entries"]]
     assert all(e["mandatory"] is True for e in manifest["entries"])
     assert urls == staged[day1].file_urls and len(urls) == 3  # batches of 2, 2 and 1 rows
-    assert all(u.startswith(f"s3://{bucket}/landing/_loads/sparkify/staging_events/2018-11-01/") for u in urls)
+    assert all(
+        u.startswith(f"s3://{bucket}/landing/_loads/sparkify/staging_events/2018-11-01/")
+        for u in urls
+    )
     assert not set(urls) & set(staged[day10].file_urls) and not set(urls) & set(again.file_urls)
-    assert _manifest(client, bucket, again)["entries"] == [{"url": again.file_urls[0], "mandatory": True}]
+    assert _manifest(client, bucket, again)["entries"] == [
+        {"url": again.file_urls[0], "mandatory": True}
+    ]
 
     # The trap a FROM prefix falls into: an unpadded day 2018-11-1 is a prefix of 2018-11-10.
     for label in ("2018-11-1", "2018-11-10"):
-        rs.stage_write(store, TableWrite("sparkify.trap", pa.schema([("n", pa.int64())]),
-                                         [pa.table({"n": [1]})], {"day": label}), "load-1")
+        rs.stage_write(
+            store,
+            TableWrite(
+                "sparkify.trap",
+                pa.schema([("n", pa.int64())]),
+                [pa.table({"n": [1]})],
+                {"day": label},
+            ),
+            "load-1",
+        )
     by_prefix = [o.key for o in store.list("_loads/sparkify/trap/2018-11-1")]
-    assert len([k for k in by_prefix if k.endswith(".json.gz")]) == 2  # what COPY FROM prefix would load
+    assert (
+        len([k for k in by_prefix if k.endswith(".json.gz")]) == 2
+    )  # what COPY FROM prefix would load
     trap = json.loads(store.read_bytes("_loads/sparkify/trap/2018-11-1/load-1/manifest.json"))
     assert [e["url"] for e in trap["entries"]] == [
-        f"s3://{bucket}/landing/_loads/sparkify/trap/2018-11-1/load-1/part-00000.json.gz"]
+        f"s3://{bucket}/landing/_loads/sparkify/trap/2018-11-1/load-1/part-00000.json.gz"
+    ]
 
 
 def test_sparkify_rows_become_json_lines_with_the_source_keys(s3):
     store, client, bucket = s3
     table = _event_rows(dt.date(2018, 11, 1), 2, userid=None)
-    staged = rs.stage_write(store, TableWrite(sparkify_staging.EVENTS_TABLE, sparkify_staging.EVENTS_SCHEMA,
-                                              [table], {"partition_date": dt.date(2018, 11, 1)},
-                                              json_keys=sparkify_staging.EVENT_JSON_KEYS), "L1")
-    assert staged.manifest_url == f"s3://{bucket}/landing/_loads/sparkify/staging_events/2018-11-01/L1/manifest.json"
+    staged = rs.stage_write(
+        store,
+        TableWrite(
+            sparkify_staging.EVENTS_TABLE,
+            sparkify_staging.EVENTS_SCHEMA,
+            [table],
+            {"partition_date": dt.date(2018, 11, 1)},
+            json_keys=sparkify_staging.EVENT_JSON_KEYS,
+        ),
+        "L1",
+    )
+    assert (
+        staged.manifest_url
+        == f"s3://{bucket}/landing/_loads/sparkify/staging_events/2018-11-01/L1/manifest.json"
+    )
     lines = _gunzip(client, bucket, staged.file_urls[0]).decode().splitlines()
     first = json.loads(lines[1])
     # camelCase keys as in the raw logs ('auto ignorecase' maps them to the lower-case columns)
@@ -192,7 +280,10 @@ def test_sparkify_rows_become_json_lines_with_the_source_keys(s3):
     assert first["userId"] is None and first["firstName"] == "" and first["gender"] is None
     assert first["artist"] == "Björk" and first["song"] == 'Say "hi", then\nleave\\'
     assert first["length"] == 239.0 + 1 / 3 and first["ts"] == 1541030400001
-    assert first["partition_date"] == "2018-11-01" and first["loaded_at"] == "2024-01-02 03:04:05.678901"
+    assert (
+        first["partition_date"] == "2018-11-01"
+        and first["loaded_at"] == "2024-01-02 03:04:05.678901"
+    )
     assert {k.lower() for k in first} == set(sparkify_staging.EVENTS_SCHEMA.names)
     assert len(lines) == 2
 
@@ -201,36 +292,67 @@ def test_chinook_rows_become_csv_with_a_header_and_exact_money(s3):
     store, client, bucket = s3
     schema = chinook_staging.staging_schema("invoice")
     row = {name: None for name in schema.names}
-    row.update(invoice_id=98, customer_id=1, invoice_date=dt.datetime(2021, 1, 1, 0, 0),
-               billing_address='12 "Main", St\nFloor 2', billing_city="São Paulo", total=Decimal("13.86"),
-               partition_date=dt.date(2021, 1, 1), source_file="chinook/invoices/2021/01/01/invoice.csv",
-               source_line=2, loaded_at=dt.datetime(2024, 1, 1))
+    row.update(
+        invoice_id=98,
+        customer_id=1,
+        invoice_date=dt.datetime(2021, 1, 1, 0, 0),
+        billing_address='12 "Main", St\nFloor 2',
+        billing_city="São Paulo",
+        total=Decimal("13.86"),
+        partition_date=dt.date(2021, 1, 1),
+        source_file="chinook/invoices/2021/01/01/invoice.csv",
+        source_line=2,
+        loaded_at=dt.datetime(2024, 1, 1),
+    )
     table = pa.Table.from_pylist([row], schema=schema)
-    staged = rs.stage_write(store, TableWrite("chinook.staging_invoice", schema, [table],
-                                              {"partition_date": dt.date(2021, 1, 1)},
-                                              file_format=chinook_staging.FILE_FORMAT), "L2")
+    staged = rs.stage_write(
+        store,
+        TableWrite(
+            "chinook.staging_invoice",
+            schema,
+            [table],
+            {"partition_date": dt.date(2021, 1, 1)},
+            file_format=chinook_staging.FILE_FORMAT,
+        ),
+        "L2",
+    )
     text = _gunzip(client, bucket, staged.file_urls[0]).decode()
     header, body = text.split("\n", 1)
     assert header == ",".join(f'"{n}"' for n in schema.names)  # IGNOREHEADER 1 skips it
-    assert body == ('98,1,2021-01-01 00:00:00.000000,"12 ""Main"", St\nFloor 2","São Paulo",,,,13.86,'
-                    '2021-01-01,"chinook/invoices/2021/01/01/invoice.csv",2,2024-01-01 00:00:00.000000\n')
+    assert body == (
+        '98,1,2021-01-01 00:00:00.000000,"12 ""Main"", St\nFloor 2","São Paulo",,,,13.86,'
+        '2021-01-01,"chinook/invoices/2021/01/01/invoice.csv",2,2024-01-01 00:00:00.000000\n'
+    )
     # An empty string would become NULL under EMPTYASNULL: refused, never silently changed.
     row.update(billing_city="")
     with pytest.raises(WarehouseError, match="billing_city holds an empty string"):
-        rs.stage_write(store, TableWrite("chinook.staging_invoice", schema,
-                                         [pa.Table.from_pylist([row], schema=schema)],
-                                         file_format=chinook_staging.FILE_FORMAT), "L3")
+        rs.stage_write(
+            store,
+            TableWrite(
+                "chinook.staging_invoice",
+                schema,
+                [pa.Table.from_pylist([row], schema=schema)],
+                file_format=chinook_staging.FILE_FORMAT,
+            ),
+            "L3",
+        )
 
 
 def test_a_whole_table_load_and_an_empty_load(s3):
     store, client, bucket = s3
-    empty = rs.stage_write(store, TableWrite("sparkify.quarantine", QUARANTINE_SCHEMA, iter(()),
-                                             {"target_table": "staging_songs"}), "L4")
+    empty = rs.stage_write(
+        store,
+        TableWrite(
+            "sparkify.quarantine", QUARANTINE_SCHEMA, iter(()), {"target_table": "staging_songs"}
+        ),
+        "L4",
+    )
     assert empty.rows == 0 and empty.file_urls == []
     assert empty.prefix == "_loads/sparkify/quarantine/staging_songs/L4/"
     assert _manifest(client, bucket, empty) == {"entries": []}
-    songs = rs.stage_write(store, TableWrite("sparkify.staging_songs", sparkify_staging.SONGS_SCHEMA,
-                                             []), "L5")
+    songs = rs.stage_write(
+        store, TableWrite("sparkify.staging_songs", sparkify_staging.SONGS_SCHEMA, []), "L5"
+    )
     assert songs.prefix == "_loads/sparkify/staging_songs/all/L5/"
 
 
@@ -253,14 +375,27 @@ class FakeCursor:
     def execute(self, sql, params=None):
         import psycopg2
 
-        self.con.log.append(sql.split()[0].lower() if not sql.startswith("select") else "select errors")
+        self.con.log.append(
+            sql.split()[0].lower() if not sql.startswith("select") else "select errors"
+        )
         if sql.startswith("copy"):
-            raise psycopg2.errors.InternalError_("Load into table 'staging_events' failed. Check "
-                                                 "'sys_load_error_detail' system table for details.")
+            raise psycopg2.errors.InternalError_(
+                "Load into table 'staging_events' failed. Check "
+                "'sys_load_error_detail' system table for details."
+            )
         if "sys_load_error_detail" in sql:
-            self.rows = [("s3://raw/landing/_loads/sparkify/staging_events/2018-11-01/L/part-00000.json.gz ",
-                          17, "userid    ", "int8      ", "0         ", 0, 1207,  # CHAR columns: padded
-                          "Invalid digit, Value 'x', Pos 0, Type: Long                 ")]
+            self.rows = [
+                (
+                    "s3://raw/landing/_loads/sparkify/staging_events/2018-11-01/L/part-00000.json.gz ",
+                    17,
+                    "userid    ",
+                    "int8      ",
+                    "0         ",
+                    0,
+                    1207,  # CHAR columns: padded
+                    "Invalid digit, Value 'x', Pos 0, Type: Long                 ",
+                )
+            ]
 
     def fetchall(self):
         return self.rows
@@ -286,25 +421,49 @@ def test_a_failed_copy_names_file_line_column_and_reason(s3, monkeypatch):
     con = FakeConnection()
     session = rs.RedshiftSession(con, store, ROLE, "us-east-1")
     day = dt.date(2018, 11, 1)
-    staged = rs.stage_write(store, TableWrite(sparkify_staging.EVENTS_TABLE, sparkify_staging.EVENTS_SCHEMA,
-                                              [_event_rows(day, 1)], {"partition_date": day}), "L")
+    staged = rs.stage_write(
+        store,
+        TableWrite(
+            sparkify_staging.EVENTS_TABLE,
+            sparkify_staging.EVENTS_SCHEMA,
+            [_event_rows(day, 1)],
+            {"partition_date": day},
+        ),
+        "L",
+    )
     with pytest.raises(WarehouseError) as info:
         session.load([staged])
     message = str(info.value)
-    assert message.splitlines()[0] == ("COPY into sparkify.staging_events failed; nothing of this load was "
-                                       "committed (the previous rows are kept).")
-    assert ("s3://raw/landing/_loads/sparkify/staging_events/2018-11-01/L/part-00000.json.gz line 17, "
-            "column userid (int8), position 0: Invalid digit, Value 'x', Pos 0, Type: Long (error 1207)") in message
+    assert message.splitlines()[0] == (
+        "COPY into sparkify.staging_events failed; nothing of this load was "
+        "committed (the previous rows are kept)."
+    )
+    assert (
+        "s3://raw/landing/_loads/sparkify/staging_events/2018-11-01/L/part-00000.json.gz line 17, "
+        "column userid (int8), position 0: Invalid digit, Value 'x', Pos 0, Type: Long (error 1207)"
+    ) in message
     assert f"kept under {store.uri(staged.prefix)}" in message
     # one transaction: lock, delete, copy; rolled back before the error view is read; no commit
-    assert con.log == ["rollback", "lock", "delete", "copy", "rollback", "select errors", "rollback"]
+    assert con.log == [
+        "rollback",
+        "lock",
+        "delete",
+        "copy",
+        "rollback",
+        "select errors",
+        "rollback",
+    ]
     assert "truncate" not in con.log
 
 
 def test_without_error_rows_the_message_keeps_redshifts_own():
-    message = rs.format_load_errors("chinook.staging_track", [], "Load failed: timeout\n", "s3://b/_loads/x/")
+    message = rs.format_load_errors(
+        "chinook.staging_track", [], "Load failed: timeout\n", "s3://b/_loads/x/"
+    )
     assert "Redshift said: Load failed: timeout" in message and "s3://b/_loads/x/" in message
-    assert "sys_load_error_detail" in rs.LOAD_ERRORS_SQL and "pg_backend_pid()" in rs.LOAD_ERRORS_SQL
+    assert (
+        "sys_load_error_detail" in rs.LOAD_ERRORS_SQL and "pg_backend_pid()" in rs.LOAD_ERRORS_SQL
+    )
 
 
 def test_the_session_refuses_a_local_raw_store_or_a_missing_role(tmp_path, s3):
@@ -323,26 +482,55 @@ def test_dbt_compiles_every_model_for_redshift_offline(tmp_path):
     """dbt compile needs no connection with --no-populate-cache (no model calls the database
     while compiling), so the Redshift variants of the dispatch macros are really rendered."""
     target = tmp_path / "target"
-    env = {**os.environ, "MUSIC_DWH_DBT_TARGET": "redshift", "MUSIC_DWH_DB_HOST": "127.0.0.1",
-           "MUSIC_DWH_DB_PORT": "9", "DBT_ENV_SECRET_WAREHOUSE_PASSWORD": "unused", "DO_NOT_TRACK": "1"}
+    env = {
+        **os.environ,
+        "MUSIC_DWH_DBT_TARGET": "redshift",
+        "MUSIC_DWH_DB_HOST": "127.0.0.1",
+        "MUSIC_DWH_DB_PORT": "9",
+        "DBT_ENV_SECRET_WAREHOUSE_PASSWORD": "unused",
+        "DO_NOT_TRACK": "1",
+    }
     sql_dir = REPO_ROOT / "sql"
     proc = subprocess.run(
-        [str(BIN / "dbt"), "compile", "--project-dir", str(sql_dir), "--profiles-dir", str(sql_dir),
-         "--target", "redshift", "--target-path", str(target), "--log-path", str(tmp_path / "logs"),
-         "--no-populate-cache", "--select", "resource_type:model", "--quiet"],
-        cwd=sql_dir, env=env, capture_output=True, text=True, timeout=300,
+        [
+            str(BIN / "dbt"),
+            "compile",
+            "--project-dir",
+            str(sql_dir),
+            "--profiles-dir",
+            str(sql_dir),
+            "--target",
+            "redshift",
+            "--target-path",
+            str(target),
+            "--log-path",
+            str(tmp_path / "logs"),
+            "--no-populate-cache",
+            "--select",
+            "resource_type:model",
+            "--quiet",
+        ],
+        cwd=sql_dir,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     manifest = json.loads((target / "manifest.json").read_text())
     assert manifest["metadata"]["adapter_type"] == "redshift"
     models = {n["name"]: n for n in manifest["nodes"].values() if n["resource_type"] == "model"}
     assert len(models) >= 10
-    for name, node in models.items():
+    for node in models.values():
         compiled = Path(target, "compiled", "music_dwh", node["original_file_path"]).read_text()
         redshift_ast(compiled)  # every model is SQL Redshift's grammar accepts (per sqlglot)
-    songplays = Path(target, "compiled", "music_dwh", models["songplays"]["original_file_path"]).read_text()
+    songplays = Path(
+        target, "compiled", "music_dwh", models["songplays"]["original_file_path"]
+    ).read_text()
     assert "timestamp 'epoch'" in songplays and "'g')" not in songplays  # redshift__ macros
-    config = {name: (n["config"].get("dist"), n["config"].get("sort")) for name, n in models.items()}
+    config = {
+        name: (n["config"].get("dist"), n["config"].get("sort")) for name, n in models.items()
+    }
     assert config["songplays"] == ("user_id", "start_time")
     assert config["users"][0] == config["songs"][0] == config["artists"][0] == "all"
     if "fact_invoice" in config:
@@ -371,12 +559,15 @@ def test_staging_sets_each_writes_load_format(tmp_path):
     recorder = Recorder()
     chinook_staging.load_reference_table(store, recorder, "genre", threshold=1.0)
     assert [(w.table, w.file_format) for w in recorder.writes] == [
-        ("chinook.staging_genre", "csv"), ("chinook.quarantine", "csv")]
+        ("chinook.staging_genre", "csv"),
+        ("chinook.quarantine", "csv"),
+    ]
     recorder.writes.clear()
     sparkify_staging.load_song_catalogue(store, recorder, threshold=1.0)
     songs, quarantine = recorder.writes
     assert songs.file_format == quarantine.file_format == "json"
     assert rs.load_format(songs) is rs.JSON_FORMAT
     assert songs.json_keys["artist_name"] == "artist_name" and set(songs.json_keys) == {
-        c for _k, c, _t, _r in sparkify_staging.SONG_FIELDS}
+        c for _k, c, _t, _r in sparkify_staging.SONG_FIELDS
+    }
     assert sparkify_staging.EVENT_JSON_KEYS["firstname"] == "firstName"

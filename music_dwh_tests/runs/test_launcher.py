@@ -11,6 +11,7 @@ run then succeeds.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -26,7 +27,11 @@ from dagster import DagsterEvent, DagsterEventType, DagsterInstance, DagsterRunS
 from dagster._core.launcher.base import WorkerStatus
 from dagster._core.storage.tags import GRPC_INFO_TAG
 
-from music_dwh.runs.launcher import MonitoredRunLauncher, PoolQueueRunCoordinator, ensure_pool_limits
+from music_dwh.runs.launcher import (
+    MonitoredRunLauncher,
+    PoolQueueRunCoordinator,
+    ensure_pool_limits,
+)
 from music_dwh.runs.liveness import hostname, process_tags, run_process
 from music_dwh_tests.conftest import BIN, REPO_ROOT, Workspace, free_port, query
 
@@ -83,7 +88,9 @@ def spawn():
 def started_run(instance: DagsterInstance, pid: int, *, at: float | None = None, tags=None):
     """A run in STARTED whose RUN_START event names ``pid`` (as a launched run worker's does)."""
     run = instance.create_run_for_job(job_def=a_job, tags=tags or {})
-    event = DagsterEvent(event_type_value=DagsterEventType.RUN_START.value, job_name=a_job.name, pid=pid)
+    event = DagsterEvent(
+        event_type_value=DagsterEventType.RUN_START.value, job_name=a_job.name, pid=pid
+    )
     instance.report_dagster_event(event, run.run_id, timestamp=at)
     run = instance.get_run_by_id(run.run_id)
     assert run.status == DagsterRunStatus.STARTED
@@ -130,7 +137,9 @@ def test_a_live_worker_is_running_and_a_killed_one_failed_naming_its_process(ins
     kill(worker)
     health = instance.run_launcher.check_run_worker_health(run)
     assert health.status == WorkerStatus.FAILED
-    assert health.msg.startswith(f"process {worker.pid} on host {hostname()} ended without finishing")
+    assert health.msg.startswith(
+        f"process {worker.pid} on host {hostname()} ended without finishing"
+    )
 
 
 def test_a_killed_worker_not_yet_reaped_by_its_parent_is_dead(instance, spawn):
@@ -190,7 +199,9 @@ def test_a_death_its_code_server_records_is_not_failed_a_second_time(instance, s
     local = {GRPC_INFO_TAG: json.dumps({"host": "localhost", "socket": "/tmp/x.sock"})}
     run = started_run(instance, worker.pid, tags=local)
     kill(worker)
-    code_server = threading.Timer(0.5, lambda: instance.report_run_failed(run, "Run execution process exited"))
+    code_server = threading.Timer(
+        0.5, lambda: instance.report_run_failed(run, "Run execution process exited")
+    )
     code_server.start()
     try:
         record = instance.get_run_record_by_id(run.run_id)
@@ -211,7 +222,9 @@ def test_a_music_dwh_load_run_is_judged_by_the_process_in_its_tags(instance, spa
     kill(worker)
     health = instance.run_launcher.check_run_worker_health(run)
     assert health.status == WorkerStatus.FAILED
-    assert health.msg.startswith(f"process {worker.pid} on host {hostname()} ended without finishing")
+    assert health.msg.startswith(
+        f"process {worker.pid} on host {hostname()} ended without finishing"
+    )
 
     # A load on another machine (sharing a PostgreSQL-backed instance) is not judged from here.
     run = started_run(instance, os.getpid(), tags={**tags, "music_dwh/host": "another-host"})
@@ -226,8 +239,12 @@ def test_a_dead_music_dwh_load_leaves_no_process_of_its_group_behind(instance):
         deadline = time.monotonic() + 10
         while not psutil.Process(leader.pid).children() and time.monotonic() < deadline:
             time.sleep(0.05)
-        (leftover,) = [m for m in psutil.process_iter() if _group(m.pid) == leader.pid and m.pid != leader.pid]
-        run = started_run(instance, leader.pid, tags=process_tags("music-dwh load sparkify", leader.pid))
+        (leftover,) = [
+            m for m in psutil.process_iter() if _group(m.pid) == leader.pid and m.pid != leader.pid
+        ]
+        run = started_run(
+            instance, leader.pid, tags=process_tags("music-dwh load sparkify", leader.pid)
+        )
         kill(leader)
         health = instance.run_launcher.check_run_worker_health(run)
         assert health.status == WorkerStatus.FAILED
@@ -249,8 +266,11 @@ def _group(pid: int) -> int | None:
 
 # ---------------------------------------------------------------------------- the daemon
 LOCATION = "music_dwh.definitions"
-SENSOR = {"repositoryLocationName": LOCATION, "repositoryName": "__repository__",
-          "sensorName": "sparkify_log_sensor"}
+SENSOR = {
+    "repositoryLocationName": LOCATION,
+    "repositoryName": "__repository__",
+    "sensorName": "sparkify_log_sensor",
+}
 FIRST_DAY, DELIVERED = "2018-11-01", ("2018-11-02", "2018-11-03")
 
 
@@ -262,16 +282,29 @@ class Dev:
         self.url = f"http://127.0.0.1:{free_port()}"
         with open(log, "wb") as out:
             self.proc = subprocess.Popen(
-                [str(BIN / "dagster"), "dev", "-w", "workspace.yaml", "-h", "127.0.0.1",
-                 "-p", self.url.rsplit(":", 1)[1]],
-                cwd=REPO_ROOT, env=ws.env, stdout=out, stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL, start_new_session=True,
+                [
+                    str(BIN / "dagster"),
+                    "dev",
+                    "-w",
+                    "workspace.yaml",
+                    "-h",
+                    "127.0.0.1",
+                    "-p",
+                    self.url.rsplit(":", 1)[1],
+                ],
+                cwd=REPO_ROOT,
+                env=ws.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
             )
 
     def graphql(self, query_text: str, variables: dict | None = None) -> dict:
         body = json.dumps({"query": query_text, "variables": variables or {}}).encode()
-        request = urllib.request.Request(f"{self.url}/graphql", data=body,
-                                         headers={"Content-Type": "application/json"})
+        request = urllib.request.Request(
+            f"{self.url}/graphql", data=body, headers={"Content-Type": "application/json"}
+        )
         with urllib.request.urlopen(request, timeout=60) as response:
             payload = json.loads(response.read())
         assert "errors" not in payload, payload["errors"]
@@ -313,25 +346,52 @@ def log_file(raw: Path, day: str) -> Path:
 @pytest.fixture
 def sensor_workspace(tmp_path: Path) -> Workspace:
     """Three generated days; the first loaded (with the song catalogue), two held back."""
-    ws = Workspace(root=tmp_path, raw=tmp_path / "raw", warehouse=tmp_path / "warehouse.duckdb",
-                   dagster_home=tmp_path / "dagster")
+    ws = Workspace(
+        root=tmp_path,
+        raw=tmp_path / "raw",
+        warehouse=tmp_path / "warehouse.duckdb",
+        dagster_home=tmp_path / "dagster",
+    )
     ws.raw.mkdir()
-    ws.run("music-dwh", "generate", "sparkify", "--days", "3", "--events-per-day", "150",
-           "--songs", "60", "--out", str(ws.raw))
+    ws.run(
+        "music-dwh",
+        "generate",
+        "sparkify",
+        "--days",
+        "3",
+        "--events-per-day",
+        "150",
+        "--songs",
+        "60",
+        "--out",
+        str(ws.raw),
+    )
     ws.run("music-dwh", "prepare")  # gives DAGSTER_HOME the shipped dagster.yaml
     assert (ws.dagster_home / "dagster.yaml").read_text() == SHIPPED_YAML.read_text()
     (tmp_path / "incoming").mkdir()
     for day in DELIVERED:
         shutil.move(log_file(ws.raw, day), tmp_path / "incoming" / log_file(ws.raw, day).name)
-    ws.run("dagster", "asset", "materialize", "-m", LOCATION, "--select", "group:sparkify",
-           "--partition", FIRST_DAY)
+    ws.run(
+        "dagster",
+        "asset",
+        "materialize",
+        "-m",
+        LOCATION,
+        "--select",
+        "group:sparkify",
+        "--partition",
+        FIRST_DAY,
+    )
     return ws
 
 
 def _runs(instance: DagsterInstance) -> dict[str, object]:
     """The sensor's runs by day."""
-    return {r.tags["dagster/partition"]: r for r in instance.get_runs()
-            if r.tags.get("dagster/sensor_name") == "sparkify_log_sensor"}
+    return {
+        r.tags["dagster/partition"]: r
+        for r in instance.get_runs()
+        if r.tags.get("dagster/sensor_name") == "sparkify_log_sensor"
+    }
 
 
 def _wait(what: str, condition, timeout: float, dev: Dev, interval: float = 0.5):
@@ -345,7 +405,9 @@ def _wait(what: str, condition, timeout: float, dev: Dev, interval: float = 0.5)
 
 
 @pytest.mark.e2e
-def test_a_sensor_run_killed_with_kill_9_does_not_block_the_next_sensor_run(sensor_workspace, tmp_path):
+def test_a_sensor_run_killed_with_kill_9_does_not_block_the_next_sensor_run(
+    sensor_workspace, tmp_path
+):
     from dagster import build_sensor_context
 
     from music_dwh.automation.sensors import sparkify_log_sensor
@@ -361,23 +423,42 @@ def test_a_sensor_run_killed_with_kill_9_does_not_block_the_next_sensor_run(sens
     try:
         dev.wait_until_up()
         # The sensor starts from what is in the store (the first day, loaded above).
-        data = sparkify_log_sensor.evaluate_tick(build_sensor_context(
-            repository_def=defs.get_repository_def(), resources={"raw_store": open_raw_store(str(ws.raw))}))
-        dev.graphql("""mutation($s: SensorSelector!, $c: String) { setSensorCursor(sensorSelector: $s,
-                       cursor: $c) { __typename } }""", {"s": SENSOR, "c": data.cursor})
+        data = sparkify_log_sensor.evaluate_tick(
+            build_sensor_context(
+                repository_def=defs.get_repository_def(),
+                resources={"raw_store": open_raw_store(str(ws.raw))},
+            )
+        )
+        dev.graphql(
+            """mutation($s: SensorSelector!, $c: String) { setSensorCursor(sensorSelector: $s,
+                       cursor: $c) { __typename } }""",
+            {"s": SENSOR, "c": data.cursor},
+        )
 
         # The test holds the warehouse's writer lock, so the first run launched waits for it,
         # STARTED, as long as the test likes. Two days are delivered: two runs; the queue
         # launches one, the other waits in the queue (the "duckdb" pool, run granularity).
         with exclusive_writer(ws.warehouse, timeout=5, say=print, command="the test"):
             for day in DELIVERED:
-                shutil.copy(tmp_path / "incoming" / log_file(ws.raw, day).name, log_file(ws.raw, day))
-            dev.graphql("""mutation($s: SensorSelector!) { startSensor(sensorSelector: $s) {
-                           __typename } }""", {"s": SENSOR})
-            runs = _wait("two sensor runs, one STARTED", lambda: (
-                (r := _runs(instance)) and len(r) == 2
-                and sorted(x.status.value for x in r.values()) == ["QUEUED", "STARTED"]
-                and r), timeout=180, dev=dev)
+                shutil.copy(
+                    tmp_path / "incoming" / log_file(ws.raw, day).name, log_file(ws.raw, day)
+                )
+            dev.graphql(
+                """mutation($s: SensorSelector!) { startSensor(sensorSelector: $s) {
+                           __typename } }""",
+                {"s": SENSOR},
+            )
+            runs = _wait(
+                "two sensor runs, one STARTED",
+                lambda: (
+                    (r := _runs(instance))
+                    and len(r) == 2
+                    and sorted(x.status.value for x in r.values()) == ["QUEUED", "STARTED"]
+                    and r
+                ),
+                timeout=180,
+                dev=dev,
+            )
             victim = next(r for r in runs.values() if r.status == DagsterRunStatus.STARTED)
             waiting = next(r for r in runs.values() if r.status == DagsterRunStatus.QUEUED)
             worker = _wait("the run's worker", lambda: run_process(instance, victim), 60, dev)
@@ -398,32 +479,47 @@ def test_a_sensor_run_killed_with_kill_9_does_not_block_the_next_sensor_run(sens
             killed_at = time.monotonic()
             process.kill()
             for child in children:
-                try:
+                with contextlib.suppress(psutil.NoSuchProcess):
                     child.kill()
-                except psutil.NoSuchProcess:
-                    pass
         # The test's lock is released here; the dead worker's writer lock, had it taken it,
         # would have been released by the kernel.
 
-        failed = _wait("the killed run failed", lambda: (
-            (r := instance.get_run_by_id(victim.run_id)).status != DagsterRunStatus.STARTED and r),
-            timeout=poll + 15, dev=dev, interval=0.1)
+        failed = _wait(
+            "the killed run failed",
+            lambda: (
+                (r := instance.get_run_by_id(victim.run_id)).status != DagsterRunStatus.STARTED
+                and r
+            ),
+            timeout=poll + 15,
+            dev=dev,
+            interval=0.1,
+        )
         detected = time.monotonic() - killed_at
         frozen.resume()
         frozen = None
         print(f"killed run failed {detected:.1f} s after kill -9 (poll_interval_seconds={poll})")
         assert failed.status == DagsterRunStatus.FAILURE
         messages = [e.message for e in instance.all_logs(victim.run_id)]
-        assert any(f"process {worker.pid} on host {hostname()} ended without finishing" in m
-                   for m in messages), messages[-5:]
+        assert any(
+            f"process {worker.pid} on host {hostname()} ended without finishing" in m
+            for m in messages
+        ), messages[-5:]
 
         # The queued run is launched and succeeds.
-        done = _wait("the queued run finished", lambda: (
-            (r := instance.get_run_by_id(waiting.run_id)).is_finished and r), timeout=300, dev=dev,
-            interval=2)
+        done = _wait(
+            "the queued run finished",
+            lambda: (r := instance.get_run_by_id(waiting.run_id)).is_finished and r,
+            timeout=300,
+            dev=dev,
+            interval=2,
+        )
         assert done.status == DagsterRunStatus.SUCCESS, dev.tail()
         day = done.tags["dagster/partition"]
-        plays = query(ws.warehouse, "select count(*) from sparkify.songplays where start_time::date = ?", [day])
+        plays = query(
+            ws.warehouse,
+            "select count(*) from sparkify.songplays where start_time::date = ?",
+            [day],
+        )
         assert plays[0][0] > 0
     finally:
         if frozen is not None:

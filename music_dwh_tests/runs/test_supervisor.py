@@ -32,11 +32,26 @@ PHASES = {
 @pytest.fixture(scope="module")
 def loaded(tmp_path_factory: pytest.TempPathFactory):
     root = tmp_path_factory.mktemp("interrupts")
-    ws = Workspace(root=root, raw=root / "raw", warehouse=root / "warehouse.duckdb",
-                   dagster_home=root / "dagster")
+    ws = Workspace(
+        root=root,
+        raw=root / "raw",
+        warehouse=root / "warehouse.duckdb",
+        dagster_home=root / "dagster",
+    )
     ws.raw.mkdir()
-    ws.run("music-dwh", "generate", "sparkify", "--days", "12", "--events-per-day", "2000",
-           "--songs", "80", "--out", str(ws.raw))
+    ws.run(
+        "music-dwh",
+        "generate",
+        "sparkify",
+        "--days",
+        "12",
+        "--events-per-day",
+        "2000",
+        "--songs",
+        "80",
+        "--out",
+        str(ws.raw),
+    )
     proc = ws.run("music-dwh", "load", "sparkify")
     assert "succeeded" in proc.stdout, proc.stdout[-3000:]
     before = snapshot(ws.warehouse, "sparkify")
@@ -58,8 +73,10 @@ def _latest_run(instance, known: set[str]):
 
 
 def _step_events(instance, run_id: str, kind) -> set[str]:
-    return {r.event_log_entry.step_key
-            for r in instance.get_records_for_run(run_id, of_type=kind).records}
+    return {
+        r.event_log_entry.step_key
+        for r in instance.get_records_for_run(run_id, of_type=kind).records
+    }
 
 
 def start_load_and_freeze_in(ws: Workspace, step: str):
@@ -71,8 +88,14 @@ def start_load_and_freeze_in(ws: Workspace, step: str):
     instance = _instance(ws)
     try:
         known = {r.run_id for r in instance.get_runs()}
-        proc = subprocess.Popen([str(BIN / "music-dwh"), "load", "sparkify"], cwd=REPO_ROOT,
-                                env=ws.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(
+            [str(BIN / "music-dwh"), "load", "sparkify"],
+            cwd=REPO_ROOT,
+            env=ws.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         deadline = time.monotonic() + 180
         run = None
         while time.monotonic() < deadline:
@@ -89,10 +112,15 @@ def start_load_and_freeze_in(ws: Workspace, step: str):
         else:
             proc.kill()
             raise AssertionError(f"{step} never started: {proc.communicate()}")
-        worker = next(c for c in psutil.Process(proc.pid).children() if "music_dwh.runs.worker" in " ".join(c.cmdline()))
+        worker = next(
+            c
+            for c in psutil.Process(proc.pid).children()
+            if "music_dwh.runs.worker" in " ".join(c.cmdline())
+        )
         os.killpg(worker.pid, signal.SIGSTOP)
         done = _step_events(instance, run.run_id, DagsterEventType.STEP_SUCCESS) | _step_events(
-            instance, run.run_id, DagsterEventType.STEP_FAILURE)
+            instance, run.run_id, DagsterEventType.STEP_FAILURE
+        )
         if step in done:
             os.killpg(worker.pid, signal.SIGCONT)
             proc.kill()
@@ -135,7 +163,9 @@ def test_an_interrupt_stops_the_load_within_seconds_and_changes_nothing(loaded, 
     assert proc.returncode == 128 + signum, (out[-2000:], err[-2000:])
     assert took < 10, f"the load took {took:.1f} s to stop"
     lines = [line for line in err.splitlines() if line.strip()]
-    assert lines and "stopped by" in lines[-1] and run_id[:8] in lines[-1] and "canceled" in lines[-1], err
+    assert (
+        lines and "stopped by" in lines[-1] and run_id[:8] in lines[-1] and "canceled" in lines[-1]
+    ), err
     assert "Traceback" not in err
     run, holders = run_state(ws, run_id)
     assert run.status.value == "CANCELED"
@@ -168,7 +198,9 @@ def test_after_kill_9_the_next_load_cleans_up_and_completes(loaded, phase):
     started = time.monotonic()
     after = ws.run("music-dwh", "load", "sparkify", timeout=600)
     assert time.monotonic() - started < 600
-    assert f"cleaned up run {run_id[:8]}" in after.stdout and "ended without finishing" in after.stdout
+    assert (
+        f"cleaned up run {run_id[:8]}" in after.stdout and "ended without finishing" in after.stdout
+    )
     assert "succeeded" in after.stdout
     run, holders = run_state(ws, run_id)
     assert run.status.value == "FAILURE" and run_id not in holders
@@ -178,15 +210,22 @@ def test_after_kill_9_the_next_load_cleans_up_and_completes(loaded, phase):
 
 def _hold_writer_lock(ws: Workspace) -> subprocess.Popen:
     holder = subprocess.Popen(
-        [str(BIN / "python"), "-c",
-         "import sys, time\n"
-         "from pathlib import Path\n"
-         "from music_dwh.resources.writer_lock import exclusive_writer\n"
-         f"with exclusive_writer(Path({str(ws.warehouse)!r}), timeout=5, say=print, "
-         "run_id='0badc0de-0000', command='a test holder'):\n"
-         "    print('held', flush=True)\n"
-         "    time.sleep(120)\n"],
-        cwd=REPO_ROOT, env=ws.env, stdout=subprocess.PIPE, text=True)
+        [
+            str(BIN / "python"),
+            "-c",
+            "import sys, time\n"
+            "from pathlib import Path\n"
+            "from music_dwh.resources.writer_lock import exclusive_writer\n"
+            f"with exclusive_writer(Path({str(ws.warehouse)!r}), timeout=5, say=print, "
+            "run_id='0badc0de-0000', command='a test holder'):\n"
+            "    print('held', flush=True)\n"
+            "    time.sleep(120)\n",
+        ],
+        cwd=REPO_ROOT,
+        env=ws.env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert holder.stdout.readline().strip() == "held"
     return holder
 
@@ -209,12 +248,26 @@ def test_a_load_behind_a_live_holder_says_who_waits_quietly_and_gives_up(loaded)
     holder = _hold_writer_lock(ws)
     try:
         env = {**ws.env, "MUSIC_DWH_LOCK_TIMEOUT": "6s"}
-        proc = subprocess.Popen([str(BIN / "music-dwh"), "load", "sparkify"], cwd=REPO_ROOT,
-                                env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(
+            [str(BIN / "music-dwh"), "load", "sparkify"],
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         lines = _wait_for_line(proc, "waiting for the warehouse")
         waiting = lines[-1]
-        assert "run 0badc0de" in waiting and "a test holder" in waiting and f"pid {holder.pid}" in waiting
-        worker = next(c for c in psutil.Process(proc.pid).children() if "music_dwh.runs.worker" in " ".join(c.cmdline()))
+        assert (
+            "run 0badc0de" in waiting
+            and "a test holder" in waiting
+            and f"pid {holder.pid}" in waiting
+        )
+        worker = next(
+            c
+            for c in psutil.Process(proc.pid).children()
+            if "music_dwh.runs.worker" in " ".join(c.cmdline())
+        )
         cpu_before = sum(worker.cpu_times()[:2])
         time.sleep(3)
         cpu_used = sum(worker.cpu_times()[:2]) - cpu_before
@@ -232,8 +285,14 @@ def test_ctrl_c_while_waiting_stops_at_once(loaded):
     ws, _ = loaded
     holder = _hold_writer_lock(ws)
     try:
-        proc = subprocess.Popen([str(BIN / "music-dwh"), "load", "sparkify"], cwd=REPO_ROOT,
-                                env=ws.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(
+            [str(BIN / "music-dwh"), "load", "sparkify"],
+            cwd=REPO_ROOT,
+            env=ws.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         _wait_for_line(proc, "waiting for the warehouse")
         sent = time.monotonic()
         proc.send_signal(signal.SIGINT)
@@ -251,18 +310,39 @@ def test_a_dead_holder_does_not_block(loaded):
     holder = _hold_writer_lock(ws)
     holder.kill()
     holder.wait()
-    proc = ws.run("music-dwh", "load", "sparkify", "--start", "2018-11-02", "--end", "2018-11-02", timeout=300)
+    proc = ws.run(
+        "music-dwh", "load", "sparkify", "--start", "2018-11-02", "--end", "2018-11-02", timeout=300
+    )
     assert "waiting for the warehouse" not in proc.stdout and "succeeded" in proc.stdout
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_generate_stops_on_a_signal_and_leaves_no_partial_file(tmp_path: Path, signum):
-    ws = Workspace(root=tmp_path, raw=tmp_path / "raw", warehouse=tmp_path / "w.duckdb",
-                   dagster_home=tmp_path / "dagster")
+    ws = Workspace(
+        root=tmp_path,
+        raw=tmp_path / "raw",
+        warehouse=tmp_path / "w.duckdb",
+        dagster_home=tmp_path / "dagster",
+    )
     proc = subprocess.Popen(
-        [str(BIN / "music-dwh"), "generate", "sparkify", "--days", "400", "--events-per-day",
-         "3000", "--out", str(ws.raw), "-v"],
-        cwd=REPO_ROOT, env=ws.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        [
+            str(BIN / "music-dwh"),
+            "generate",
+            "sparkify",
+            "--days",
+            "400",
+            "--events-per-day",
+            "3000",
+            "--out",
+            str(ws.raw),
+            "-v",
+        ],
+        cwd=REPO_ROOT,
+        env=ws.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     _wait_for_line(proc, "2018-11-0")  # a few days written
     sent = time.monotonic()
     proc.send_signal(signum)

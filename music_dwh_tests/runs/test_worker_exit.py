@@ -21,8 +21,9 @@ def test_exit_now_runs_the_atexit_handlers_flushes_and_keeps_the_status(tmp_path
         "exit_now(3)\n"
         "print('never reached')\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
-                         cwd=str(REPO_ROOT))
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=str(REPO_ROOT)
+    )
     assert out.returncode == 3
     assert out.stdout == "buffered, no newline" and out.stderr == "to stderr"
     assert marker.read_text() == "ran"

@@ -58,9 +58,12 @@ def test_key_for_refuses_a_name_that_leaves_the_layout():
 def test_song_files_are_json_under_the_prefix_and_not_hidden():
     assert source.is_song_file(source.song_key("TRABCDE12345"))
     assert source.song_key("TRABCDE12345") == "sparkify/song_data/A/B/C/TRABCDE12345.json"
-    for key in ("sparkify/song_data/A/B/.C/TRX.json", "sparkify/song_data/A/B/C/.TRX.json",
-                "sparkify/song_data/A/B/C/TRX.json.tmp",
-                "sparkify/log_data/2018/11/2018-11-01-x.json"):
+    for key in (
+        "sparkify/song_data/A/B/.C/TRX.json",
+        "sparkify/song_data/A/B/C/.TRX.json",
+        "sparkify/song_data/A/B/C/TRX.json.tmp",
+        "sparkify/log_data/2018/11/2018-11-01-x.json",
+    ):
         assert not source.is_song_file(key)
 
 

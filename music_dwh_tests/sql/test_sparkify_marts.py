@@ -18,13 +18,26 @@ import pytest
 pytestmark = pytest.mark.e2e
 
 ZONES = {  # the states the generator uses → their IANA zone (the mart's mapping, written again)
-    "AZ": "America/Phoenix", "CA": "America/Los_Angeles", "DC": "America/New_York",
-    "FL": "America/New_York", "GA": "America/New_York", "IL": "America/Chicago",
-    "KY": "America/New_York", "ME": "America/New_York", "MI": "America/New_York",
-    "MN": "America/Chicago", "MO": "America/Chicago", "NC": "America/New_York",
-    "NY": "America/New_York", "OR": "America/Los_Angeles", "PA": "America/New_York",
-    "TN": "America/Chicago", "TX": "America/Chicago", "UT": "America/Denver",
-    "VA": "America/New_York", "WA": "America/Los_Angeles",
+    "AZ": "America/Phoenix",
+    "CA": "America/Los_Angeles",
+    "DC": "America/New_York",
+    "FL": "America/New_York",
+    "GA": "America/New_York",
+    "IL": "America/Chicago",
+    "KY": "America/New_York",
+    "ME": "America/New_York",
+    "MI": "America/New_York",
+    "MN": "America/Chicago",
+    "MO": "America/Chicago",
+    "NC": "America/New_York",
+    "NY": "America/New_York",
+    "OR": "America/Los_Angeles",
+    "PA": "America/New_York",
+    "TN": "America/Chicago",
+    "TX": "America/Chicago",
+    "UT": "America/Denver",
+    "VA": "America/New_York",
+    "WA": "America/Los_Angeles",
 }
 
 
@@ -77,13 +90,25 @@ def test_plays_per_day_and_level_match_the_staged_events(db, events):
     expected = (
         events[events.page == "NextSong"].groupby(["partition_date", "level"]).size().to_dict()
     )
-    mart = {(d, level): plays for d, level, plays in
-            db.execute("select date_day, level, plays from sparkify.plays_by_level_daily").fetchall()}
+    mart = {
+        (d, level): plays
+        for d, level, plays in db.execute(
+            "select date_day, level, plays from sparkify.plays_by_level_daily"
+        ).fetchall()
+    }
     assert {(pd.Timestamp(d).date(), lv): n for (d, lv), n in expected.items()} == mart
-    per_day = {d: n for d, n in db.execute(
-        "select date_day, sum(plays) from sparkify.song_plays_daily group by 1").fetchall()}
-    per_day_artists = {d: n for d, n in db.execute(
-        "select date_day, sum(plays) from sparkify.artist_plays_daily group by 1").fetchall()}
+    per_day = {
+        d: n
+        for d, n in db.execute(
+            "select date_day, sum(plays) from sparkify.song_plays_daily group by 1"
+        ).fetchall()
+    }
+    per_day_artists = {
+        d: n
+        for d, n in db.execute(
+            "select date_day, sum(plays) from sparkify.artist_plays_daily group by 1"
+        ).fetchall()
+    }
     by_day = events[events.page == "NextSong"].groupby("partition_date").size()
     assert per_day == per_day_artists == {pd.Timestamp(d).date(): n for d, n in by_day.items()}
     assert len(per_day) == 7
@@ -91,13 +116,22 @@ def test_plays_per_day_and_level_match_the_staged_events(db, events):
 
 def test_song_rankings_count_unmatched_plays_under_the_logged_names(db, plays):
     # versions of a song share title and artist: the catalogue song_id tells them apart
-    expected = plays.fillna({"song_id": ""}).groupby(["song_id", "song_title", "song_artist"]).size()
-    ranking = frame(db, """
+    expected = (
+        plays.fillna({"song_id": ""}).groupby(["song_id", "song_title", "song_artist"]).size()
+    )
+    ranking = frame(
+        db,
+        """
         select song_title, artist_name, song_id, plays, play_rank from sparkify.song_play_rankings
-        where period_type = 'month' order by play_rank""")
+        where period_type = 'month' order by play_rank""",
+    )
     assert ranking.plays.sum() == len(plays)
-    got = {("" if pd.isna(song_id) else song_id, title, artist): n for song_id, title, artist, n in
-           zip(ranking.song_id, ranking.song_title, ranking.artist_name, ranking.plays, strict=True)}
+    got = {
+        ("" if pd.isna(song_id) else song_id, title, artist): n
+        for song_id, title, artist, n in zip(
+            ranking.song_id, ranking.song_title, ranking.artist_name, ranking.plays, strict=True
+        )
+    }
     assert got == expected.to_dict()
     assert list(ranking.play_rank) == list(range(1, len(ranking) + 1))
     assert list(ranking.plays) == sorted(ranking.plays, reverse=True)
@@ -111,11 +145,20 @@ def test_song_rankings_count_unmatched_plays_under_the_logged_names(db, plays):
 def test_weekly_artist_rankings(db, plays):
     plays = plays.assign(week=[d - dt.timedelta(days=d.weekday()) for d in plays.day])
     expected = plays.groupby(["week", "artist_label"]).size()
-    ranking = frame(db, """
+    ranking = frame(
+        db,
+        """
         select period_start, artist_name, plays, play_rank from sparkify.artist_play_rankings
-        where period_type = 'week'""")
-    assert sorted(ranking.period_start.dt.date.unique()) == [dt.date(2018, 10, 29), dt.date(2018, 11, 5)]
-    got = {(w.date(), a): n for w, a, n in zip(ranking.period_start, ranking.artist_name, ranking.plays, strict=True)}
+        where period_type = 'week'""",
+    )
+    assert sorted(ranking.period_start.dt.date.unique()) == [
+        dt.date(2018, 10, 29),
+        dt.date(2018, 11, 5),
+    ]
+    got = {
+        (w.date(), a): n
+        for w, a, n in zip(ranking.period_start, ranking.artist_name, ranking.plays, strict=True)
+    }
     assert got == expected.to_dict()
     for week, top in ranking[ranking.play_rank == 1].groupby("period_start"):
         assert top.plays.iloc[0] == expected[week.date()].max()
@@ -123,9 +166,15 @@ def test_weekly_artist_rankings(db, plays):
 
 def test_trending_artists_compare_each_week_with_the_one_before(db):
     trending = frame(db, "select * from sparkify.trending_artists")
-    weekly = frame(db, """
-        select period_start, artist_key, plays from sparkify.artist_play_rankings where period_type = 'week'""")
-    plays_in = {(w.date(), k): n for w, k, n in zip(weekly.period_start, weekly.artist_key, weekly.plays, strict=True)}
+    weekly = frame(
+        db,
+        """
+        select period_start, artist_key, plays from sparkify.artist_play_rankings where period_type = 'week'""",
+    )
+    plays_in = {
+        (w.date(), k): n
+        for w, k, n in zip(weekly.period_start, weekly.artist_key, weekly.plays, strict=True)
+    }
     second_week = trending[trending.week_start.dt.date == dt.date(2018, 11, 5)]
     assert len(second_week) > 0
     for row in second_week.itertuples():
@@ -139,26 +188,34 @@ def test_trending_artists_compare_each_week_with_the_one_before(db):
     assert second_week[~second_week.is_ranked].trend_rank.isna().all()
     first_week = trending[trending.week_start.dt.date == dt.date(2018, 10, 29)]
     assert not first_week.is_ranked.any()  # nothing before the first loaded week
-    assert set(first_week.week_days_with_plays) == {4} and set(second_week.week_days_with_plays) == {3}
+    assert set(first_week.week_days_with_plays) == {4} and set(
+        second_week.week_days_with_plays
+    ) == {3}
 
 
 def test_plays_and_sessions_per_user_per_day(db, events):
     identified = events[events.userid.notna()]
     expected = {
-        (pd.Timestamp(day).date(), int(user)): (int((group.page == "NextSong").sum()), group.sessionid.nunique())
+        (pd.Timestamp(day).date(), int(user)): (
+            int((group.page == "NextSong").sum()),
+            group.sessionid.nunique(),
+        )
         for (day, user), group in identified.groupby(["partition_date", "userid"])
     }
     mart = {
         (day, user): (plays, sessions)
         for day, user, plays, sessions in db.execute(
-            "select date_day, user_id, plays, sessions from sparkify.user_activity_daily").fetchall()
+            "select date_day, user_id, plays, sessions from sparkify.user_activity_daily"
+        ).fetchall()
     }
     assert len(expected) > 20
     assert mart == expected
 
 
 def _level_changes(events: pd.DataFrame) -> pd.DataFrame:
-    identified = events[events.userid.notna()].sort_values(["userid", "ts", "sessionid", "iteminsession"])
+    identified = events[events.userid.notna()].sort_values(
+        ["userid", "ts", "sessionid", "iteminsession"]
+    )
     previous = identified.groupby("userid")["level"].shift()
     changes = identified[previous.notna() & (previous != identified.level)].copy()
     changes["previous"] = previous[changes.index]
@@ -185,7 +242,9 @@ def test_level_history_is_type_2(db, events):
     identified_users = set(events.userid.dropna().astype("int64"))
     assert set(history.user_id) == identified_users
     rows_per_user = history.groupby("user_id").size()
-    expected_rows = changes.groupby("userid").size().reindex(sorted(identified_users), fill_value=0) + 1
+    expected_rows = (
+        changes.groupby("userid").size().reindex(sorted(identified_users), fill_value=0) + 1
+    )
     assert rows_per_user.to_dict() == {int(k): int(v) for k, v in expected_rows.items()}
     assert (history.groupby("user_id").is_current.sum() == 1).all()
     current = history[history.is_current].set_index("user_id").level
@@ -200,14 +259,21 @@ def test_level_history_is_type_2(db, events):
 def test_sessions_per_level(db, events):
     identified = events[events.userid.notna()].sort_values(["ts", "iteminsession"])
     sessions = identified.groupby(["userid", "sessionid"]).agg(
-        level=("level", "first"), songs=("page", lambda p: int((p == "NextSong").sum())))
+        level=("level", "first"), songs=("page", lambda p: int((p == "NextSong").sum()))
+    )
     by_level = sessions.groupby("level").agg(sessions=("songs", "size"), songs=("songs", "sum"))
-    mart = frame(db, """select level, sum(sessions) as sessions, sum(songs) as songs
-                        from sparkify.session_length_by_level group by level""").set_index("level")
+    mart = frame(
+        db,
+        """select level, sum(sessions) as sessions, sum(songs) as songs
+                        from sparkify.session_length_by_level group by level""",
+    ).set_index("level")
     assert {k: int(v) for k, v in mart.sessions.items()} == by_level.sessions.to_dict()
     assert {k: int(v) for k, v in mart.songs.items()} == by_level.songs.to_dict()
     # minutes: first event to the end of the last song, for the longest session
-    lengths = frame(db, "select user_id, session_id, minutes from sparkify.session_lengths order by minutes desc limit 1")
+    lengths = frame(
+        db,
+        "select user_id, session_id, minutes from sparkify.session_lengths order by minutes desc limit 1",
+    )
     user, session = int(lengths.user_id[0]), int(lengths.session_id[0])
     rows = identified[(identified.userid == user) & (identified.sessionid == session)]
     end = (rows.ts + (rows.length.fillna(0) * 1000).round().where(rows.page == "NextSong", 0)).max()
@@ -225,8 +291,12 @@ def test_usage_by_hour_is_in_local_time_with_daylight_saving(db, events):
         when_utc = dt.datetime.fromtimestamp(ts / 1000, dt.UTC)
         utc_key = (when_utc.isoweekday() % 7, when_utc.hour)
         utc[utc_key] = utc.get(utc_key, 0) + 1
-    mart = {(w, h): (p, lp) for w, h, p, lp in db.execute(
-        "select weekday, hour, plays, local_time_plays from sparkify.usage_by_hour").fetchall()}
+    mart = {
+        (w, h): (p, lp)
+        for w, h, p, lp in db.execute(
+            "select weekday, hour, plays, local_time_plays from sparkify.usage_by_hour"
+        ).fetchall()
+    }
     assert len(mart) == 168
     assert {k: p for k, (p, _) in mart.items() if p} == local
     assert all(p == lp for p, lp in mart.values())  # every generated location is in the US
@@ -236,7 +306,12 @@ def test_usage_by_hour_is_in_local_time_with_daylight_saving(db, events):
 def test_demographics_parse_the_state_and_count_plays(db, events):
     demographics = frame(db, "select * from sparkify.user_demographics").set_index("user_id")
     identified = events[events.userid.notna()]
-    latest = identified[identified.location.notna()].sort_values("ts").groupby("userid")["location"].last()
+    latest = (
+        identified[identified.location.notna()]
+        .sort_values("ts")
+        .groupby("userid")["location"]
+        .last()
+    )
     for user, location in latest.items():
         row = demographics.loc[int(user)]
         assert row.location == location
@@ -244,7 +319,7 @@ def test_demographics_parse_the_state_and_count_plays(db, events):
         assert row.time_zone == ZONES[row.state_code]
     plays = identified[identified.page == "NextSong"].groupby("userid").size()
     assert {int(k): int(v) for k, v in plays.items()} == {
-        k: int(v) for k, v in demographics.plays.items() if v}
+        k: int(v) for k, v in demographics.plays.items() if v
+    }
     assert set(demographics.gender.dropna()) <= {"F", "M"}
     assert set(demographics.level) <= {"free", "paid"}
-

@@ -21,11 +21,24 @@ COUNTER = "0 to 2,147,483,647"
 
 def event(**overrides) -> dict:
     base = {
-        "artist": "Des'ree", "auth": "Logged In", "firstName": "Kaylee", "gender": "F",
-        "itemInSession": 1, "lastName": "Summers", "length": 246.30812, "level": "free",
-        "location": "Phoenix-Mesa-Scottsdale, AZ", "method": "PUT", "page": "NextSong",
-        "registration": 1540344794796.0, "sessionId": 139, "song": "You Gotta Be", "status": 200,
-        "ts": DAY_MS + 3_600_000, "userAgent": "\"Mozilla/5.0\"", "userId": "8",
+        "artist": "Des'ree",
+        "auth": "Logged In",
+        "firstName": "Kaylee",
+        "gender": "F",
+        "itemInSession": 1,
+        "lastName": "Summers",
+        "length": 246.30812,
+        "level": "free",
+        "location": "Phoenix-Mesa-Scottsdale, AZ",
+        "method": "PUT",
+        "page": "NextSong",
+        "registration": 1540344794796.0,
+        "sessionId": 139,
+        "song": "You Gotta Be",
+        "status": 200,
+        "ts": DAY_MS + 3_600_000,
+        "userAgent": '"Mozilla/5.0"',
+        "userId": "8",
     }
     base.update(overrides)
     return base
@@ -40,7 +53,9 @@ def load(store, warehouse, content: bytes | None, threshold: float = 1.0):
         store.write_bytes(LOG_KEY, content)
     with warehouse.session() as s:
         stats = staging.load_events_day(store, s, DAY, threshold)
-        staged = s.query("select source_line, userid, song, artist from sparkify.staging_events order by source_line")
+        staged = s.query(
+            "select source_line, userid, song, artist from sparkify.staging_events order by source_line"
+        )
         quarantined = s.query(
             "select line_number, reason, raw_text from sparkify.quarantine "
             "where target_table = 'staging_events' order by line_number"
@@ -69,7 +84,10 @@ def test_good_events_are_staged_with_lineage(store, warehouse):
         (line(sessionId=1.5), "field 'sessionId': expected an integer, got 1.5"),
         (line(userId="abc"), "field 'userId': expected a numeric user id"),
         (line(length="long"), "field 'length': expected a number"),
-        (json.dumps({k: v for k, v in event().items() if k != "page"}).encode(), "field 'page' is missing or null"),
+        (
+            json.dumps({k: v for k, v in event().items() if k != "page"}).encode(),
+            "field 'page' is missing or null",
+        ),
         (line(ts=None), "field 'ts' is missing or null"),
         (line(ts=DAY_MS - 1), "outside the file's day 2018-11-01"),
         (line(ts=DAY_MS + 86_400_000), "outside the file's day 2018-11-01"),
@@ -80,19 +98,37 @@ def test_good_events_are_staged_with_lineage(store, warehouse):
         (line(length=-1.0), f"field 'length': -1.0 is out of range (accepted: {SECONDS})"),
         (line(length=0), f"field 'length': 0 is out of range (accepted: {SECONDS})"),
         (line(length=86_400.001), "field 'length': 86400.001 is out of range"),
-        (line(length=1.5).replace(b"1.5", b"1e999"), "malformed JSON"),  # infinite: not a JSON double
+        (
+            line(length=1.5).replace(b"1.5", b"1e999"),
+            "malformed JSON",
+        ),  # infinite: not a JSON double
         (line(ts=1e308), f"field 'ts': 1e+308 is out of range (accepted: {EPOCH_MS})"),
         (line(ts=-1), f"field 'ts': -1 is out of range (accepted: {EPOCH_MS})"),
         (line(ts=4_102_444_800_000), "field 'ts': 4102444800000 is out of range"),  # 2100-01-01
-        (line(registration=1e20), f"field 'registration': 1e+20 is out of range (accepted: {EPOCH_MS})"),
+        (
+            line(registration=1e20),
+            f"field 'registration': 1e+20 is out of range (accepted: {EPOCH_MS})",
+        ),
         (line(registration=-5.0), "field 'registration': -5.0 is out of range"),
-        (line(itemInSession=-1), f"field 'itemInSession': -1 is out of range (accepted: {COUNTER})"),
+        (
+            line(itemInSession=-1),
+            f"field 'itemInSession': -1 is out of range (accepted: {COUNTER})",
+        ),
         (line(itemInSession=2**31), "field 'itemInSession': 2147483648 is out of range"),
-        (line(sessionId=2**64 - 1), f"field 'sessionId': 18446744073709551615 is out of range (accepted: {COUNTER})"),
+        (
+            line(sessionId=2**64 - 1),
+            f"field 'sessionId': 18446744073709551615 is out of range (accepted: {COUNTER})",
+        ),
         (line(sessionId=1e300), "field 'sessionId': 1e+300 is out of range"),
-        (line(status=999), "field 'status': 999 is out of range (accepted: an HTTP status, 100 to 599)"),
+        (
+            line(status=999),
+            "field 'status': 999 is out of range (accepted: an HTTP status, 100 to 599)",
+        ),
         (line(status=-200), "field 'status': -200 is out of range"),
-        (line(userId="99999999999999999999"), "field 'userId': '99999999999999999999' is out of range"),
+        (
+            line(userId="99999999999999999999"),
+            "field 'userId': '99999999999999999999' is out of range",
+        ),
         (line(userId=2**31), f"field 'userId': 2147483648 is out of range (accepted: {COUNTER})"),
     ],
 )
@@ -139,8 +175,16 @@ def test_empty_file_and_missing_file_are_empty_partitions(store, warehouse):
 
 
 def test_logged_out_events_are_staged_without_a_user(store, warehouse):
-    logged_out = line(userId="", auth="Logged Out", page="Home", song=None, artist=None, length=None,
-                      firstName=None, lastName=None)
+    logged_out = line(
+        userId="",
+        auth="Logged Out",
+        page="Home",
+        song=None,
+        artist=None,
+        length=None,
+        firstName=None,
+        lastName=None,
+    )
     _, staged, quarantined = load(store, warehouse, logged_out)
     assert staged == [(1, None, None, None)] and quarantined == []
 
@@ -148,8 +192,11 @@ def test_logged_out_events_are_staged_without_a_user(store, warehouse):
 def test_double_encoded_text_is_repaired_and_counted(store, warehouse):
     mojibake = "Björk".encode().decode("latin-1").encode().decode("latin-1")
     assert mojibake == "Bj\u00c3\u0083\u00c2\u00b6rk"  # as the public sample has it
-    content = line(artist=mojibake, song="J\u00c3\u0083\u00c2\u00b3ga", itemInSession=0) + b"\n" + line(
-        artist="Sigur R\u00f3s", itemInSession=1)  # already correct: left alone
+    content = (
+        line(artist=mojibake, song="J\u00c3\u0083\u00c2\u00b3ga", itemInSession=0)
+        + b"\n"
+        + line(artist="Sigur R\u00f3s", itemInSession=1)
+    )  # already correct: left alone
     stats, staged, _ = load(store, warehouse, content)
     assert [(r[2], r[3]) for r in staged] == [("Jóga", "Björk"), ("You Gotta Be", "Sigur Rós")]
     assert stats.repaired_values == 2
@@ -204,26 +251,47 @@ def test_a_run_of_days_is_one_transaction_reported_day_by_day(store, warehouse):
     assert kept == [(DAY, 0), (DAY, 1), (DAY, 2), (day2, 7)]
 
 
-SONG = {"num_songs": 1, "artist_id": "ARD7TVE1187B99BFB1", "artist_latitude": None,
-        "artist_longitude": None, "artist_location": "California - LA", "artist_name": "Casual",
-        "song_id": "SOMZWCG12A8C13C480", "title": "I Didn't Mean To", "duration": 218.93179, "year": 0}
+SONG = {
+    "num_songs": 1,
+    "artist_id": "ARD7TVE1187B99BFB1",
+    "artist_latitude": None,
+    "artist_longitude": None,
+    "artist_location": "California - LA",
+    "artist_name": "Casual",
+    "song_id": "SOMZWCG12A8C13C480",
+    "title": "I Didn't Mean To",
+    "duration": 218.93179,
+    "year": 0,
+}
 
 
 def test_song_catalogue_duplicates_and_conflicts(store, warehouse):
     record = json.dumps(SONG)
-    store.write_bytes("sparkify/song_data/A/A/A/TRAAAAW128F429D538.json", f"{record}\n{record}".encode())
-    store.write_bytes("sparkify/song_data/A/A/B/TRAABBB128F429D538.json",
-                      json.dumps({**SONG, "title": "Other title"}).encode())
-    store.write_bytes("sparkify/song_data/A/A/C/TRAACCC128F429D538.json",
-                      json.dumps({**SONG, "song_id": "SOOTHER12A8C13C480", "year": "1999"}).encode())
+    store.write_bytes(
+        "sparkify/song_data/A/A/A/TRAAAAW128F429D538.json", f"{record}\n{record}".encode()
+    )
+    store.write_bytes(
+        "sparkify/song_data/A/A/B/TRAABBB128F429D538.json",
+        json.dumps({**SONG, "title": "Other title"}).encode(),
+    )
+    store.write_bytes(
+        "sparkify/song_data/A/A/C/TRAACCC128F429D538.json",
+        json.dumps({**SONG, "song_id": "SOOTHER12A8C13C480", "year": "1999"}).encode(),
+    )
     with warehouse.session() as s:
         stats = staging.load_song_catalogue(store, s, threshold=1.0)
         staged = s.query("select song_id, title, year from sparkify.staging_songs")
-        reasons = [r[0] for r in s.query(
-            "select reason from sparkify.quarantine where target_table = 'staging_songs' order by source_file")]
+        reasons = [
+            r[0]
+            for r in s.query(
+                "select reason from sparkify.quarantine where target_table = 'staging_songs' order by source_file"
+            )
+        ]
     assert staged == [("SOMZWCG12A8C13C480", "I Didn't Mean To", 0)]
     assert stats.records == 4 and stats.reconciles
-    assert reasons[0] == "exact duplicate of sparkify/song_data/A/A/A/TRAAAAW128F429D538.json line 1"
+    assert (
+        reasons[0] == "exact duplicate of sparkify/song_data/A/A/A/TRAAAAW128F429D538.json line 1"
+    )
     assert reasons[1].startswith("song_id SOMZWCG12A8C13C480 was already loaded from")
     assert reasons[2] == "field 'year': expected an integer, got str '1999'"
 
@@ -231,42 +299,78 @@ def test_song_catalogue_duplicates_and_conflicts(store, warehouse):
 @pytest.mark.parametrize(
     "overrides, reason",
     [
-        ({"year": 20000}, "field 'year': 20000 is out of range (accepted: 0 (unknown) or 1800 to 2100)"),
+        (
+            {"year": 20000},
+            "field 'year': 20000 is out of range (accepted: 0 (unknown) or 1800 to 2100)",
+        ),
         ({"year": 1799}, "field 'year': 1799 is out of range"),
         ({"year": -1}, "field 'year': -1 is out of range"),
         ({"duration": 1e308}, f"field 'duration': 1e+308 is out of range (accepted: {SECONDS})"),
         ({"duration": 0.0}, "field 'duration': 0.0 is out of range"),
         ({"duration": -218.9}, "field 'duration': -218.9 is out of range"),
-        ({"artist_latitude": 90.5, "artist_longitude": 0.0},
-         "field 'artist_latitude': 90.5 is out of range (accepted: -90 to 90 degrees)"),
-        ({"artist_latitude": 0.0, "artist_longitude": -180.01},
-         "field 'artist_longitude': -180.01 is out of range (accepted: -180 to 180 degrees)"),
-        ({"artist_latitude": 1e308, "artist_longitude": 0.0}, "field 'artist_latitude': 1e+308 is out of range"),
-        ({"num_songs": 2**63}, f"field 'num_songs': 9223372036854775808 is out of range (accepted: {COUNTER})"),
+        (
+            {"artist_latitude": 90.5, "artist_longitude": 0.0},
+            "field 'artist_latitude': 90.5 is out of range (accepted: -90 to 90 degrees)",
+        ),
+        (
+            {"artist_latitude": 0.0, "artist_longitude": -180.01},
+            "field 'artist_longitude': -180.01 is out of range (accepted: -180 to 180 degrees)",
+        ),
+        (
+            {"artist_latitude": 1e308, "artist_longitude": 0.0},
+            "field 'artist_latitude': 1e+308 is out of range",
+        ),
+        (
+            {"num_songs": 2**63},
+            f"field 'num_songs': 9223372036854775808 is out of range (accepted: {COUNTER})",
+        ),
         ({"num_songs": -1}, "field 'num_songs': -1 is out of range"),
     ],
 )
-def test_song_records_out_of_their_physical_range_are_quarantined(store, warehouse, overrides, reason):
+def test_song_records_out_of_their_physical_range_are_quarantined(
+    store, warehouse, overrides, reason
+):
     store.write_bytes("sparkify/song_data/A/A/A/TRAAAAW128F429D538.json", json.dumps(SONG).encode())
     bad = json.dumps({**SONG, "song_id": "SOBADBADBADBADBAD1", **overrides})
     store.write_bytes("sparkify/song_data/A/A/B/TRAABBB128F429D538.json", bad.encode())
     with warehouse.session() as s:
         stats = staging.load_song_catalogue(store, s, threshold=1.0)
         staged = s.query("select song_id from sparkify.staging_songs")
-        quarantined = s.query("select source_file, line_number, reason, raw_text from sparkify.quarantine "
-                              "where target_table = 'staging_songs'")
+        quarantined = s.query(
+            "select source_file, line_number, reason, raw_text from sparkify.quarantine "
+            "where target_table = 'staging_songs'"
+        )
     assert staged == [(SONG["song_id"],)]
-    assert quarantined == [("sparkify/song_data/A/A/B/TRAABBB128F429D538.json", 1, quarantined[0][2], bad)]
+    assert quarantined == [
+        ("sparkify/song_data/A/A/B/TRAABBB128F429D538.json", 1, quarantined[0][2], bad)
+    ]
     assert quarantined[0][2].startswith(reason)
     assert stats.records == 2 and stats.reconciles
 
 
 def test_song_records_at_the_edges_of_their_ranges_are_staged(store, warehouse):
     edges = [
-        {"year": 0, "duration": 5e-324, "artist_latitude": -90.0, "artist_longitude": -180.0, "num_songs": 0},
-        {"year": 1800, "duration": 86_400.0, "artist_latitude": 90.0, "artist_longitude": 180.0,
-         "num_songs": 2**31 - 1},
-        {"year": 2100, "duration": 1.0, "artist_latitude": None, "artist_longitude": None, "num_songs": None},
+        {
+            "year": 0,
+            "duration": 5e-324,
+            "artist_latitude": -90.0,
+            "artist_longitude": -180.0,
+            "num_songs": 0,
+        },
+        {
+            "year": 1800,
+            "duration": 86_400.0,
+            "artist_latitude": 90.0,
+            "artist_longitude": 180.0,
+            "num_songs": 2**31 - 1,
+        },
+        {
+            "year": 2100,
+            "duration": 1.0,
+            "artist_latitude": None,
+            "artist_longitude": None,
+            "num_songs": None,
+        },
     ]
     for i, overrides in enumerate(edges):
         record = {**SONG, "song_id": f"SOEDGE{i:012d}", **overrides}
@@ -304,7 +408,16 @@ OUT_OF_RANGE = [
 ]
 AT_THE_EDGE = [
     (line(length=5e-324, itemInSession=0, sessionId=0, status=100, userId="0"), True),
-    (line(length=86_400.0, itemInSession=2**31 - 1, sessionId=2**31 - 1, status=599, userId=str(2**31 - 1)), True),
+    (
+        line(
+            length=86_400.0,
+            itemInSession=2**31 - 1,
+            sessionId=2**31 - 1,
+            status=599,
+            userId=str(2**31 - 1),
+        ),
+        True,
+    ),
     (line(registration=946_684_800_000.0), True),
     (line(registration=4_102_444_799_999.0), True),
     (line(length=None, page="Home", song=None, artist=None, registration=None, status=None), True),
@@ -338,7 +451,9 @@ def test_sql_and_line_by_line_parsing_give_the_same_rows_on_generated_logs(store
     slow, slow_stats = _batches(store, fast=False)
     fast, fast_stats = _batches(store, fast=True)
     assert fast_stats.fallback_lines == 0  # no line left to the rules
-    assert slow_stats.repaired_values > 0 and slow.column("userid").null_count > 0  # the quirks are there
+    assert (
+        slow_stats.repaired_values > 0 and slow.column("userid").null_count > 0
+    )  # the quirks are there
     assert fast.equals(slow)
     assert _books(fast_stats) == _books(slow_stats)
 
@@ -355,9 +470,15 @@ def test_sql_and_line_by_line_parsing_give_the_same_rows_on_generated_logs(store
         (line(song=None), False),
         (line(auth=None), False),
         (b"[1, 2]", False),
-        (line()[:-1] + f', "ts": {DAY_MS + 99}}}'.encode(), True),  # a duplicate key: the last one counts, as in orjson
+        (
+            line()[:-1] + f', "ts": {DAY_MS + 99}}}'.encode(),
+            True,
+        ),  # a duplicate key: the last one counts, as in orjson
         (line(artist="Bjork").replace(b"Bjork", b"Bj\xf6rk"), False),  # not UTF-8
-        (line(userId=8), True),  # SQL leaves a number for the text column to the rules, which accept it
+        (
+            line(userId=8),
+            True,
+        ),  # SQL leaves a number for the text column to the rules, which accept it
         (line(itemInSession=1.0), True),  # and 1.0 for an integer
         # Physical ranges: the readers take each of these; the SQL range checks leave the line to the rules.
         *OUT_OF_RANGE,
@@ -370,7 +491,10 @@ def test_sql_and_line_by_line_parsing_give_the_same_rows_on_generated_logs(store
 def test_an_odd_line_gets_the_same_books_on_both_paths(store, odd, accepted):
     """Whatever the SQL path's readers would accept or reject, an odd line ends as the
     line-by-line rules say: the same rows, quarantine reasons and line numbers either way."""
-    lines = [line(itemInSession=i, ts=DAY_MS + i, artist="BjÃ\x83Â¶rk" if i % 3 else "Abba") for i in range(10)]
+    lines = [
+        line(itemInSession=i, ts=DAY_MS + i, artist="BjÃ\x83Â¶rk" if i % 3 else "Abba")
+        for i in range(10)
+    ]
     lines.insert(6, odd)
     store.write_bytes(LOG_KEY, b"\n".join(lines) + b"\n")
     slow, slow_stats = _batches(store, fast=False)
