@@ -93,69 +93,40 @@ class Bench:
         return proc_env({"PGPASSWORD": self.server.password})
 
     # -------------------------------------------------------------- approaches
-    def run_floor(self, result: ApproachResult, rep: int) -> None:
+    def _run_duckdb_script(
+        self, result: ApproachResult, rep: int, name: str, module: str, db: Path | None = None
+    ) -> dict:
+        """One run of a DuckDB baseline script (``python -m music_dwh.bench.<module>``), into a
+        new database file ``db`` when it writes one; returns what it reported."""
         from music_dwh.bench.monitor import proc_env
 
         ds = self.report.dataset
-        log = self.work / "logs" / f"floor-{rep}.log"
-        m = self._measure(
-            f"floor run {rep}",
-            [sys.executable, "-m", "music_dwh.bench.floor", "--raw", str(ds.raw)],
-            proc_env({}),
-            log,
-        )
+        argv = [sys.executable, "-m", f"music_dwh.bench.{module}", "--raw", str(ds.raw)]
+        if db is not None:
+            db.parent.mkdir(parents=True, exist_ok=True)
+            for p in (db, db.with_suffix(".duckdb.wal")):
+                p.unlink(missing_ok=True)
+            argv += ["--db", str(db)]
+        log = self.work / "logs" / f"{module}-{rep}.log"
+        m = self._measure(f"{name} run {rep}", argv, proc_env({}), log)
         detail = read_result(log)
         result.runs.append(self._run_of(m, detail))
-        if m.returncode == 0 and detail.get("events") != ds.events:
-            result.note = f"counted {detail.get('events')} events, generator wrote {ds.events}"
+        if m.returncode == 0 and "events" in detail and detail["events"] != ds.events:
+            result.note = f"read {detail['events']} events, generator wrote {ds.events}"
+        return detail if m.returncode == 0 else {}
+
+    def run_floor(self, result: ApproachResult, rep: int) -> None:
+        self._run_duckdb_script(result, rep, "floor", "floor")
 
     def run_reader(self, result: ApproachResult, rep: int) -> None:
-        from music_dwh.bench.monitor import proc_env
-
-        ds = self.report.dataset
         db = self.work / "reader" / "events.duckdb"
-        db.parent.mkdir(parents=True, exist_ok=True)
-        for p in (db, db.with_suffix(".duckdb.wal")):
-            p.unlink(missing_ok=True)
-        log = self.work / "logs" / f"reader-{rep}.log"
-        argv = [
-            sys.executable,
-            "-m",
-            "music_dwh.bench.reader",
-            "--raw",
-            str(ds.raw),
-            "--db",
-            str(db),
-        ]
-        m = self._measure(f"reader run {rep}", argv, proc_env({}), log)
-        detail = read_result(log)
-        result.runs.append(self._run_of(m, detail))
-        if m.returncode == 0 and detail.get("events") != ds.events:
-            result.note = f"loaded {detail.get('events')} events, generator wrote {ds.events}"
-        db.unlink(missing_ok=True)
+        self._run_duckdb_script(result, rep, "reader", "reader", db)
+        db.unlink(missing_ok=True)  # as large as the staged events: not kept for the storage part
 
     def run_oneshot(self, result: ApproachResult, rep: int) -> None:
-        from music_dwh.bench.monitor import proc_env
-
-        ds = self.report.dataset
         db = self.work / "oneshot" / "star.duckdb"
-        db.parent.mkdir(parents=True, exist_ok=True)
-        for p in (db, db.with_suffix(".duckdb.wal")):
-            p.unlink(missing_ok=True)
-        log = self.work / "logs" / f"oneshot-{rep}.log"
-        argv = [
-            sys.executable,
-            "-m",
-            "music_dwh.bench.one_shot",
-            "--raw",
-            str(ds.raw),
-            "--db",
-            str(db),
-        ]
-        m = self._measure(f"one-shot run {rep}", argv, proc_env({}), log)
-        detail = read_result(log)
-        result.runs.append(self._run_of(m, detail))
-        if m.returncode == 0:
+        detail = self._run_duckdb_script(result, rep, "one-shot", "one_shot", db)
+        if detail:
             result.rows, result.matched_plays = detail.get("rows", {}), detail.get("matched_plays")
 
     def run_duckdb(self, result: ApproachResult, rep: int, through: str | None = None) -> None:

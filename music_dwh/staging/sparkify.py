@@ -192,6 +192,11 @@ def _quarantine_write(stats: LoadStats, threshold: float, loaded_at: dt.datetime
     return TableWrite(QUARANTINE_TABLE, QUARANTINE_SCHEMA, batches(), replace_where=where)
 
 
+# Days judged ahead of the one being written, each on its own thread: one keeps two cores busy
+# (one judging, one writing); each more holds another day's staged rows in memory.
+JUDGES_AHEAD = 1
+
+
 def load_events_day(
     store: RawStore, session: WarehouseSession, day: dt.date, threshold: float
 ) -> LoadStats:
@@ -220,15 +225,15 @@ def load_events_days(
     def judge(i: int) -> list[pa.RecordBatch]:
         return list(event_batches(store, days[i], all_stats[i], loaded_at))
 
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="judge-events") as ahead:
+    with ThreadPoolExecutor(max_workers=JUDGES_AHEAD, thread_name_prefix="judge-events") as ahead:
         pending: dict[int, Future] = {}
 
         def judged(i: int) -> Iterator[pa.RecordBatch]:
-            # One day ahead at most: memory stays two days' staged rows.
-            future = pending.pop(i, None) or ahead.submit(judge, i)
-            if i + 1 < len(days):
-                pending[i + 1] = ahead.submit(judge, i + 1)
-            yield from future.result()
+            # At most JUDGES_AHEAD days ahead: memory stays a few days' staged rows.
+            for j in range(i, min(i + 1 + JUDGES_AHEAD, len(days))):
+                if j not in pending:
+                    pending[j] = ahead.submit(judge, j)
+            yield from pending.pop(i).result()
 
         def reported(i: int, batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
             yield from batches
