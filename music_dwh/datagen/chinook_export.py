@@ -144,7 +144,7 @@ def write_csv(
                         f"{key}: row has {len(row)} values but {table} has "
                         f"{len(columns)} columns: {row!r}"
                     )
-                writer.writerow([format_value(c, v) for c, v in zip(columns, row)])
+                writer.writerow([format_value(c, v) for c, v in zip(columns, row, strict=True)])
                 count += 1
             text.flush()
         finally:

@@ -38,6 +38,10 @@ The quirks of the real data that make the pipeline non-trivial are reproduced on
   (ftfy "fixes" them into something else) and a few short words ftfy only half repairs when
   they stand alone (e.g. "Håkansson", "Šimek").
 
+The song catalogue is built by :mod:`music_dwh.datagen.reference.sparkify`, the words come from
+:mod:`music_dwh.datagen.vocabulary.sparkify`; this module draws the users and their sessions and
+writes every file.
+
 Everything comes from ``random.Random`` streams derived from ``seed`` (no set iteration, no
 hashing), so the same arguments give byte-identical files; the catalogue depends only on
 ``seed`` and ``songs``, not on the number of days or events.
@@ -61,8 +65,37 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from itertools import accumulate
 
+from music_dwh.datagen.reference.sparkify import Catalogue, build_catalogue, normalize_name
+from music_dwh.datagen.vocabulary import sparkify as vocabulary
+from music_dwh.datagen.vocabulary.sparkify import (
+    FEMALE_FIRST,
+    LAST_NAMES,
+    MALE_FIRST,
+    USER_AGENTS,
+    USER_LOCATIONS,
+)
 from music_dwh.resources.raw_store import RawStore
 from music_dwh.sources import sparkify as source
+
+__all__ = [
+    "LOG_KEYS",
+    "SparkifyGenerationSummary",
+    "build_catalogue",
+    "double_encode",
+    "generate_sparkify",
+    "log_key",
+    "normalize_name",
+    "song_key",
+    "truth_key",
+]
+
+# The non-ASCII pools under the names this module once defined them by: the tests read them
+# from here to check that every name the generator can use survives ftfy.
+_NON_ASCII_ARTISTS = vocabulary.NON_ASCII_ARTISTS
+_FOREIGN_TITLES = vocabulary.FOREIGN_TITLES
+_ACCENTED_WORDS = vocabulary.ACCENTED_WORDS
+_ACCENTED_FIRST = vocabulary.ACCENTED_FIRST
+_ACCENTED_LAST = vocabulary.ACCENTED_LAST
 
 TRUTH_PREFIX = "_truth/sparkify/"
 TRUTH_PLAYS_PREFIX = TRUTH_PREFIX + "plays/"
@@ -76,17 +109,11 @@ LOG_KEYS = (
 )  # fmt: skip
 
 DAY_MS = 86_400_000
-MIN_SONGS = 10
 SONG_WRITE_THREADS = 4
 
 # ---------------------------------------------------------------------------- behaviour knobs
 P_OUT_OF_CATALOGUE = 0.30  # plays of songs that have no song_data record
 P_VARIANT = 0.11  # catalogue plays spelled differently (only ASCII songs get variants)
-P_NON_ASCII_TITLE = 0.05
-P_NON_ASCII_ARTIST = 0.05
-P_YEAR_ZERO = 0.60
-P_EMPTY_LOCATION = 0.30  # empty artist_location, null coordinates
-P_NULL_COORDS = 0.30  # of the located artists: location text but null coordinates
 P_START_LOGGED_OUT = 0.2  # sessions that begin with Home/Login before logging in
 P_SESSION_HOME = 0.6  # first logged-in page is Home (else straight to a song)
 P_SUBMIT_UPGRADE = 0.35  # an Upgrade page view leads to Submit Upgrade
@@ -122,151 +149,11 @@ PAGES: dict[str, tuple[str, int]] = {
     "Error": ("GET", 404),
 }
 
-# ---------------------------------------------------------------------------- name pools
-_ADJECTIVES = (
-    "Blue Broken Golden Silent Electric Lonely Wild Midnight Sweet Dark Burning Crazy Little "
-    "Endless Hollow Velvet Neon Paper Lost Perfect Restless Cold Secret Holy Rainy Faded "
-    "Shining Savage Tender Falling Rolling Distant Silver Crimson Quiet Heavy Bitter Lucky "
-    "Empty Young Strange Northern Southern Burnt Sacred Wicked Gentle Frozen Hidden"
-).split()
-_NOUNS = (
-    "Heart Road River Sky Fire Dream Night Rain Love City Train Star Ocean Shadow Light Song "
-    "Moon Mountain Window Highway Garden Mirror Storm Angel Kingdom Radio Summer Winter Island "
-    "Desert Thunder Flower Ghost Machine Diamond Memory Paradise Horizon Echo Whisper Sunrise "
-    "Avenue Harbor Letter Wire Stone Feather Tide Bridge Candle Morning Valley Circus Engine"
-).split()
-_TITLE_LEADS = (
-    "I Didn't Mean To Love The", "Don't Stop The", "Can't Forget The", "We're Chasing The",
-    "You're My", "Ain't No", "Won't Leave The", "Take Me To The", "Dancing In The",
-    "Waiting For The", "Talking To The", "Running From The", "Lost In The", "Back To The",
-    "Under The", "Beyond The", "Into The", "Let's Burn The", "She's A", "It's Only The",
-    "Goodbye", "Hello", "Ballad Of The", "Song For The", "Letters From The",
-)  # fmt: skip
-_TITLE_SUFFIXES = (
-    " (Album Version)", " (Live)", " (Remix)", " (Acoustic)", " (Radio Edit)", " (Remastered)",
-    " (Extended Mix)", " (LP Version)", " (Demo)", " (Instrumental)",
-)  # fmt: skip
-_BAND_NOUNS = (
-    "Wolves Kings Lights Rockers Strangers Rebels Ghosts Saints Brothers Sisters Machines "
-    "Horses Tigers Pilots Hearts Shadows Drifters Ramblers Dreamers Monarchs Giants Sparrows "
-    "Ravens Comets Rangers Outlaws Prophets Sailors Lovers Vandals"
-).split()
-_ENSEMBLES = (
-    "Trio Quartet Band Orchestra Ensemble Project Experience Collective Sound System Combo"
-).split()
-_FEMALE_FIRST = (
-    "Kaylee Lily Tegan Chloe Jacqueline Ava Emily Sara Kate Rylan Jayden Layla Aleena Anabelle "
-    "Hannah Madison Olivia Mia Zoe Isabella Grace Harper Avery Ella Scarlett Victoria Stella "
-    "Lucy Nora Riley Claire Aubrey Violet Penelope Naomi Ruby Alice Maya Elena Julia"
-).split()
-_MALE_FIRST = (
-    "Walter Ryan Jacob Matthew Aiden Kevin Sean Colm Liam Noah Ethan Mason Logan Lucas "
-    "Oliver Elijah James Benjamin Samuel Henry Owen Caleb Wyatt Isaac Levi Dylan Gabriel "
-    "Carter Julian Miles Theo Adrian Xavier Jordan Tucker Cooper Brody Declan Emmett Rhett"
-).split()
-_FIRST_NAMES = _FEMALE_FIRST + _MALE_FIRST
-_LAST_NAMES = (
-    "Frye Summers Koch Levine Lynch Cuevas Cruz Griffin Hogan Sanchez Barrett Jones Parker "
-    "Graham Ford Stephens Harrell Gonzalez Robinson Fox Flores Kirby Miles Mccoy Cole Moore "
-    "Nelson Carter Hughes Wallace Bennett Reyes Morgan Ward Bailey Rivera Cooper Howard Brooks "
-    "Price Myers Long Foster Sanders Ross Jenkins Perry Powell Russell Sullivan Bell Coleman "
-    "Butler Henderson Barnes Fisher Vasquez Simmons Romero Jordan Patterson Alexander Hamilton "
-    "Wells Tucker Warren Dixon Ramos Burns Gordon Shaw Holmes Rice Hunt Black Daniels Palmer "
-    "Mills Grant Knight Ferguson Rose Stone Hawkins Dunn Perkins Hudson Spencer Gardner Stevens "
-    "Payne Pierce Berry Matthews Arnold Wagner Willis Ray Watkins Olson Carroll Duncan Snyder"
-).split()
-# Non-ASCII names (Latin, Nordic, Slavic, Cyrillic, Greek, Japanese). Each entry, alone or
-# combined, survives the double-encoding round trip through ftfy.fix_text (checked by the
-# tests): do not add ligatures, full-width forms or curly quotes.
-_NON_ASCII_ARTISTS = (
-    "Björk", "Sigur Rós", "Mötley Crüe", "Beyoncé", "Café del Mar", "Röyksopp", "Motörhead",
-    "Françoise Hardy", "Édith Piaf", "Jóhann Jóhannsson", "Mø", "Zoë Keating", "Múm",
-    "Hüsker Dü", "Blue Öyster Cult", "Sinéad O'Connor", "Céline Dion", "Ólafur Arnalds",
-    "Kino (Кино)", "Земфира", "ДДТ", "Μάνος Χατζιδάκις", "宇多田ヒカル", "坂本龍一",
-    "Plastikman & Señor Coconut", "Antonín Dvořák", "Łona i Webber", "Jürgen Drews",
-)  # fmt: skip
-_ACCENTED_FIRST = (
-    "Zoë Renée Noël José Søren Åsa Björn Jürgen Frédéric Inés Raúl Chloé Anaïs Mikaël Øystein "
-    "Agnès Hélène Ángel Jesús Dóra Märta Göran Łukasz Tomáš"
-).split()
-_ACCENTED_LAST = (
-    "Müller Ståhl Peña Gómez Lefèvre Nørgaard Lindström Öberg Jiménez Løvland Schröder Brontë "
-    "Márquez Ferré Ibáñez Çelik Novák Dvořák Čapek Østergaard"
-).split()
-_ACCENTED_WORDS = (
-    "Café", "Mañana", "Déjà Vu", "Naïve", "Crème Brûlée", "Señorita", "Über", "Fiancée",
-    "Noël", "Garçon", "Résumé", "Jalapeño", "Piñata", "Smörgåsbord", "Façade", "Élan",
-    "Cliché", "Soirée", "Hôtel", "Ça Va", "Éclair", "São Paulo", "Zürich", "Årstiderna",
-)  # fmt: skip
-_FOREIGN_TITLES = (
-    "Звезда по имени Солнце", "Кукушка", "Группа крови", "Пачка сигарет", "Весна", "Город",
-    "さくら", "東京", "夜空ノムコウ", "花火", "ありがとう", "雨の日", "青い空", "Αγάπη μου",
-)  # fmt: skip
-_ARTIST_LOCATIONS = (
-    ("California - LA", 34.05349, -118.24532), ("California - SF", 37.77916, -122.42005),
-    ("Nashville, TN.", 36.16778, -86.77836), ("New York, NY", 40.71455, -74.00712),
-    ("London, England", 51.50632, -0.12714), ("Denmark", 56.27609, 9.51695),
-    ("Gainesville, FL", 29.65163, -82.32483), ("Chicago, IL", 41.88415, -87.63241),
-    ("Seattle, Washington USA", 47.60356, -122.32944), ("Fort Worth, TX", 32.74863, -97.32925),
-    ("Hamilton, Ohio", 39.39943, -84.56134), ("Zagreb Croatia", 45.80726, 15.96760),
-    ("Atlanta, GA", 33.74831, -84.39111), ("Detroit, MI", 42.33168, -83.04792),
-    ("Manchester, England", 53.47959, -2.24874), ("Berlin, Germany", 52.51607, 13.37698),
-    ("Paris, France", 48.85692, 2.34121), ("Reykjavik, Iceland", 64.13548, -21.89541),
-    ("Stockholm, Sweden", 59.33217, 18.06243), ("Toronto, Ontario, Canada", 43.64856, -79.38533),
-    ("Kingston, Jamaica", 17.99702, -76.79358), ("Melbourne, Australia", -37.81753, 144.96715),
-    ("Tokyo, Japan", 35.68870, 139.74972), ("Rio de Janeiro, Brazil", -22.97673, -43.19508),
-    ("United States", 37.16793, -95.84502), ("Noci (BA)", 40.79373, 17.12614),
-    ("New York, NY [Manhattan]", 40.78771, -73.96920), ("Utah", 39.49974, -111.54732),
-)  # fmt: skip
-_USER_LOCATIONS = (
-    "San Francisco-Oakland-Hayward, CA", "Phoenix-Mesa-Scottsdale, AZ",
-    "Chicago-Naperville-Elgin, IL-IN-WI", "Portland-South Portland, ME",
-    "Lansing-East Lansing, MI", "Atlanta-Sandy Springs-Roswell, GA",
-    "New York-Newark-Jersey City, NY-NJ-PA", "Los Angeles-Long Beach-Anaheim, CA",
-    "Houston-The Woodlands-Sugar Land, TX", "Miami-Fort Lauderdale-West Palm Beach, FL",
-    "Seattle-Tacoma-Bellevue, WA", "Dallas-Fort Worth-Arlington, TX",
-    "Philadelphia-Camden-Wilmington, PA-NJ-DE-MD", "Washington-Arlington-Alexandria, DC-VA-MD-WV",
-    "Minneapolis-St. Paul-Bloomington, MN-WI", "Nashville-Davidson--Murfreesboro--Franklin, TN",
-    "Tampa-St. Petersburg-Clearwater, FL", "St. Louis, MO-IL", "Salt Lake City, UT",
-    "San Jose-Sunnyvale-Santa Clara, CA", "Sacramento--Roseville--Arden-Arcade, CA",
-    "Detroit-Warren-Dearborn, MI", "Richmond, VA", "Raleigh, NC", "Eugene, OR",
-    "Lubbock, TX", "Winston-Salem, NC", "Klamath Falls, OR", "Red Bluff, CA", "London, KY",
-)  # fmt: skip
-_USER_AGENTS = (
-    '"Mozilla/5.0 (Macintosh; Intel Mac OS X 10_9_4) AppleWebKit/537.36 (KHTML, like Gecko)'
-    ' Chrome/36.0.1985.143 Safari/537.36"',
-    '"Mozilla/5.0 (Macintosh; Intel Mac OS X 10_9_4) AppleWebKit/537.78.2 (KHTML, like Gecko)'
-    ' Version/7.0.6 Safari/537.78.2"',
-    "Mozilla/5.0 (Windows NT 5.1; rv:31.0) Gecko/20100101 Firefox/31.0",
-    '"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko)'
-    ' Ubuntu Chromium/36.0.1985.125 Chrome/36.0.1985.125 Safari/537.36"',
-    '"Mozilla/5.0 (Windows NT 6.1; WOW64) AppleWebKit/537.36 (KHTML, like Gecko)'
-    ' Chrome/35.0.1916.153 Safari/537.36"',
-    "Mozilla/5.0 (Macintosh; Intel Mac OS X 10.9; rv:31.0) Gecko/20100101 Firefox/31.0",
-    '"Mozilla/5.0 (Windows NT 6.3; WOW64) AppleWebKit/537.36 (KHTML, like Gecko)'
-    ' Chrome/36.0.1985.143 Safari/537.36"',
-    '"Mozilla/5.0 (iPhone; CPU iPhone OS 7_1_2 like Mac OS X) AppleWebKit/537.51.2'
-    ' (KHTML, like Gecko) Version/7.0 Mobile/11D257 Safari/9537.53"',
-    "Mozilla/5.0 (Windows NT 6.1; WOW64; Trident/7.0; rv:11.0) like Gecko",
-    '"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko)'
-    ' Chrome/37.0.2062.94 Safari/537.36"',
-)
-
-_ID_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
-_UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-_HEX = "0123456789ABCDEF"
-_ID_MIDDLES = ("12A8C", "12AB0", "1187B", "1187F", "12298", "12903", "128F4", "12A6D")
-
 
 # ---------------------------------------------------------------------------- public helpers
 def double_encode(text: str) -> str:
     """``text`` mis-decoded twice (UTF-8 read as Latin-1), as non-ASCII names are in the logs."""
     return text.encode("utf-8").decode("latin-1").encode("utf-8").decode("latin-1")
-
-
-def normalize_name(text: str) -> str:
-    """The spelling-insensitive form of a title/artist: what the log variants leave unchanged."""
-    return " ".join(text.casefold().replace("'", "").split()).rstrip(".").strip()
 
 
 def log_key(day: dt.date) -> str:
@@ -287,232 +174,6 @@ def _log_json(value: str | None) -> str:
     if value is None:
         return "null"
     return json.dumps(double_encode(value)).replace("/", "\\/")
-
-
-# ---------------------------------------------------------------------------- catalogue
-@dataclass
-class CatalogueSong:
-    """One song of the catalogue (a song_data record)."""
-
-    song_id: str
-    title: str
-    artist_id: str
-    artist_name: str
-    artist_location: str
-    artist_latitude: float | None
-    artist_longitude: float | None
-    duration: float
-    year: int
-
-    def record(self) -> str:
-        """The song_data line, serialised like the sample (``json.dumps`` defaults)."""
-        return json.dumps(
-            {
-                "num_songs": 1,
-                "artist_id": self.artist_id,
-                "artist_latitude": self.artist_latitude,
-                "artist_longitude": self.artist_longitude,
-                "artist_location": self.artist_location,
-                "artist_name": self.artist_name,
-                "song_id": self.song_id,
-                "title": self.title,
-                "duration": self.duration,
-                "year": self.year,
-            }
-        )
-
-
-@dataclass
-class Catalogue:
-    """The song catalogue and how it is spread over track files."""
-
-    songs: list[CatalogueSong]
-    #: (track_id, song index, records in the file): 2 records = a duplicated line.
-    tracks: list[tuple[str, int, int]]
-    #: Made-up (title, artist, duration) of songs played but absent from song_data.
-    unknown: list[tuple[str, str, float]]
-
-    @property
-    def record_count(self) -> int:
-        return sum(n for _, _, n in self.tracks)
-
-
-@dataclass
-class _Artist:
-    artist_id: str
-    name: str
-    location: str
-    latitude: float | None
-    longitude: float | None
-
-
-class _Names:
-    """Unique names: every (title, artist) pair is distinct after :func:`normalize_name`."""
-
-    def __init__(self, rng: random.Random) -> None:
-        self.rng = rng
-        self.artist_names: set[str] = set()
-        self.pairs: set[tuple[str, str]] = set()
-
-    def artist(self, non_ascii: bool) -> str:
-        rng = self.rng
-        for attempt in range(1000):
-            if non_ascii:
-                roll = rng.random()
-                if roll < 0.3:
-                    name = rng.choice(_NON_ASCII_ARTISTS)
-                elif roll < 0.7:
-                    name = f"{rng.choice(_ACCENTED_FIRST)} {rng.choice(_ACCENTED_LAST)}"
-                else:
-                    name = f"{rng.choice(_ACCENTED_FIRST)} {rng.choice(_LAST_NAMES)}"
-            else:
-                roll = rng.random()
-                first = rng.choice(_FIRST_NAMES)
-                if roll < 0.35:
-                    name = f"{first} {rng.choice(_LAST_NAMES)}"
-                elif roll < 0.5:
-                    name = f"The {rng.choice(_ADJECTIVES)} {rng.choice(_BAND_NOUNS)}"
-                elif roll < 0.62:
-                    name = f"{rng.choice(_LAST_NAMES)} & The {rng.choice(_BAND_NOUNS)}"
-                elif roll < 0.75:
-                    name = f"{rng.choice(_NOUNS)} {rng.choice(_NOUNS)}"
-                elif roll < 0.8:
-                    name = f"DJ {rng.choice(_LAST_NAMES)}"
-                else:
-                    name = f"{first} {rng.choice(_LAST_NAMES)} {rng.choice(_ENSEMBLES)}"
-            if attempt > 50:  # pools exhausted at very large scales: number the band
-                name = f"{name} {attempt}"
-            key = normalize_name(name)
-            if key not in self.artist_names:
-                self.artist_names.add(key)
-                return name
-        raise RuntimeError("could not make a unique artist name")
-
-    def title(self, artist: str, non_ascii: bool) -> str:
-        rng = self.rng
-        for attempt in range(1000):
-            roll = rng.random()
-            if non_ascii:
-                if roll < 0.4:
-                    title = rng.choice(_FOREIGN_TITLES)
-                elif roll < 0.7:
-                    title = f"{rng.choice(_ACCENTED_WORDS)} {rng.choice(_NOUNS)}"
-                else:
-                    title = f"{rng.choice(_ADJECTIVES)} {rng.choice(_ACCENTED_WORDS)}"
-            elif roll < 0.35:
-                title = f"{rng.choice(_ADJECTIVES)} {rng.choice(_NOUNS)}"
-            elif roll < 0.7:
-                title = f"{rng.choice(_TITLE_LEADS)} {rng.choice(_NOUNS)}"
-            elif roll < 0.85:
-                title = f"{rng.choice(_TITLE_LEADS)} {rng.choice(_ADJECTIVES)} {rng.choice(_NOUNS)}"
-            else:
-                title = f"{rng.choice(_NOUNS)} Of {rng.choice(_ADJECTIVES)} {rng.choice(_NOUNS)}s"
-            if rng.random() < 0.08 or attempt > 20:
-                title += rng.choice(_TITLE_SUFFIXES)
-            if attempt > 50:
-                title = f"{title} Part {attempt}"
-            pair = (normalize_name(title), normalize_name(artist))
-            if pair not in self.pairs:
-                self.pairs.add(pair)
-                return title
-        raise RuntimeError("could not make a unique title")
-
-
-def _make_id(rng: random.Random, prefix: str, letters: str, used: set[str]) -> str:
-    """An 18-character MSD-style id: prefix and letters (7) + a 5-char block + 6 hex digits."""
-    while True:
-        ident = (
-            prefix
-            + "".join(rng.choices(letters, k=7 - len(prefix)))
-            + rng.choice(_ID_MIDDLES)
-            + "".join(rng.choices(_HEX, k=6))
-        )
-        if ident not in used:
-            used.add(ident)
-            return ident
-
-
-def _duration(rng: random.Random) -> float:
-    """A song length in seconds with exactly 5 decimals (the last one never 0)."""
-    hundred_thousandths = int(rng.lognormvariate(5.4, 0.35) * 100_000)
-    hundred_thousandths = min(max(hundred_thousandths, 3_000_000), 120_000_000)
-    if hundred_thousandths % 10 == 0:
-        hundred_thousandths += 1
-    return hundred_thousandths / 100_000
-
-
-def _make_artist(rng: random.Random, names: _Names, used_ids: set[str]) -> _Artist:
-    name = names.artist(rng.random() < P_NON_ASCII_ARTIST)
-    if rng.random() < P_EMPTY_LOCATION:
-        location, lat, lon = "", None, None
-    else:
-        location, lat, lon = rng.choice(_ARTIST_LOCATIONS)
-        if rng.random() < P_NULL_COORDS:
-            lat = lon = None
-    return _Artist(_make_id(rng, "AR", _ID_CHARS, used_ids), name, location, lat, lon)
-
-
-def build_catalogue(seed: int, songs: int) -> Catalogue:
-    """The catalogue of ``songs`` distinct songs (depends only on ``seed`` and ``songs``)."""
-    if songs < MIN_SONGS:
-        raise ValueError(f"songs must be at least {MIN_SONGS} to reproduce the catalogue quirks")
-    rng = random.Random(f"sparkify-catalogue:{seed}")
-    names = _Names(rng)
-    used_ids: set[str] = set()
-
-    # Fewer artists than songs: every artist has one song, some have several.
-    n_artists = max(1, round(songs / rng.uniform(1.1, 1.3)))
-    artists = [_make_artist(rng, names, used_ids) for _ in range(n_artists)]
-    prolific = artists[: max(1, n_artists // 8)]
-    n_versions = max(1, songs // 100)  # same title + artist, different song_id and duration
-    n_plain = songs - n_versions
-    owners = artists[: min(n_artists, n_plain)]
-    owners += [rng.choice(prolific) for _ in range(n_plain - len(owners))]
-    rng.shuffle(owners)
-
-    def new_song(artist: _Artist, title: str) -> CatalogueSong:
-        return CatalogueSong(
-            song_id=_make_id(rng, "SO", _UPPER, used_ids),
-            title=title,
-            artist_id=artist.artist_id,
-            artist_name=artist.name,
-            artist_location=artist.location,
-            artist_latitude=artist.latitude,
-            artist_longitude=artist.longitude,
-            duration=_duration(rng),
-            year=0 if rng.random() < P_YEAR_ZERO else rng.randint(1960, 2010),
-        )
-
-    by_id = {a.artist_id: a for a in artists}
-    catalogue = [
-        new_song(a, names.title(a.name, rng.random() < P_NON_ASCII_TITLE)) for a in owners
-    ]
-    for original in rng.sample(catalogue, n_versions):
-        version = new_song(by_id[original.artist_id], original.title)
-        while abs(version.duration - original.duration) < 2.0:
-            version.duration = _duration(rng)
-        catalogue.insert(rng.randrange(len(catalogue) + 1), version)
-
-    # Track files: a few hold their record twice, a few songs are delivered twice. Like the
-    # public song_data (an MSD subset), every track id starts with "TRA": files spread over
-    # at most 26 x 26 folders A/?/?.
-    used_tracks: set[str] = set()
-    tracks = [(_make_id(rng, "TRA", _UPPER, used_tracks), i, 1) for i in range(songs)]
-    for i in rng.sample(range(songs), max(1, songs // 200)):
-        tracks[i] = (tracks[i][0], i, 2)
-    for i in rng.sample(range(songs), max(1, songs // 300)):
-        tracks.append((_make_id(rng, "TRA", _UPPER, used_tracks), i, 1))
-
-    # Songs the app plays that song_data does not have; 30% by catalogue artists.
-    unknown = []
-    for _ in range(max(3 * songs, 50)):
-        if rng.random() < 0.3:
-            artist = rng.choice(artists).name
-        else:
-            artist = names.artist(rng.random() < P_NON_ASCII_ARTIST)
-        title = names.title(artist, rng.random() < P_NON_ASCII_TITLE)
-        unknown.append((title, artist, _duration(rng)))
-    return Catalogue(catalogue, tracks, unknown)
 
 
 # ---------------------------------------------------------------------------- log variants
@@ -555,9 +216,9 @@ def _make_users(seed: int, count: int, start_ms: int) -> list[_User]:
     users = []
     for uid in ids:
         gender = rng.choice("MF")
-        first = rng.choice(_MALE_FIRST if gender == "M" else _FEMALE_FIRST)
+        first = rng.choice(MALE_FIRST if gender == "M" else FEMALE_FIRST)
         level = "paid" if rng.random() < 0.4 else "free"
-        location = _log_json(rng.choice(_USER_LOCATIONS))
+        location = _log_json(rng.choice(USER_LOCATIONS))
         registration = float(start_ms - rng.randrange(3_600_000, 180 * DAY_MS))
         # Activity: heavy-tailed, and paying users listen more.
         weight = rng.lognormvariate(0, 0.8) * (2.0 if level == "paid" else 1.0)
@@ -566,12 +227,12 @@ def _make_users(seed: int, count: int, start_ms: int) -> list[_User]:
             f',"auth":"Logged In","firstName":{_log_json(first)},"gender":"{gender}",'
             '"itemInSession":'
         )
-        user.last = f',"lastName":{_log_json(rng.choice(_LAST_NAMES))},"length":'
+        user.last = f',"lastName":{_log_json(rng.choice(LAST_NAMES))},"length":'
         user.level_loc = {
             lv: f',"level":"{lv}","location":{location},"method":' for lv in ("free", "paid")
         }
         user.reg = f',"registration":{registration!r},"sessionId":'
-        user.tail = f',"userAgent":{_log_json(rng.choice(_USER_AGENTS))},"userId":"{uid}"}}'
+        user.tail = f',"userAgent":{_log_json(rng.choice(USER_AGENTS))},"userId":"{uid}"}}'
         users.append(user)
     return users
 
