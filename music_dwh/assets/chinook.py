@@ -18,7 +18,7 @@ from dagster import (
 
 from music_dwh.assets.loads import failing_over_threshold, quarantine_metadata
 from music_dwh.assets.metadata import days_in_window, log_this_day, per_day_markdown, table_metadata
-from music_dwh.partitions import chinook_daily
+from music_dwh.partitions import daily
 from music_dwh.resources.raw_store import RawStore
 from music_dwh.resources.warehouse import Warehouse
 from music_dwh.settings import get_settings
@@ -74,7 +74,7 @@ def reference_files(context: AssetExecutionContext, raw_store: RawStore) -> Mate
 
 @asset(
     key=[GROUP, "invoice_files"],
-    partitions_def=chinook_daily,
+    partitions_def=daily(source.SYSTEM),
     backfill_policy=BackfillPolicy.single_run(),
     group_name=GROUP,
     owners=OWNERS,
@@ -167,14 +167,14 @@ INVOICE_SPECS = [
         _INVOICE_DEPS,
         "Table `chinook.staging_invoice`: one row per valid invoice of the day's `invoice.csv`. "
         "Partition: the invoice day, replaced atomically together with its lines.",
-        partitions_def=chinook_daily,
+        partitions_def=daily(source.SYSTEM),
     ),
     _staging_spec(
         "invoice_line",
         _INVOICE_DEPS,
         "Table `chinook.staging_invoice_line`: one row per valid line of the day's "
         "`invoice_line.csv`. Partition: the invoice day, replaced with its invoices.",
-        partitions_def=chinook_daily,
+        partitions_def=daily(source.SYSTEM),
     ),
 ]
 
@@ -222,21 +222,10 @@ def invoice_staging(context: AssetExecutionContext, raw_store: RawStore, warehou
         # A day without a folder is a day without sales; it needs a write only when it has
         # rows from an earlier delivery to remove.
         to_load = set(delivered) | staging.days_with_rows(session, days[0], days[-1])
-        written = 0
-        for i, day in enumerate(days, start=1):
-            if day not in to_load:
-                continue
-            written += 1
-            with failing_over_threshold():
-                inv, lines = staging.load_invoice_day(
-                    raw_store,
-                    session,
-                    day,
-                    threshold,
-                    tracks,
-                    customers,
-                    present=delivered.get(day, {}),
-                )
+        load_days = [day for day in days if day in to_load]
+
+        def on_day(i: int, inv, lines) -> None:
+            day = load_days[i]
             for name, stats in (("invoice", inv), ("invoice_line", lines)):
                 totals[name][0] += stats.records
                 totals[name][1] += stats.loaded
@@ -246,11 +235,18 @@ def invoice_staging(context: AssetExecutionContext, raw_store: RawStore, warehou
                 "lines": lines.loaded,
                 "quarantined": inv.quarantined + lines.quarantined,
             }
-            if log_this_day(written, len(to_load)):
+            if log_this_day(i + 1, len(load_days)):
                 context.log.info(
-                    f"[{i}/{len(days)}] {day}: {inv.loaded:,} invoices, {lines.loaded:,} lines staged, "
-                    f"{inv.quarantined + lines.quarantined:,} quarantined"
+                    f"[{i + 1}/{len(load_days)}] {day}: {inv.loaded:,} invoices, "
+                    f"{lines.loaded:,} lines judged, {inv.quarantined + lines.quarantined:,} "
+                    "quarantined"
                 )
+
+        # One transaction for the run's days (staging/chinook.py: load_invoice_days).
+        with failing_over_threshold(days_in_transaction=len(load_days)):
+            staging.load_invoice_days(
+                raw_store, session, load_days, threshold, tracks, customers, delivered, on_day
+            )
         context.log.info(
             f"{len(delivered):,} of {len(days):,} days had sales; {len(to_load):,} days written"
         )
