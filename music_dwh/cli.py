@@ -275,7 +275,7 @@ def cmd_summary(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------------------- prepare
 def prepare() -> None:
     """Give DAGSTER_HOME the project's dagster.yaml and parse the dbt project if needed."""
-    from music_dwh.resources.dbt_cli import ensure_manifest
+    from music_dwh.resources.dbt_manifest import ensure_manifest
     from music_dwh.resources.warehouse import Warehouse
 
     home = ensure_dagster_home()

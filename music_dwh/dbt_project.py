@@ -1,5 +1,5 @@
 """The dbt project in ``sql/``, on its own so ``dagster-dbt project prepare-and-package`` (and
-``music-dwh``'s own manifest check, ``resources/dbt_cli.ensure_manifest``) can find the project
+``music-dwh``'s own manifest check, ``resources/dbt_manifest.ensure_manifest``) can find the project
 without loading the assets."""
 
 import contextlib
@@ -36,7 +36,7 @@ def project_files(project_dir: Path = SQL_DIR) -> list[Path]:
 
 def project_fingerprint(project_dir: Path = SQL_DIR) -> tuple:
     """Changes whenever a project file is added, removed or modified (names and mtimes): the
-    in-process parse cache's key (resources/dbt_cli.py)."""
+    in-process parse cache's key (resources/dbt_manifest.py)."""
     stats = []
     for path in project_files(project_dir):
         with contextlib.suppress(OSError):

@@ -11,8 +11,8 @@ stay unloaded for the definitions and the CLI until the instance needs them.
 What Dagster exports publicly (``DagsterRun``, ``EventLogEntry``, ``DagsterEventType``,
 ``serialize_value``, ``StringSource``, ``SubmitRunContext`` …) is imported from ``dagster``
 where it is used, not from here. dagster-dbt's internals (``dagster_dbt.asset_utils``, its
-event-message class) stay in ``resources/dbt_cli.py``, which pins the versions they were
-verified against and is tested for them.
+event-message class) stay in ``resources/dbt_cli.py`` and ``dbt_manifest.py``, whose versions
+``resources/dbt_process.VERIFIED`` pins and ``test_dbt_process.py`` tests.
 """
 
 from __future__ import annotations

@@ -185,8 +185,9 @@ def test_without_the_setting_every_client_uses_libpqs_password(
 
     # great-expectations' SQL datasource (a fresh GX context: no engine kept from another test).
     from music_dwh.checks import expectations as ex
+    from music_dwh.checks.gx_validation import _gx_context
 
-    ex._gx_context.cache_clear()
+    _gx_context.cache_clear()
     suite = ex.Suite(
         name=f"password_{source.lower()}",
         table="t.days",
@@ -198,7 +199,7 @@ def test_without_the_setting_every_client_uses_libpqs_password(
         result = ex.run_suite(
             suite, warehouse, session, [dt.date(2018, 11, 1), dt.date(2018, 11, 2)]
         )
-    ex._gx_context.cache_clear()
+    _gx_context.cache_clear()
     rows = result.metadata["rows_validated"]
     assert result.passed and getattr(rows, "value", rows) == 2
 

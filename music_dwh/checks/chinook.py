@@ -24,7 +24,7 @@ from music_dwh.checks.common import (
     snapshot_books,
 )
 from music_dwh.checks.expectations import Expect, Suite, suite_check, window_days
-from music_dwh.partitions import chinook_daily
+from music_dwh.partitions import daily
 from music_dwh.resources.raw_store import RawStore
 from music_dwh.resources.warehouse import Warehouse
 from music_dwh.settings import get_settings
@@ -149,7 +149,7 @@ suite_checks = [
     ),
     suite_check(TRACK_DISTRIBUTION, _key("track"), partitions_def=None, pool=WAREHOUSE_POOL),
     *(
-        suite_check(s, _key(t), partitions_def=chinook_daily, pool=WAREHOUSE_POOL)
+        suite_check(s, _key(t), partitions_def=daily(source.SYSTEM), pool=WAREHOUSE_POOL)
         for s, t in (
             (INVOICE_KEYS, "invoice"),
             (INVOICE_DISTRIBUTION, "invoice"),
@@ -185,7 +185,7 @@ def _invoice_reconciliation(table: str):
         name=f"staging_{table}_reconciliation",
         description=f"Blocking: for every day, data rows of the day's `{table}.csv` = rows staged + rows quarantined.",
         blocking=True,
-        partitions_def=chinook_daily,
+        partitions_def=daily(source.SYSTEM),
         pool=WAREHOUSE_POOL,
     )
     def _check(
@@ -222,7 +222,7 @@ def _invoice_reconciliation(table: str):
     asset=_key("invoice"),
     name="staging_invoice_row_count_band",
     description=f"{band_description('invoices')}.",
-    partitions_def=chinook_daily,
+    partitions_def=daily(source.SYSTEM),
     pool=WAREHOUSE_POOL,
 )
 def staging_invoice_row_count_band(

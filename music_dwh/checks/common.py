@@ -8,7 +8,8 @@ from collections.abc import Callable, Iterable, Mapping
 
 from dagster import AssetCheckResult, AssetCheckSeverity, MetadataValue
 
-from music_dwh.assets.metadata import FULL_METADATA_MAX_DAYS, markdown_table
+from music_dwh.assets.metadata import FULL_METADATA_MAX_DAYS
+from music_dwh.markdown import markdown_table
 from music_dwh.resources.warehouse import WarehouseSession
 
 # A day's row count warns outside [LOW × median, HIGH × median] of the 7 days before it. Real

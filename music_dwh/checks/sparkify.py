@@ -24,7 +24,7 @@ from music_dwh.checks.common import (
     snapshot_books,
 )
 from music_dwh.checks.expectations import Expect, Suite, suite_check, window_days
-from music_dwh.partitions import sparkify_daily
+from music_dwh.partitions import daily
 from music_dwh.resources.raw_store import RawStore
 from music_dwh.resources.warehouse import Warehouse
 from music_dwh.settings import get_settings
@@ -133,9 +133,11 @@ SONGS_DISTRIBUTION = Suite(
 )
 
 suite_checks = [
-    suite_check(EVENTS_KEYS, EVENTS_ASSET, partitions_def=sparkify_daily, pool=WAREHOUSE_POOL),
     suite_check(
-        EVENTS_DISTRIBUTION, EVENTS_ASSET, partitions_def=sparkify_daily, pool=WAREHOUSE_POOL
+        EVENTS_KEYS, EVENTS_ASSET, partitions_def=daily(source.SYSTEM), pool=WAREHOUSE_POOL
+    ),
+    suite_check(
+        EVENTS_DISTRIBUTION, EVENTS_ASSET, partitions_def=daily(source.SYSTEM), pool=WAREHOUSE_POOL
     ),
     suite_check(SONGS_KEYS, SONGS_ASSET, partitions_def=None, pool=WAREHOUSE_POOL),
     suite_check(SONGS_DISTRIBUTION, SONGS_ASSET, partitions_def=None, pool=WAREHOUSE_POOL),
@@ -148,7 +150,7 @@ suite_checks = [
     description="Blocking: for every day, raw records in the day's log files (counted from the raw "
     "store) = rows staged + rows quarantined. Nothing lost, nothing doubled.",
     blocking=True,
-    partitions_def=sparkify_daily,
+    partitions_def=daily(source.SYSTEM),
     pool=WAREHOUSE_POOL,
 )
 def staging_events_reconciliation(
@@ -183,7 +185,7 @@ def staging_songs_reconciliation(raw_store: RawStore, warehouse: Warehouse) -> A
     asset=EVENTS_ASSET,
     name="staging_events_row_count_band",
     description=f"{band_description('events')} (a missing, truncated or doubled delivery).",
-    partitions_def=sparkify_daily,
+    partitions_def=daily(source.SYSTEM),
     pool=WAREHOUSE_POOL,
 )
 def staging_events_row_count_band(

@@ -77,7 +77,7 @@ def run_load(plan: LoadPlan, say: Say) -> bool:
     from dagster import AssetSelection, DagsterInstance
 
     from music_dwh.framework import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
-    from music_dwh.resources.dbt_cli import ensure_manifest
+    from music_dwh.resources.dbt_manifest import ensure_manifest
     from music_dwh.resources.warehouse import Warehouse
     from music_dwh.runs.liveness import process_tags
 

@@ -2,7 +2,7 @@
 SQL datasource): per-day judgement, chunking, failing days named, metadata an engineer can act
 on, and what each costs: a verdict counted in the warehouse first (a passing suite needs no GX
 at all), then the cheapest result format decides what fails, full details only for a failing
-day. The warehouse's verdict never passes what GX would fail (checked against GX itself)."""
+day. (That the warehouse's verdict never passes what GX would fail is test_sql_verdict.py.)"""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import datetime as dt
 import pyarrow as pa
 import pytest
 
-from music_dwh.checks import expectations
+from music_dwh.checks import gx_validation
 from music_dwh.checks.common import reconciliation_result, row_count_band_result
 from music_dwh.checks.expectations import Expect, Suite, run_suite
 from music_dwh.resources.warehouse import TableWrite
@@ -32,7 +32,9 @@ SUITE = Suite(
 
 
 def _load(warehouse, rows):
-    batch = pa.RecordBatch.from_pylist([dict(zip(SCHEMA.names, r, strict=True)) for r in rows], schema=SCHEMA)
+    batch = pa.RecordBatch.from_pylist(
+        [dict(zip(SCHEMA.names, r, strict=True)) for r in rows], schema=SCHEMA
+    )
     with warehouse.session() as s:
         s.write([TableWrite("t.events", SCHEMA, [batch])])
 
@@ -48,7 +50,9 @@ def test_a_good_range_passes_with_counts(warehouse):
 
 @pytest.mark.parametrize("chunk_rows", [1, 500_000])
 def test_a_bad_day_is_named_with_its_unexpected_values(warehouse, monkeypatch, chunk_rows):
-    monkeypatch.setattr(expectations, "CHUNK_ROWS", chunk_rows)  # one day per chunk, or all together
+    monkeypatch.setattr(
+        gx_validation, "CHUNK_ROWS", chunk_rows
+    )  # one day per chunk, or all together
     _load(warehouse, [(D1, "free", 1), (D2, "premium", 2), (D2, "gold", None), (D3, "paid", 3)])
     with warehouse.session() as s:
         result = run_suite(SUITE, warehouse, s, [D1, D2, D3])
@@ -79,13 +83,15 @@ def validations(monkeypatch):
 
     def recording(self, expect, *, result_format=DEFAULT_RESULT_FORMAT, **kwargs):
         frame = (self.batch_request.options or {}).get("dataframe")
-        seen.append({
-            "format": getattr(result_format, "value", result_format),
-            "rows": None if frame is None else len(frame),
-            "columns": None if frame is None else sorted(frame.columns),
-            "query": getattr(self.data_asset, "query", None),
-            "expectations": sorted(e.expectation_type for e in expect.expectations),
-        })
+        seen.append(
+            {
+                "format": getattr(result_format, "value", result_format),
+                "rows": None if frame is None else len(frame),
+                "columns": None if frame is None else sorted(frame.columns),
+                "query": getattr(self.data_asset, "query", None),
+                "expectations": sorted(e.expectation_type for e in expect.expectations),
+            }
+        )
         return validate(self, expect, result_format=result_format, **kwargs)
 
     monkeypatch.setattr(Batch, "validate", recording)
@@ -94,27 +100,45 @@ def validations(monkeypatch):
 
 def test_a_passing_range_is_judged_in_the_warehouse_without_gx(warehouse, validations):
     _load(warehouse, [(D1, "free", 1), (D2, "paid", 2), (D3, "free", 3), (D3, "paid", None)])
-    mostly = Suite(name="t_mostly", table="t.events", partition_column="partition_date", blocking=False,
-                   expectations=(Expect("ExpectColumnValuesToNotBeNull", {"column": "n", "mostly": 0.7}),))
+    mostly = Suite(
+        name="t_mostly",
+        table="t.events",
+        partition_column="partition_date",
+        blocking=False,
+        expectations=(Expect("ExpectColumnValuesToNotBeNull", {"column": "n", "mostly": 0.7}),),
+    )
     with warehouse.session() as s:
         result = run_suite(SUITE, warehouse, s, [D1, D2])
         allowed = run_suite(mostly, warehouse, s, [D1, D2, D3])
     assert result.passed and result.metadata["rows_validated"].value == 2
     assert validations == []  # no row read into Python, no GX validation
     # A `mostly` rule that passes shows the exact count of its unexpected rows.
-    assert allowed.passed and "ExpectColumnValuesToNotBeNull(n) | ✅ | 1 |" in allowed.metadata["expectations"].value
+    assert (
+        allowed.passed
+        and "ExpectColumnValuesToNotBeNull(n) | ✅ | 1 |" in allowed.metadata["expectations"].value
+    )
     assert validations == []
 
 
-def test_an_expectation_sql_cannot_express_is_judged_by_gx_alone_with_the_cheapest_format(warehouse, validations):
-    suite = Suite(name="t_mixed", table="t.events", partition_column="partition_date", blocking=True,
-                  expectations=(*SUITE.expectations,
-                                Expect("ExpectColumnValueLengthsToBeBetween", {"column": "level", "min_value": 4})))
+def test_an_expectation_sql_cannot_express_is_judged_by_gx_alone_with_the_cheapest_format(
+    warehouse, validations
+):
+    suite = Suite(
+        name="t_mixed",
+        table="t.events",
+        partition_column="partition_date",
+        blocking=True,
+        expectations=(
+            *SUITE.expectations,
+            Expect("ExpectColumnValueLengthsToBeBetween", {"column": "level", "min_value": 4}),
+        ),
+    )
     _load(warehouse, [(D1, "free", 1), (D2, "paid", 2), (D3, "free", 3)])
     with warehouse.session() as s:
         assert run_suite(suite, warehouse, s, [D1, D2, D3]).passed
     assert [(v["format"], v["rows"], v["columns"], v["expectations"]) for v in validations] == [
-        ("BOOLEAN_ONLY", 3, ["level"], ["expect_column_value_lengths_to_be_between"])]
+        ("BOOLEAN_ONLY", 3, ["level"], ["expect_column_value_lengths_to_be_between"])
+    ]
 
 
 def test_a_passing_suite_does_not_import_great_expectations(workspace, warehouse):
@@ -133,8 +157,14 @@ def test_a_passing_suite_does_not_import_great_expectations(workspace, warehouse
         "    ok = run_suite(SUITE, w, s, [D1, D2]).passed\n"
         "print(ok, 'great_expectations' in sys.modules)\n"
     )
-    out = subprocess.run([sys.executable, "-c", code, warehouse.url], capture_output=True, text=True,
-                         timeout=120, env=workspace.env, cwd=str(REPO_ROOT))
+    out = subprocess.run(
+        [sys.executable, "-c", code, warehouse.url],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=workspace.env,
+        cwd=str(REPO_ROOT),
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.split() == ["True", "False"]
 
@@ -144,7 +174,10 @@ def test_only_a_failing_day_is_validated_with_full_details(warehouse, validation
     failing expectation's column; full details are asked for that day alone."""
     days = [D1 + dt.timedelta(days=i) for i in range(40)]
     bad = days[26]
-    _load(warehouse, [(d, "gold" if d == bad and i == 0 else "free", i) for d in days for i in range(3)])
+    _load(
+        warehouse,
+        [(d, "gold" if d == bad and i == 0 else "free", i) for d in days for i in range(3)],
+    )
     with warehouse.session() as s:
         result = run_suite(SUITE, warehouse, s, days)
     assert not result.passed
@@ -155,8 +188,15 @@ def test_only_a_failing_day_is_validated_with_full_details(warehouse, validation
     assert "ExpectColumnValuesToNotBeNull(n) | ✅ | 0 |" in table
 
     detailed = [v for v in validations if v["format"] != "BOOLEAN_ONLY"]
-    assert detailed == [{"format": "SUMMARY", "rows": 3, "columns": ["level"], "query": None,
-                         "expectations": ["expect_column_values_to_be_in_set"]}]
+    assert detailed == [
+        {
+            "format": "SUMMARY",
+            "rows": 3,
+            "columns": ["level"],
+            "query": None,
+            "expectations": ["expect_column_values_to_be_in_set"],
+        }
+    ]
     cheap = [v for v in validations if v["format"] == "BOOLEAN_ONLY"]
     # GX only sees what failed in the warehouse: the whole chunk, then halves, one column.
     assert cheap[0]["rows"] == 120 and cheap[0]["columns"] == ["level"]
@@ -169,11 +209,16 @@ def test_results_are_matched_to_their_expectations(warehouse):
     land on its own expectation. A `mostly` rule that passes in the warehouse shows its exact
     count."""
     suite = Suite(
-        name="t_order", table="t.events", partition_column="partition_date", blocking=False,
+        name="t_order",
+        table="t.events",
+        partition_column="partition_date",
+        blocking=False,
         expectations=(
             Expect("ExpectColumnValuesToNotBeNull", {"column": "level"}),
             Expect("ExpectColumnValuesToNotBeNull", {"column": "n", "mostly": 0.5}),
-            Expect("ExpectColumnValuesToBeInSet", {"column": "level", "value_set": ["free", "paid"]}),
+            Expect(
+                "ExpectColumnValuesToBeInSet", {"column": "level", "value_set": ["free", "paid"]}
+            ),
         ),
     )
     _load(warehouse, [(D1, "free", 1), (D1, "premium", None), (D1, "paid", 3)])
@@ -192,8 +237,14 @@ def test_an_unpartitioned_table_fails_with_details(warehouse, validations):
     with warehouse.session() as s:
         result = run_suite(suite, warehouse, s, None)
     assert not result.passed and result.metadata["rows_validated"].value == 2
-    assert "ExpectColumnValuesToBeInSet(level) | ❌ | 1 |  | premium |  |" in result.metadata["expectations"].value
-    assert [(v["format"], v["columns"]) for v in validations] == [("BOOLEAN_ONLY", ["level"]), ("SUMMARY", ["level"])]
+    assert (
+        "ExpectColumnValuesToBeInSet(level) | ❌ | 1 |  | premium |  |"
+        in result.metadata["expectations"].value
+    )
+    assert [(v["format"], v["columns"]) for v in validations] == [
+        ("BOOLEAN_ONLY", ["level"]),
+        ("SUMMARY", ["level"]),
+    ]
 
 
 def test_postgres_is_validated_in_the_server(postgres_server, monkeypatch, validations):
@@ -202,10 +253,12 @@ def test_postgres_is_validated_in_the_server(postgres_server, monkeypatch, valid
     from music_dwh.resources.warehouse import Warehouse
 
     monkeypatch.setenv("MUSIC_DWH_WAREHOUSE_PASSWORD", postgres_server.password)
-    warehouse = Warehouse(url=postgres_server.url(postgres_server.create_database()),
-                          password=postgres_server.password)
+    warehouse = Warehouse(
+        url=postgres_server.url(postgres_server.create_database()),
+        password=postgres_server.password,
+    )
     _load(warehouse, [(D1, "free", 1), (D2, "premium", 2), (D2, "gold", None), (D3, "paid", 3)])
-    expectations._gx_context.cache_clear()  # a fresh GX context: no data source from another test
+    gx_validation._gx_context.cache_clear()  # a fresh GX context: no data source from another test
     try:
         with warehouse.session() as s:
             good = run_suite(SUITE, warehouse, s, [D1])
@@ -213,20 +266,26 @@ def test_postgres_is_validated_in_the_server(postgres_server, monkeypatch, valid
             gx_when_passing = len(validations)
             result = run_suite(SUITE, warehouse, s, [D1, D2, D3])
     finally:
-        expectations._gx_context.cache_clear()
+        gx_validation._gx_context.cache_clear()
     assert good.passed and again.passed and good.metadata["rows_validated"].value == 1
     assert gx_when_passing == 0  # the good day: counted in the server, no GX validation
     assert not result.passed
     assert result.metadata["failing_days"].value == "2018-11-02"
     assert result.metadata["rows_validated"].value == 4
     table = result.metadata["expectations"].value
-    assert "ExpectColumnValuesToBeInSet(level) | ❌ | 2 |" in table and "premium" in table and "gold" in table
+    assert (
+        "ExpectColumnValuesToBeInSet(level) | ❌ | 2 |" in table
+        and "premium" in table
+        and "gold" in table
+    )
     assert "ExpectColumnValuesToNotBeNull(n) | ❌ | 1 |" in table
     assert all(v["query"] and v["rows"] is None for v in validations)
     assert validations[0]["format"] == "BOOLEAN_ONLY" and "'2018-11-01'" in validations[0]["query"]
     detailed = [v["query"] for v in validations if v["format"] != "BOOLEAN_ONLY"]
-    assert detailed == ['select "n", "level" from "t"."events" '
-                        """where "partition_date" >= '2018-11-02' and "partition_date" <= '2018-11-02'"""]
+    assert detailed == [
+        'select "n", "level" from "t"."events" '
+        """where "partition_date" >= '2018-11-02' and "partition_date" <= '2018-11-02'"""
+    ]
 
 
 def test_reconciliation_names_the_days_that_do_not_add_up():
@@ -243,122 +302,3 @@ def test_row_count_band_warns_on_an_empty_day_and_needs_history():
     result = row_count_band_result(counts, [late])  # no rows at all that day
     assert not result.passed and late.isoformat() in result.description
     assert row_count_band_result({D1: 5}, [D1]).passed  # not enough history to judge
-
-
-# ---------------------------------------------------------------------------- SQL against GX
-DIFF_SCHEMA = pa.schema([("partition_date", pa.date32()), ("s", pa.string()), ("i", pa.int64()),
-                         ("f", pa.float64()), ("k", pa.string()), ("k2", pa.int64())])
-DIFF_SUITE = Suite(
-    name="t_diff", table="t.diff", partition_column="partition_date", blocking=False,
-    expectations=(
-        Expect("ExpectColumnValuesToNotBeNull", {"column": "s"}),
-        Expect("ExpectColumnValuesToNotBeNull", {"column": "f"}),
-        Expect("ExpectColumnValuesToNotBeNull", {"column": "f", "mostly": 0.9}),
-        Expect("ExpectColumnValuesToNotBeNull", {"column": "i", "mostly": 0.8}),
-        Expect("ExpectColumnValuesToBeInSet", {"column": "s", "value_set": ["free", "paid", "it's"]}),
-        Expect("ExpectColumnValuesToBeInSet", {"column": "s", "value_set": ["free", "paid"], "mostly": 0.7}),
-        Expect("ExpectColumnValuesToBeInSet", {"column": "i", "value_set": [1, 2, 3]}),
-        Expect("ExpectColumnValuesToBeInSet", {"column": "i", "value_set": [1, 2], "mostly": 0.6}),
-        Expect("ExpectColumnValuesToBeInSet", {"column": "f", "value_set": [1.0, 2.5], "mostly": 0.5}),
-        Expect("ExpectColumnValuesToBeBetween", {"column": "f", "min_value": 1, "max_value": 3600}),
-        Expect("ExpectColumnValuesToBeBetween", {"column": "f", "min_value": 1, "max_value": 3600, "mostly": 0.8}),
-        Expect("ExpectColumnValuesToBeBetween", {"column": "i", "min_value": 0}),
-        Expect("ExpectColumnValuesToBeBetween", {"column": "f", "max_value": 10.5, "mostly": 0.5}),
-        Expect("ExpectColumnValuesToBeUnique", {"column": "k"}),
-        Expect("ExpectColumnValuesToBeUnique", {"column": "i"}),
-        Expect("ExpectCompoundColumnsToBeUnique", {"column_list": ["k", "k2"]}),
-    ),
-)
-
-
-def _diff_rows(days: int, nan_from: int) -> list[tuple]:
-    """Seeded rows around every rule's edges: nulls, strings that only look alike, bounds,
-    infinities, duplicated keys, partly missing compound keys; NaN only from day ``nan_from``."""
-    import random
-
-    rng = random.Random(20181101)
-    rows = []
-    for n in range(days):
-        day = D1 + dt.timedelta(days=n)
-        size = rng.choice([0, 1, 3, 10, 25])
-        for j in range(size):
-            floats = [None, 0.5, 1, 1.0, 2.5, 3600, 3600.5, 10.5, float("inf"), -float("inf"), 42.0]
-            if n >= nan_from:
-                floats.append(float("nan"))
-            rows.append((
-                day,
-                rng.choice([None, "free", "paid", "Free", "free ", "", "NaN", "it's", "paid"] + ["free"] * 6),
-                rng.choice([None, 1, 2, 3, -1, 7] + [1] * 4),
-                rng.choice(floats + [2.5] * 4),
-                rng.choice([None, "dup", "dup", f"k{j}"] if rng.random() < 0.3 else [f"k{j}"]),
-                rng.choice([None, 1, 1, j]),
-            ))
-    return rows
-
-
-def _sql_and_gx_verdicts(warehouse, days):
-    """(day, expectation) → (passes in SQL, passes in GX), each day judged alone."""
-    session_verdicts = {}
-    with warehouse.session() as s:
-        verdict = expectations._SqlVerdict(DIFF_SUITE, s)
-        assert set(verdict.counted) == set(range(len(DIFF_SUITE.expectations)))  # all translated
-        judge = (expectations._FrameJudge(DIFF_SUITE, s) if s.engine == "duckdb"
-                 else expectations._SqlJudge(DIFF_SUITE, warehouse, s))
-        for day in days:
-            counts = verdict.per_day((day, day)).get(day, {})
-            duplicated = verdict.duplicated_keys((day, day))
-            gx = judge.validate((day, day), range(len(DIFF_SUITE.expectations)), expectations.CHEAP)
-            for i, expect in enumerate(DIFF_SUITE.expectations):
-                if i in duplicated:
-                    sql = duplicated[i] == 0
-                else:
-                    considered, unexpected = counts.get(i, (0, 0))
-                    sql = expectations._mostly_success(considered, unexpected, expect.kwargs.get("mostly", 1.0))
-                session_verdicts[(day, i)] = (sql, gx[i]["success"])
-    return session_verdicts
-
-
-def test_the_warehouse_verdict_agrees_with_great_expectations(warehouse):
-    """On seeded data around every edge, each day judged alone by the SQL counts and by GX on
-    the same rows: the same verdict for every expectation where there is no NaN, and where
-    there is (pandas calls NaN missing), SQL is never the more lenient: it never passes what GX
-    fails (a SQL failure is then re-judged by GX)."""
-    days = [D1 + dt.timedelta(days=n) for n in range(40)]
-    rows = _diff_rows(len(days), nan_from=30)
-    batch = pa.RecordBatch.from_pylist([dict(zip(DIFF_SCHEMA.names, r, strict=True)) for r in rows],
-                                       schema=DIFF_SCHEMA)
-    with warehouse.session() as s:
-        s.write([TableWrite("t.diff", DIFF_SCHEMA, [batch])])
-    verdicts = _sql_and_gx_verdicts(warehouse, days)
-    lenient = [(d, DIFF_SUITE.expectations[i].label) for (d, i), (sql, gx) in verdicts.items() if sql and not gx]
-    assert lenient == []
-    differ = [(d, DIFF_SUITE.expectations[i].label) for (d, i), (sql, gx) in verdicts.items()
-              if sql != gx and d < days[30]]
-    assert differ == []
-    # The data exercised both outcomes of every expectation.
-    for i, expect in enumerate(DIFF_SUITE.expectations):
-        outcomes = {gx for (d, j), (_, gx) in verdicts.items() if j == i and d < days[30]}
-        assert outcomes == {True, False}, expect.label
-
-
-def test_the_warehouse_verdict_agrees_with_great_expectations_on_postgres(postgres_server, monkeypatch):
-    """The same on PostgreSQL, against GX's SQL path (where NaN is a value, not missing)."""
-    from music_dwh.resources.warehouse import Warehouse
-
-    monkeypatch.setenv("MUSIC_DWH_WAREHOUSE_PASSWORD", postgres_server.password)
-    warehouse = Warehouse(url=postgres_server.url(postgres_server.create_database()),
-                          password=postgres_server.password)
-    days = [D1 + dt.timedelta(days=n) for n in range(16)]
-    rows = _diff_rows(len(days), nan_from=12)
-    batch = pa.RecordBatch.from_pylist([dict(zip(DIFF_SCHEMA.names, r, strict=True)) for r in rows],
-                                       schema=DIFF_SCHEMA)
-    with warehouse.session() as s:
-        s.write([TableWrite("t.diff", DIFF_SCHEMA, [batch])])
-    expectations._gx_context.cache_clear()
-    try:
-        verdicts = _sql_and_gx_verdicts(warehouse, days)
-    finally:
-        expectations._gx_context.cache_clear()
-    assert [k for k, (sql, gx) in verdicts.items() if sql and not gx] == []
-    assert [k for k, (sql, gx) in verdicts.items() if sql != gx and k[0] < days[12]] == []
-    assert {gx for _, gx in verdicts.values()} == {True, False}

@@ -1,5 +1,5 @@
 """dbt in the run's process (music_dwh/resources/dbt_cli.py): the dagster-dbt and dbt-core
-internals it relies on are the verified versions; the partition window is read at run time
+internals it relies on have the signatures used; the partition window is read at run time
 only; dbt's DuckDB connections are closed after every invocation and the next one reads fresh
 data; the Dagster events equal those of dagster-dbt's subprocess path; secrets stay out."""
 
@@ -11,7 +11,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -19,32 +18,20 @@ import duckdb
 import pytest
 
 from music_dwh.dbt_project import SQL_DIR, dbt_project
-from music_dwh.resources import dbt_cli
-from music_dwh_tests.conftest import REPO_ROOT
+from music_dwh.resources import dbt_cli, dbt_manifest, dbt_process
 
 # Events dbt fires only while parsing: none of them may appear when a parsed manifest is used.
-PARSE_EVENTS = {"StateCheckVarsHash", "PartialParsingEnabled", "UnableToPartialParse",
-                "ParsePerfInfoPath", "PartialParsingError", "ParsedFileLoadFailed"}
+PARSE_EVENTS = {
+    "StateCheckVarsHash",
+    "PartialParsingEnabled",
+    "UnableToPartialParse",
+    "ParsePerfInfoPath",
+    "PartialParsingError",
+    "ParsedFileLoadFailed",
+}
 
 
 # ---------------------------------------------------------------------------- pinned internals
-def test_dbt_internals_are_the_verified_versions_and_pyproject_pins_them():
-    """Fails on any dagster-dbt / dbt-core / dbt-common / dbt-adapters / dbt-duckdb outside the
-    ranges whose internals were verified: re-verify what VERIFIED lists, then widen both."""
-    from packaging.requirements import Requirement
-
-    assert dbt_cli.unverified_versions() == []
-    pins = {}
-    for line in tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]["dependencies"]:
-        requirement = Requirement(line)
-        pins[requirement.name] = str(requirement.specifier)
-    for package, (spec, _) in dbt_cli.VERIFIED.items():
-        from packaging.specifiers import SpecifierSet
-
-        assert package in pins and SpecifierSet(pins[package]) == SpecifierSet(spec), (
-            f"pyproject.toml must pin {package}{spec} (the verified range), not {pins.get(package)}")
-
-
 def test_the_internals_used_have_the_signatures_used():
     from dagster_dbt import DagsterDbtTranslator
     from dagster_dbt.asset_utils import (
@@ -67,23 +54,44 @@ def test_the_internals_used_have_the_signatures_used():
     def params(fn) -> set[str]:
         return set(inspect.signature(fn).parameters)
 
-    assert {"context", "manifest", "select", "exclude", "selector", "dagster_dbt_translator",
-            "current_dbt_indirect_selection_env"} <= params(get_subset_selection_for_context)
-    assert {"translator", "manifest", "assets_def", "asset_keys"} <= params(get_dbt_resource_names_for_asset_keys)
-    assert {"translator", "manifest", "assets_def", "check_keys"} <= params(get_dbt_test_names_for_check_keys)
+    assert {
+        "context",
+        "manifest",
+        "select",
+        "exclude",
+        "selector",
+        "dagster_dbt_translator",
+        "current_dbt_indirect_selection_env",
+    } <= params(get_subset_selection_for_context)
+    assert {"translator", "manifest", "assets_def", "asset_keys"} <= params(
+        get_dbt_resource_names_for_asset_keys
+    )
+    assert {"translator", "manifest", "assets_def", "check_keys"} <= params(
+        get_dbt_test_names_for_check_keys
+    )
     # What dagster-dbt compares to tell a subset (dbt_cli.dbt_selection does the same).
     from music_dwh.definitions import defs
 
-    assets_def = next(a for a in defs.resolve_asset_graph().assets_defs if a.node_def.name == "sparkify_dbt")
-    for name in ("keys_by_output_name", "node_keys_by_output_name", "check_specs_by_output_name",
-                 "node_check_specs_by_output_name"):
+    assets_def = next(
+        a for a in defs.resolve_asset_graph().assets_defs if a.node_def.name == "sparkify_dbt"
+    )
+    for name in (
+        "keys_by_output_name",
+        "node_keys_by_output_name",
+        "check_specs_by_output_name",
+        "node_check_specs_by_output_name",
+    ):
         assert isinstance(getattr(assets_def, name), Mapping), name
     assert params(get_manifest_and_translator_from_dbt_assets) == {"dbt_assets"}
-    assert (DAGSTER_DBT_SELECT_METADATA_KEY, DAGSTER_DBT_EXCLUDE_METADATA_KEY, DAGSTER_DBT_SELECTOR_METADATA_KEY) == (
-        "dagster_dbt/select", "dagster_dbt/exclude", "dagster_dbt/selector")
+    assert (
+        DAGSTER_DBT_SELECT_METADATA_KEY,
+        DAGSTER_DBT_EXCLUDE_METADATA_KEY,
+        DAGSTER_DBT_SELECTOR_METADATA_KEY,
+    ) == ("dagster_dbt/select", "dagster_dbt/exclude", "dagster_dbt/selector")
     assert {"raw_event", "event_history_metadata"} <= params(DbtCoreCliEventMessage)
     assert {"manifest", "dagster_dbt_translator", "context", "target_path", "project"} <= params(
-        DbtCoreCliEventMessage.to_default_asset_events)
+        DbtCoreCliEventMessage.to_default_asset_events
+    )
     assert "get_partitions_def" in vars(DagsterDbtTranslator)
     assert {"manifest", "callbacks"} <= params(dbtRunner)
     assert hasattr(DuckDBConnectionManager, "_ENV") and hasattr(DuckDBConnectionManager, "_LOCK")
@@ -103,22 +111,32 @@ def _add_songs(path: Path, rows) -> None:
         con.execute("""create table if not exists sparkify.staging_songs (
             song_id varchar, title varchar, artist_id varchar, year integer, duration double,
             artist_name varchar, artist_location varchar, artist_latitude double, artist_longitude double)""")
-        con.executemany("insert into sparkify.staging_songs values (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        con.executemany(
+            "insert into sparkify.staging_songs values (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows
+        )
     finally:
         con.close()
 
 
-@pytest.fixture
-def warehouse(tmp_path):
-    path = tmp_path / "wh.duckdb"
+def songs_warehouse(folder: Path) -> tuple[Path, dict[str, str]]:
+    """A DuckDB file holding SONGS as staged songs, and the dbt environment pointing at it."""
+    path = folder / "wh.duckdb"
     _add_songs(path, SONGS)
-    env = {"MUSIC_DWH_DBT_TARGET": "duckdb", "MUSIC_DWH_DUCKDB_PATH": str(path),
-           "MUSIC_DWH_DUCKDB_MEMORY_LIMIT": "256MB"}
+    env = {
+        "MUSIC_DWH_DBT_TARGET": "duckdb",
+        "MUSIC_DWH_DUCKDB_PATH": str(path),
+        "MUSIC_DWH_DUCKDB_MEMORY_LIMIT": "256MB",
+    }
     return path, env
 
 
+@pytest.fixture
+def warehouse(tmp_path):
+    return songs_warehouse(tmp_path)
+
+
 def _manifest(env):
-    return dbt_cli.parsed_manifest(env)
+    return dbt_manifest.parsed_manifest(env)
 
 
 # Only the selected models' own tests: the project's other tests need tables this warehouse lacks.
@@ -127,11 +145,15 @@ SONGS_BUILD = ["build", "--select", "songs artists", "--indirect-selection", "ca
 
 def _count_in_another_process(path: Path, sql: str) -> int:
     """Read-write open from another process: fails while this process still holds the file."""
-    code = ("import duckdb, sys\n"
-            "con = duckdb.connect(sys.argv[1])\n"
-            "print(con.execute(sys.argv[2]).fetchone()[0])\n"
-            "con.close()\n")
-    out = subprocess.run([sys.executable, "-c", code, str(path), sql], capture_output=True, text=True, timeout=60)
+    code = (
+        "import duckdb, sys\n"
+        "con = duckdb.connect(sys.argv[1])\n"
+        "print(con.execute(sys.argv[2]).fetchone()[0])\n"
+        "con.close()\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(path), sql], capture_output=True, text=True, timeout=60
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     return int(out.stdout.strip())
 
@@ -151,9 +173,11 @@ def test_each_invocation_releases_the_file_and_the_next_reads_fresh_data(warehou
     assert _count_in_another_process(path, "select count(*) from sparkify.songs") == 2
     # … and writes a new song there; then this process writes one too, through its own connection
     # (as the staging assets do), before dbt runs again.
-    code = ("import duckdb, sys\ncon = duckdb.connect(sys.argv[1])\n"
-            "con.execute(\"insert into sparkify.staging_songs values ('S3', 'Third', 'A1', 1999, 100.0, "
-            "'Artist One', 'Here', 1.0, 2.0)\")\ncon.close()\n")
+    code = (
+        "import duckdb, sys\ncon = duckdb.connect(sys.argv[1])\n"
+        "con.execute(\"insert into sparkify.staging_songs values ('S3', 'Third', 'A1', 1999, 100.0, "
+        "'Artist One', 'Here', 1.0, 2.0)\")\ncon.close()\n"
+    )
     subprocess.run([sys.executable, "-c", code, str(path)], check=True, timeout=60)
     _add_songs(path, [("S4", "Fourth", "A3", 2010, 90.0, "Artist Three", "There", None, None)])
 
@@ -171,7 +195,7 @@ def test_each_invocation_releases_the_file_and_the_next_reads_fresh_data(warehou
     assert _count_in_another_process(path, "select count(*) from sparkify.songs") == 4
     # Both used the one parsed manifest: no parse in either invocation.
     assert not (PARSE_EVENTS & (set(first.event_names) | set(second.event_names)))
-    assert dbt_cli.parsed_manifest(env) is manifest
+    assert dbt_manifest.parsed_manifest(env) is manifest
     # dbt's own artifact, written where the benchmark reads it.
     assert json.loads((tmp_path / "t2" / "run_results.json").read_text())["elapsed_time"] > 0
 
@@ -179,9 +203,13 @@ def test_each_invocation_releases_the_file_and_the_next_reads_fresh_data(warehou
 def test_a_failing_test_is_reported_by_name_and_the_file_is_still_released(warehouse, tmp_path):
     path, env = warehouse
     _add_songs(path, [SONGS[0]])  # song S1 twice: unique_songs_song_id fails
-    failed = dbt_cli.invoke(SONGS_BUILD, env=env, target_path=tmp_path / "t", manifest=_manifest(env))
+    failed = dbt_cli.invoke(
+        SONGS_BUILD, env=env, target_path=tmp_path / "t", manifest=_manifest(env)
+    )
     assert not failed.success
-    assert any(f.startswith("test.music_dwh.unique_songs_song_id") for f in failed.failures()), failed.failures()
+    assert any(f.startswith("test.music_dwh.unique_songs_song_id") for f in failed.failures()), (
+        failed.failures()
+    )
     assert _count_in_another_process(path, "select count(*) from sparkify.staging_songs") == 3
 
 
@@ -198,27 +226,50 @@ def test_the_window_is_read_at_run_time_only_and_a_new_window_needs_no_parse(war
     os.environ.update({**env, **sentinel})
     try:
         with tempfile.TemporaryDirectory() as scratch:
-            parsed = dbtRunner().invoke(["parse", "--project-dir", str(SQL_DIR), "--profiles-dir", str(SQL_DIR),
-                                         "--target-path", scratch, "--log-path", scratch, "--log-level", "none",
-                                         "--no-write-json"])
+            parsed = dbtRunner().invoke(
+                [
+                    "parse",
+                    "--project-dir",
+                    str(SQL_DIR),
+                    "--profiles-dir",
+                    str(SQL_DIR),
+                    "--target-path",
+                    scratch,
+                    "--log-path",
+                    scratch,
+                    "--log-level",
+                    "none",
+                    "--no-write-json",
+                ]
+            )
     finally:
         for key, value in saved.items():
             os.environ.pop(key, None) if value is None else os.environ.__setitem__(key, value)
-        dbt_cli.release_dbt_connections()
+        dbt_process.release_dbt_connections()
     assert parsed.success
     manifest = parsed.result
     written = json.dumps(manifest.writable_manifest().to_dict())
     assert "1777-07-07" not in written and "1888-08-08" not in written
     hooks = manifest.nodes["model.music_dwh.songplays"].config.pre_hook
-    assert [h.sql for h in hooks] == ["{{ delete_partition_window('start_time') }}"]  # rendered per run
+    assert [h.sql for h in hooks] == [
+        "{{ delete_partition_window('start_time') }}"
+    ]  # rendered per run
 
     compiled = {}
     for start, end in (("2018-11-05", "2018-11-07"), ("2019-02-01", "2019-02-02")):
         window = {"MUSIC_DWH_WINDOW_START": start, "MUSIC_DWH_WINDOW_END": end}
         invocation = dbt_cli.invoke(
-            ["compile", "--select", "songplays songplays_reconcile_with_staged_events",
-             "--indirect-selection", "empty"],
-            env={**env, **window}, target_path=tmp_path / start, manifest=manifest)
+            [
+                "compile",
+                "--select",
+                "songplays songplays_reconcile_with_staged_events",
+                "--indirect-selection",
+                "empty",
+            ],
+            env={**env, **window},
+            target_path=tmp_path / start,
+            manifest=manifest,
+        )
         assert invocation.success, invocation.errors
         assert not (PARSE_EVENTS & set(invocation.event_names))
         compiled[start] = {r.node.name: r.node.compiled_code for r in invocation.result.results}
@@ -229,7 +280,9 @@ def test_the_window_is_read_at_run_time_only_and_a_new_window_needs_no_parse(war
 
 
 # ---------------------------------------------------------------------------- same events as the CLI
-def test_the_dagster_events_equal_those_of_dagster_dbts_subprocess_path(warehouse, tmp_path, monkeypatch):
+def test_the_dagster_events_equal_those_of_dagster_dbts_subprocess_path(
+    warehouse, tmp_path, monkeypatch
+):
     from dagster_dbt import DbtCliResource
     from dagster_dbt.core.dbt_cli_event import DbtCoreCliEventMessage
 
@@ -242,25 +295,47 @@ def test_the_dagster_events_equal_those_of_dagster_dbts_subprocess_path(warehous
         out = []
         for raw in raw_events:
             message = DbtCoreCliEventMessage(raw_event=raw, event_history_metadata={})
-            for event in message.to_default_asset_events(manifest=manifest_json, dagster_dbt_translator=translator):
+            for event in message.to_default_asset_events(
+                manifest=manifest_json, dagster_dbt_translator=translator
+            ):
                 meta = event.metadata
-                out.append((type(event).__name__, event.asset_key.to_user_string(),
-                            getattr(event, "check_name", None), getattr(event, "passed", None),
-                            str(getattr(event, "severity", None)), tuple(sorted(meta)),
-                            meta["unique_id"].value if hasattr(meta["unique_id"], "value") else meta["unique_id"],
-                            meta["status"].value if hasattr(meta["status"], "value") else meta["status"]))
+                out.append(
+                    (
+                        type(event).__name__,
+                        event.asset_key.to_user_string(),
+                        getattr(event, "check_name", None),
+                        getattr(event, "passed", None),
+                        str(getattr(event, "severity", None)),
+                        tuple(sorted(meta)),
+                        meta["unique_id"].value
+                        if hasattr(meta["unique_id"], "value")
+                        else meta["unique_id"],
+                        meta["status"].value
+                        if hasattr(meta["status"], "value")
+                        else meta["status"],
+                    )
+                )
         return sorted(out)
 
-    in_process = dbt_cli.invoke(SONGS_BUILD, env=env, target_path=tmp_path / "inproc", manifest=_manifest(env))
+    in_process = dbt_cli.invoke(
+        SONGS_BUILD, env=env, target_path=tmp_path / "inproc", manifest=_manifest(env)
+    )
     assert in_process.success, in_process.errors
 
     for key, value in {**env, **dbt_cli.QUIET_ENV}.items():
         monkeypatch.setenv(key, value)
     from music_dwh.dbt_project import DBT_EXECUTABLE
 
-    cli = DbtCliResource(project_dir=str(SQL_DIR), profiles_dir=str(SQL_DIR), dbt_executable=DBT_EXECUTABLE)
-    invocation = cli.cli(SONGS_BUILD, manifest=dbt_project.manifest_path, dagster_dbt_translator=translator,
-                         target_path=tmp_path / "cli", raise_on_error=False)
+    cli = DbtCliResource(
+        project_dir=str(SQL_DIR), profiles_dir=str(SQL_DIR), dbt_executable=DBT_EXECUTABLE
+    )
+    invocation = cli.cli(
+        SONGS_BUILD,
+        manifest=dbt_project.manifest_path,
+        dagster_dbt_translator=translator,
+        target_path=tmp_path / "cli",
+        raise_on_error=False,
+    )
     cli_events = [e.raw_event for e in invocation.stream_raw_events() if e.is_result_event]
     assert invocation.is_successful()
 
@@ -269,8 +344,11 @@ def test_the_dagster_events_equal_those_of_dagster_dbts_subprocess_path(warehous
     assert {kind for kind, *_ in ours} == {"AssetMaterialization", "AssetCheckEvaluation"}
     assert len(ours) == 2 + 8  # songs, artists and their eight tests
     # The raw dicts have the CLI's structure, field for field, where dagster-dbt reads them.
-    for ours_raw, theirs_raw in zip(sorted(in_process.events, key=lambda e: e["data"]["node_info"]["unique_id"]),
-                                    sorted(cli_events, key=lambda e: e["data"]["node_info"]["unique_id"])):
+    for ours_raw, theirs_raw in zip(
+        sorted(in_process.events, key=lambda e: e["data"]["node_info"]["unique_id"]),
+        sorted(cli_events, key=lambda e: e["data"]["node_info"]["unique_id"]),
+        strict=True,
+    ):
         assert set(ours_raw["info"]) == set(theirs_raw["info"])
         assert set(ours_raw["data"]) == set(theirs_raw["data"])
         assert set(ours_raw["data"]["node_info"]) == set(theirs_raw["data"]["node_info"])
@@ -284,10 +362,18 @@ def test_secrets_are_scrubbed_and_dropped_after_the_invocation(warehouse, tmp_pa
     secret = "n0t-a-real-pa55word-4711"
     env = {**env, "DBT_ENV_SECRET_WAREHOUSE_PASSWORD": secret}
     # A failing query whose error message quotes the secret back.
-    invocation = dbt_cli.invoke(["show", "--inline", f"select * from missing_{secret}"], env=env,
-                                target_path=tmp_path / "t", manifest=_manifest(env))
+    invocation = dbt_cli.invoke(
+        ["show", "--inline", f"select * from missing_{secret}"],
+        env=env,
+        target_path=tmp_path / "t",
+        manifest=_manifest(env),
+    )
     assert not invocation.success
-    assert invocation.errors and secret not in repr(invocation.errors) and "*****" in " ".join(invocation.errors)
+    assert (
+        invocation.errors
+        and secret not in repr(invocation.errors)
+        and "*****" in " ".join(invocation.errors)
+    )
     assert "DBT_ENV_SECRET_WAREHOUSE_PASSWORD" not in os.environ
     assert secret not in repr(get_invocation_context().env)
     out, err = capfd.readouterr()
@@ -297,82 +383,3 @@ def test_secrets_are_scrubbed_and_dropped_after_the_invocation(warehouse, tmp_pa
     text = log.read_text(errors="replace")
     assert "from missing_*****" in text and secret not in text
     assert dbt_cli._scrub({"a": [f"x{secret}y"]}, [secret]) == {"a": ["x*****y"]}
-
-
-# ---------------------------------------------------------------------------- the manifest cache
-def test_a_new_process_loads_the_parsed_manifest_from_the_cache_and_builds_with_it(warehouse, tmp_path):
-    """A process's first dbt step loads the Manifest an earlier parse for the same environment
-    and project saved, instead of parsing; dbt then builds models and runs their generic tests
-    (whose kwargs a manifest rebuilt from manifest.json would lack) with it."""
-    path, env = warehouse
-    parsed = _manifest(env)  # parsed in this process earlier, or parsed now: either way cached
-    cache = dbt_cli.ManifestCache(SQL_DIR, env)
-    assert cache.path.exists()
-    dbt_cli._MANIFESTS.clear()  # as in a new process
-    with dbt_cli.temporary_environ({**dbt_cli.QUIET_ENV, **env}, unset=list(dbt_cli.WINDOW_VARIABLES)):
-        loaded = cache.load()
-    assert loaded is not None and loaded is not parsed
-    assert set(loaded.nodes) == set(parsed.nodes) and set(loaded.macros) == set(parsed.macros)
-    assert loaded.nodes["model.music_dwh.songplays"].config.pre_hook == parsed.nodes[
-        "model.music_dwh.songplays"].config.pre_hook
-    from_cache = dbt_cli.parsed_manifest(env)
-    assert from_cache is not parsed  # loaded, not the object parsed before
-    # Every run's window shares it (the window is never read at parse time).
-    window = {"MUSIC_DWH_WINDOW_START": "2018-11-05", "MUSIC_DWH_WINDOW_END": "2018-11-06"}
-    assert dbt_cli.parsed_manifest({**env, **window}) is from_cache
-    built = dbt_cli.invoke(SONGS_BUILD, env=env, target_path=tmp_path / "t", manifest=from_cache)
-    assert built.success, built.errors
-    assert not (PARSE_EVENTS & set(built.event_names))
-    statuses = {r.node.unique_id: str(r.status) for r in built.result.results}
-    assert sum(uid.startswith("test.") for uid in statuses) == 8 and set(statuses.values()) == {"success", "pass"}
-    assert _count_in_another_process(path, "select count(*) from sparkify.artists") == 2
-
-
-def test_the_cache_key_follows_the_environment_and_every_project_file(warehouse, tmp_path):
-    import shutil
-
-    _, env = warehouse
-    project = tmp_path / "sql"
-    shutil.copytree(SQL_DIR, project, ignore=shutil.ignore_patterns("target", "logs"))
-    digest = dbt_cli.ManifestCache.digest
-    first = digest(project, env)
-    assert digest(project, dict(env)) == first  # stable
-    assert digest(project, {**env, "MUSIC_DWH_DUCKDB_PATH": "/elsewhere.duckdb"}) != first
-    model = project / "models" / "sparkify" / "songs.sql"
-    model.write_text(model.read_text() + "\n-- changed\n")
-    assert digest(project, env) != first
-    (project / "macros" / "new_macro.sql").write_text("{% macro m() %}1{% endmacro %}\n")
-    assert len({first, digest(project, env)}) == 2
-
-
-def test_an_unreadable_or_mismatched_cache_file_is_a_miss(warehouse, tmp_path):
-    _, env = warehouse
-    _manifest(env)
-    cache = dbt_cli.ManifestCache(SQL_DIR, env)
-    # A variable the parse read (the window, unset then) now set: dbt's partial parsing would
-    # re-parse the files reading it; the cache does not serve that manifest.
-    with dbt_cli.temporary_environ({"MUSIC_DWH_WINDOW_START": "2018-11-01"}):
-        assert cache.load() is None
-    assert cache.load() is not None
-    copy = dbt_cli.ManifestCache(SQL_DIR, env)
-    copy.path = tmp_path / "truncated.pickle"
-    copy.path.write_bytes(cache.path.read_bytes()[:1000])
-    assert copy.load() is None
-
-
-def test_ensure_manifest_parses_in_process_and_leaves_the_manifest_for_the_dbt_step(warehouse):
-    """`music-dwh load`'s manifest check parses in its own process when the prepared manifest is
-    stale: manifest.json for @dbt_assets, and the same Manifest object for the run's dbt step
-    (kept in the process and in the cache), so the step does not parse again."""
-    from music_dwh.resources.dbt_cli import ensure_manifest, manifest_is_stale
-
-    _, env = warehouse
-    dbt_cli._MANIFESTS.clear()
-    path = ensure_manifest(env, force=True)
-    written = json.loads(path.read_text())
-    assert "model.music_dwh.songplays" in written["nodes"] and "test" in {
-        n["resource_type"] for n in written["nodes"].values()}
-    assert not manifest_is_stale(env)
-    parsed = list(dbt_cli._MANIFESTS.values())
-    assert len(parsed) == 1 and dbt_cli.parsed_manifest(env) is parsed[0]
-    assert dbt_cli.ManifestCache(SQL_DIR, {k: v for k, v in env.items()}).path.exists()
