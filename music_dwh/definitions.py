@@ -7,7 +7,7 @@ manifest (``sql/target/manifest.json``, made by ``make install`` / ``music-dwh``
 from dagster import Definitions, EnvVar, colored_console_logger, in_process_executor
 
 from music_dwh.assets import chinook, reports, sparkify
-from music_dwh.assets.dbt import chinook_dbt_assets, sparkify_dbt_assets
+from music_dwh.assets.dbt import DBT_ASSETS
 from music_dwh.automation import alerts, jobs, schedules, sensors
 from music_dwh.checks import chinook as chinook_checks
 from music_dwh.checks import sparkify as sparkify_checks
@@ -20,17 +20,22 @@ from music_dwh.settings import get_settings
 
 _settings = get_settings()
 
-# One line per source system: its raw and staging assets, its dbt models, its checks.
+# One line per source system: its raw and staging assets, its checks. Its dbt models, job,
+# schedule and daily sensor are generated from SOURCE_SYSTEMS in settings.py.
 SYSTEMS = [
-    (sparkify.assets, sparkify_dbt_assets, sparkify_checks),
-    (chinook.assets, chinook_dbt_assets, chinook_checks),
+    (sparkify.assets, sparkify_checks),
+    (chinook.assets, chinook_checks),
 ]
 
 defs = Definitions(
-    assets=[*(a for assets, models, _ in SYSTEMS for a in (*assets, *models)), *reports.assets],
-    asset_checks=[c for *_, checks in SYSTEMS for c in checks.checks],
+    assets=[
+        *(a for assets, _ in SYSTEMS for a in assets),
+        *(m for models in DBT_ASSETS.values() for m in models),
+        *reports.assets,
+    ],
+    asset_checks=[c for _, checks in SYSTEMS for c in checks.checks],
     sensors=[
-        *(checks.freshness_sensor for *_, checks in SYSTEMS),
+        *(checks.freshness_sensor for _, checks in SYSTEMS),
         *sensors.sensors,
         *alerts.sensors,
     ],

@@ -32,15 +32,13 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, dbt_
 from music_dwh.assets.metadata import table_metadata
 from music_dwh.dbt_project import dbt_project
 from music_dwh.framework import CheckError
-from music_dwh.partitions import chinook_daily, sparkify_daily
-from music_dwh.resources.dbt_cli import WINDOW_VARIABLES, DbtRunner
+from music_dwh.partitions import daily
+from music_dwh.resources.dbt_cli import DbtRunner
+from music_dwh.resources.dbt_process import WINDOW_VARIABLES
 from music_dwh.resources.warehouse import Warehouse
+from music_dwh.settings import SOURCE_SYSTEMS
 from music_dwh.tags import WAREHOUSE_POOL
 
-DAILY_PARTITIONS: dict[str, TimeWindowPartitionsDefinition] = {
-    "sparkify": sparkify_daily,
-    "chinook": chinook_daily,
-}
 LAYERS = {"marts": "mart"}
 
 
@@ -68,7 +66,7 @@ class MusicDwhTranslator(DagsterDbtTranslator):
         if dbt_resource_props.get("resource_type") == "model" and "daily" in dbt_resource_props.get(
             "tags", []
         ):
-            return DAILY_PARTITIONS[dbt_resource_props["fqn"][1]]
+            return daily(dbt_resource_props["fqn"][1])
         return None
 
     def get_owners(self, dbt_resource_props: Mapping[str, Any]):
@@ -273,7 +271,8 @@ def create_missing_model_tables(
     the build that follows, or a later run, fills them. Costs one catalog lookup per model once
     they all exist.
     """
-    from music_dwh.resources.dbt_cli import invoke, parsed_manifest
+    from music_dwh.resources.dbt_cli import invoke
+    from music_dwh.resources.dbt_manifest import parsed_manifest
 
     # Only what this run reads: the models upstream of (or among) the assets it executes (a
     # report reads every mart). `music-dwh load --through star` creates no mart.
@@ -347,5 +346,7 @@ def build_dbt_assets(system: str, partitions_def: TimeWindowPartitionsDefinition
     return system_models
 
 
-sparkify_dbt_assets = [a for a in [build_dbt_assets("sparkify", sparkify_daily)] if a]
-chinook_dbt_assets = [a for a in [build_dbt_assets("chinook", chinook_daily)] if a]
+# Every source system's models, by system: none for a system without models in sql/models.
+DBT_ASSETS = {
+    system: [a for a in [build_dbt_assets(system, daily(system))] if a] for system in SOURCE_SYSTEMS
+}

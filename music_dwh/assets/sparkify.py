@@ -20,7 +20,7 @@ from music_dwh.assets.metadata import (
     per_day_markdown,
     table_metadata,
 )
-from music_dwh.partitions import sparkify_daily
+from music_dwh.partitions import daily
 from music_dwh.resources.raw_store import RawStore
 from music_dwh.resources.warehouse import Warehouse
 from music_dwh.settings import get_settings
@@ -36,7 +36,7 @@ STAGING_TAGS = layer_tags("staging", GROUP)
 
 @asset(
     key=[GROUP, "log_data"],
-    partitions_def=sparkify_daily,
+    partitions_def=daily(source.SYSTEM),
     backfill_policy=BackfillPolicy.single_run(),
     group_name=GROUP,
     owners=OWNERS,
@@ -92,7 +92,7 @@ def song_data(raw_store: RawStore) -> MaterializeResult:
 @asset(
     key=[GROUP, "staging_events"],
     deps=[log_data],
-    partitions_def=sparkify_daily,
+    partitions_def=daily(source.SYSTEM),
     backfill_policy=BackfillPolicy.single_run(),
     group_name=GROUP,
     owners=OWNERS,

@@ -36,6 +36,8 @@ day whose latest run failed for good (Dagster's run retries in ``dagster.yaml`` 
 requested again by its sensor once a snapshot it reads is reloaded, once per reload (the run
 key names the reload), or when its files are re-delivered. Nothing is requested per tick.
 
+The daily sensors are generated, one per source system, from its contract (``DAILY_PREFIX``,
+``day_of``, ``DAILY_SENSOR``); the snapshot sensors are each system's own (``SNAPSHOT_SENSORS``).
 All four start stopped (turn them on in the UI under Automation). On a store that already holds
 history, the first tick requests one run per day not yet seen; ``music-dwh load`` (one run for
 any range) is the faster way to catch up before turning a sensor on.
@@ -60,24 +62,25 @@ from dagster import (
     DefaultSensorStatus,
     RunRequest,
     RunsFilter,
+    SensorDefinition,
     SensorEvaluationContext,
     SensorResult,
     sensor,
 )
 
 from music_dwh.automation.alerts import will_be_retried
-from music_dwh.automation.jobs import chinook_job, sparkify_job
+from music_dwh.automation.jobs import JOBS_BY_SYSTEM
 from music_dwh.framework import (
     ASSET_PARTITION_RANGE_END_TAG,
     ASSET_PARTITION_RANGE_START_TAG,
     PARTITION_NAME_TAG,
 )
-from music_dwh.partitions import chinook_daily, sparkify_daily
+from music_dwh.partitions import daily
 from music_dwh.resources.raw_store import RawObject, RawStore
-from music_dwh.settings import get_settings
-from music_dwh.sources import chinook, sparkify
-from music_dwh.sources.chinook import INVOICE_PREFIX, REFERENCE_PREFIX, REFERENCE_TABLES
-from music_dwh.sources.sparkify import LOG_PREFIX, SONG_PREFIX, is_song_file
+from music_dwh.settings import SOURCE_SYSTEMS, get_settings
+from music_dwh.sources import SYSTEMS, chinook, sparkify
+from music_dwh.sources.chinook import REFERENCE_PREFIX
+from music_dwh.sources.sparkify import SONG_PREFIX, is_song_file
 
 # MUSIC_DWH_SENSOR_INTERVAL (default 30 s) and MUSIC_DWH_SNAPSHOT_SENSOR_INTERVAL (default
 # 120 s: listing a 10k-file catalogue is a few S3 requests, no need to do it every 30 s). Read
@@ -88,12 +91,6 @@ TRIGGER_TAG = "music_dwh/trigger"
 RETRY_REASON_TAG = "music_dwh/requested_again"
 # Unpartitioned assets of these layers are the snapshot loads (song catalogue, reference tables).
 SNAPSHOT_LAYERS = ("raw", "staging")
-
-# ---------------------------------------------------------------------------- layout
-# The raw layouts are the sources' contracts (music_dwh/sources): `music-dwh load` reads the
-# same parsers, so it loads exactly the files these sensors react to.
-log_file_day = sparkify.day_of
-invoice_file_day = chinook.day_of
 
 
 def digest(objects: Iterable[RawObject]) -> str:
@@ -287,24 +284,23 @@ def evaluate_daily(
     return SensorResult(skip_reason=reason, cursor=cursor)
 
 
-SPARKIFY_LOGS = DailySource(
-    sparkify.SYSTEM,
-    LOG_PREFIX,
-    log_file_day,
-    sparkify_daily,
-    "sparkify_log_sensor",
-    sparkify_job.name,
-    (AssetKey(["sparkify", "staging_songs"]),),
-)
-CHINOOK_INVOICES = DailySource(
-    chinook.SYSTEM,
-    INVOICE_PREFIX,
-    invoice_file_day,
-    chinook_daily,
-    "chinook_invoice_sensor",
-    chinook_job.name,
-    tuple(AssetKey([chinook.SYSTEM, f"staging_{t}"]) for t in REFERENCE_TABLES),
-)
+def daily_source(system: str) -> DailySource:
+    """A system's daily deliveries, from its contract (``music_dwh/sources/<system>.py``):
+    ``DAILY_PREFIX`` and ``day_of`` are the raw layout that ``music-dwh load`` reads too, so it
+    loads exactly the files this sensor reacts to."""
+    contract = SYSTEMS[system]
+    return DailySource(
+        system,
+        contract.DAILY_PREFIX,
+        contract.day_of,
+        daily(system),
+        contract.DAILY_SENSOR,
+        JOBS_BY_SYSTEM[system].name,
+        tuple(AssetKey([system, t]) for t in contract.SNAPSHOT_STAGING_TABLES),
+    )
+
+
+DAILY_SOURCES = {system: daily_source(system) for system in SOURCE_SYSTEMS}
 
 
 def snapshot_run_request(
@@ -343,32 +339,40 @@ def snapshot_run_request(
     return RunRequest(run_key=run_key, asset_selection=selection, tags=tags)
 
 
-@sensor(
-    name="sparkify_log_sensor",
-    target=sparkify_job,
-    minimum_interval_seconds=DAILY_INTERVAL_SECONDS,
-    default_status=DefaultSensorStatus.STOPPED,
-    description="Loads each day whose Sparkify log file is new or re-delivered: one run per day.",
-)
-def sparkify_log_sensor(context: SensorEvaluationContext, raw_store: RawStore) -> SensorResult:
-    return evaluate_daily(context, SPARKIFY_LOGS, raw_store)
+def daily_sensor(source: DailySource) -> SensorDefinition:
+    """The sensor of a system's daily deliveries (``DAILY_SENSOR`` in its contract): one run
+    of the system's job per new or re-delivered day."""
+
+    @sensor(
+        name=source.sensor_name,
+        target=JOBS_BY_SYSTEM[source.system],
+        minimum_interval_seconds=DAILY_INTERVAL_SECONDS,
+        default_status=DefaultSensorStatus.STOPPED,
+        description=SYSTEMS[source.system].DAILY_SENSOR_DESCRIPTION,
+    )
+    def daily_files_sensor(context: SensorEvaluationContext, raw_store: RawStore) -> SensorResult:
+        return evaluate_daily(context, source, raw_store)
+
+    return daily_files_sensor
 
 
-@sensor(
-    name="chinook_invoice_sensor",
-    target=chinook_job,
-    minimum_interval_seconds=DAILY_INTERVAL_SECONDS,
-    default_status=DefaultSensorStatus.STOPPED,
-    description="Loads each day whose Chinook invoice files are new or re-delivered: one run per day.",
-)
-def chinook_invoice_sensor(context: SensorEvaluationContext, raw_store: RawStore) -> SensorResult:
-    return evaluate_daily(context, CHINOOK_INVOICES, raw_store)
+DAILY_SENSORS = {system: daily_sensor(source) for system, source in DAILY_SOURCES.items()}
+
+
+def __getattr__(name: str) -> SensorDefinition:
+    """A generated daily sensor by its Dagster name: ``sensors.sparkify_log_sensor``."""
+    for daily_files_sensor in DAILY_SENSORS.values():
+        if daily_files_sensor.name == name:
+            return daily_files_sensor
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # ---------------------------------------------------------------------------- snapshots
+# The snapshot sensors are each system's own: one fingerprint for a whole catalogue of files,
+# one version per reference table.
 @sensor(
     name="sparkify_song_catalogue_sensor",
-    target=sparkify_job,
+    target=JOBS_BY_SYSTEM[sparkify.SYSTEM],
     minimum_interval_seconds=SNAPSHOT_INTERVAL_SECONDS,
     default_status=DefaultSensorStatus.STOPPED,
     description="Reloads the song catalogue and everything built from it when any song file is "
@@ -396,7 +400,7 @@ def sparkify_song_catalogue_sensor(
         run_requests=[
             snapshot_run_request(
                 context,
-                SPARKIFY_LOGS,
+                DAILY_SOURCES[sparkify.SYSTEM],
                 roots,
                 raw_store,
                 f"sparkify:song_data:{fingerprint}:{generation}",
@@ -408,7 +412,7 @@ def sparkify_song_catalogue_sensor(
 
 @sensor(
     name="chinook_reference_sensor",
-    target=chinook_job,
+    target=JOBS_BY_SYSTEM[chinook.SYSTEM],
     minimum_interval_seconds=SNAPSHOT_INTERVAL_SECONDS,
     default_status=DefaultSensorStatus.STOPPED,
     description="Reloads the Chinook reference tables whose snapshot file is new or "
@@ -443,7 +447,7 @@ def chinook_reference_sensor(context: SensorEvaluationContext, raw_store: RawSto
         run_requests=[
             snapshot_run_request(
                 context,
-                CHINOOK_INVOICES,
+                DAILY_SOURCES[chinook.SYSTEM],
                 staging,
                 raw_store,
                 f"chinook:reference:{fingerprint}:{generation}",
@@ -466,10 +470,17 @@ automation_sensor = AutomationConditionSensorDefinition(
     description="Refreshes the marts after a late or re-loaded day (declarative automation).",
 )
 
+# The snapshot sensors by system: a system without snapshot deliveries has none.
+SNAPSHOT_SENSORS = {
+    sparkify.SYSTEM: [sparkify_song_catalogue_sensor],
+    chinook.SYSTEM: [chinook_reference_sensor],
+}
+
 sensors = [
-    sparkify_log_sensor,
-    sparkify_song_catalogue_sensor,
-    chinook_reference_sensor,
-    chinook_invoice_sensor,
+    *(
+        s
+        for system in SOURCE_SYSTEMS
+        for s in (DAILY_SENSORS[system], *SNAPSHOT_SENSORS.get(system, ()))
+    ),
     automation_sensor,
 ]

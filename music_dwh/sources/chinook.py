@@ -26,6 +26,17 @@ INVOICE_PREFIX = f"{PREFIX}invoices/"
 # Where the daily deliveries land (what a day's partition reads).
 DAILY_PREFIX = INVOICE_PREFIX
 
+# UI text and names of what is generated per system (partitions.py, automation/).
+TITLE = "Chinook"
+JOB_DESCRIPTION = (
+    "Every Chinook asset (reference snapshots and invoice days → staging → star "
+    "schema → sales marts) and its checks, for a day or a range of days (one run)."
+)
+DAILY_SENSOR = "chinook_invoice_sensor"
+DAILY_SENSOR_DESCRIPTION = (
+    "Loads each day whose Chinook invoice files are new or re-delivered: one run per day."
+)
+
 #: Reference snapshots, in delivery order, with their columns in the database's column order.
 REFERENCE_TABLES: dict[str, tuple[str, ...]] = {
     "artist": ("artist_id", "name"),
@@ -79,6 +90,11 @@ REFERENCE_TABLES: dict[str, tuple[str, ...]] = {
     ),
 }
 
+# The staging tables of the snapshot deliveries a day's run reads (invoice lines are checked
+# against the track and customer snapshots): when one is reloaded, a day whose latest run failed
+# is requested again (automation/sensors.py).
+SNAPSHOT_STAGING_TABLES: tuple[str, ...] = tuple(f"staging_{t}" for t in REFERENCE_TABLES)
+
 #: Transaction tables, delivered once per day of sales.
 TRANSACTION_TABLES: dict[str, tuple[str, ...]] = {
     "invoice": (
@@ -103,16 +119,6 @@ PRIMARY_KEYS: dict[str, tuple[str, ...]] = {
     table: (("playlist_id", "track_id") if table == "playlist_track" else (f"{table}_id",))
     for table in TABLE_COLUMNS
 }
-
-#: Columns written as exact 2-decimal money text.
-MONEY_COLUMNS = frozenset({"unit_price", "total"})
-#: Columns written as ``YYYY-MM-DD HH:MM:SS``.
-DATETIME_COLUMNS = frozenset({"birth_date", "hire_date", "invoice_date"})
-#: Columns written as plain integers (every ``*_id`` plus a few measures).
-INTEGER_COLUMNS = frozenset(
-    {c for cols in TABLE_COLUMNS.values() for c in cols if c.endswith("_id")}
-    | {"reports_to", "milliseconds", "bytes", "quantity"}
-)
 
 #: Columns written as exact 2-decimal money text.
 MONEY_COLUMNS = frozenset({"unit_price", "total"})

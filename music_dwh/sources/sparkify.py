@@ -21,6 +21,20 @@ LOG_PREFIX = f"{PREFIX}log_data/"
 SONG_PREFIX = f"{PREFIX}song_data/"
 # Where the daily deliveries land (what a day's partition reads).
 DAILY_PREFIX = LOG_PREFIX
+# The staging tables of the snapshot deliveries a day's run reads (the song catalogue): when one
+# is reloaded, a day whose latest run failed is requested again (automation/sensors.py).
+SNAPSHOT_STAGING_TABLES: tuple[str, ...] = ("staging_songs",)
+
+# UI text and names of what is generated per system (partitions.py, automation/).
+TITLE = "Sparkify"
+JOB_DESCRIPTION = (
+    "Every Sparkify asset (log files and song catalogue → staging → star schema) "
+    "and its checks, for a day or a range of days (one run)."
+)
+DAILY_SENSOR = "sparkify_log_sensor"
+DAILY_SENSOR_DESCRIPTION = (
+    "Loads each day whose Sparkify log file is new or re-delivered: one run per day."
+)
 
 # (JSON key, column, kind, required). Columns keep the seed's names, lower-cased as Redshift
 # and PostgreSQL fold unquoted identifiers, so `select firstName from staging_events` works.

@@ -36,7 +36,7 @@ def test_each_job_selects_every_asset_and_check_of_its_system(defs, system):
     assert set(job.asset_layer.selected_asset_keys) == group
     # partitioned and unpartitioned assets together (raw → staging → star → marts)
     assert {graph.get(k).partitions_def is None for k in group} == {True, False}
-    assert job.partitions_def == getattr(partitions, f"{system}_daily")
+    assert job.partitions_def == partitions.daily(system)
     checks_of_group = {c for c in graph.asset_check_keys if c.asset_key in group}
     assert checks_of_group and set(job.asset_layer.asset_graph.asset_check_keys) == checks_of_group
 
@@ -137,3 +137,108 @@ def test_an_asset_backfill_of_the_group_loads_the_days_in_one_run_not_thirty(dae
     assert partitioned[0].tags["dagster/asset_partition_range_start"] == RANGE_START
     assert partitioned[0].tags["dagster/asset_partition_range_end"] == RANGE_END
     assert not [r for r in runs if "dagster/partition" in r.tags]  # no run per day
+
+
+# A third source system, registered the way the README's recipe says (its contract in
+# music_dwh.sources.SYSTEMS, its line in settings.SOURCE_SYSTEMS), before anything generated
+# from them is imported; its assets module is one daily asset. Run in a fresh interpreter: the
+# generated definitions are module-level.
+THIRD_SYSTEM = """
+import datetime as dt, json, sys, types, warnings
+from pathlib import Path
+warnings.filterwarnings("ignore")
+from music_dwh import settings, sources
+
+system, raw = "jamendo", sys.argv[1]
+settings.SOURCE_SYSTEMS[system] = "2024-01-01"
+settings.DEFAULTS[settings.start_variable(system)] = "2024-01-01"
+contract = types.ModuleType(f"music_dwh.sources.{system}")
+contract.SYSTEM, contract.TITLE, contract.DAILY_PREFIX = system, "Jamendo", "jamendo/plays/"
+contract.day_of = lambda key: dt.date.fromisoformat(Path(key).stem)
+contract.SNAPSHOT_STAGING_TABLES = ()
+contract.JOB_DESCRIPTION = "Every Jamendo asset and its checks, for a day or a range of days."
+contract.DAILY_SENSOR = "jamendo_play_sensor"
+contract.DAILY_SENSOR_DESCRIPTION = "Loads each day whose Jamendo play file is new."
+sources.SYSTEMS[system] = contract
+
+from dagster import (Definitions, DagsterInstance, asset, build_schedule_context,
+                     build_sensor_context)
+from music_dwh.assets.dbt import DBT_ASSETS
+from music_dwh.automation import jobs, schedules, sensors
+from music_dwh.partitions import daily
+from music_dwh.resources.raw_store import open_raw_store
+
+@asset(key=[system, "plays"], group_name=system, partitions_def=daily(system))
+def plays():
+    pass
+
+job = jobs.JOBS_BY_SYSTEM[system]
+schedule = schedules.SCHEDULES_BY_SYSTEM[system]
+daily_sensor = sensors.DAILY_SENSORS[system]
+defs = Definitions(assets=[plays], jobs=[job], schedules=[schedule], sensors=[daily_sensor])
+repo = defs.get_repository_def()
+tick = dt.datetime(2024, 1, 4, 2, tzinfo=dt.UTC)
+(scheduled,) = schedule.evaluate_tick(
+    build_schedule_context(scheduled_execution_time=tick, repository_def=repo)
+).run_requests
+store = open_raw_store(raw)
+(Path(raw) / "jamendo/plays").mkdir(parents=True)
+(Path(raw) / "jamendo/plays/2024-01-02.csv").write_text("track_id\\n1\\n")
+sensed = daily_sensor.evaluate_tick(build_sensor_context(
+    instance=DagsterInstance.ephemeral(), repository_def=repo,
+    resources={"raw_store": store}, sensor_name=daily_sensor.name,
+)).run_requests
+print(json.dumps({
+    "first_day": daily(system).get_first_partition_key(),
+    "job": [job.name, repo.get_job(job.name).partitions_def == daily(system), job.description],
+    "schedule": [schedule.name, schedule.job_name, schedule.description, scheduled.partition_key],
+    "sensor": [daily_sensor.name, daily_sensor.job_name, [r.partition_key for r in sensed]],
+    "dbt_models": {s: len(models) for s, models in DBT_ASSETS.items()},
+    "registered": [
+        [j.name for j in jobs.jobs], [s.name for s in schedules.schedules],
+        [s.name for s in sensors.sensors],
+    ],
+}))
+"""
+
+
+def test_a_third_system_registered_in_the_lists_gets_its_partitions_job_schedule_and_sensor(
+    tmp_path,
+):
+    """The recipe: no line in partitions.py, jobs.py, schedules.py or sensors.py for a system
+    with daily deliveries and no snapshots."""
+    import json
+    import subprocess
+    import sys
+
+    from music_dwh_tests.conftest import REPO_ROOT
+
+    proc = subprocess.run(
+        [sys.executable, "-c", THIRD_SYSTEM, str(tmp_path / "raw")],
+        cwd=REPO_ROOT,
+        env={"PATH": "/usr/bin:/bin", "DO_NOT_TRACK": "1", "HOME": str(REPO_ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert result["first_day"] == "2024-01-01"
+    assert result["job"] == [
+        "jamendo_job",
+        True,
+        "Every Jamendo asset and its checks, for a day or a range of days.",
+    ]
+    assert result["schedule"] == [
+        "jamendo_daily_schedule",
+        "jamendo_job",
+        "Loads yesterday's Jamendo partition every day at 02:00 (MUSIC_DWH_TIMEZONE).",
+        "2024-01-03",
+    ]
+    assert result["sensor"] == ["jamendo_play_sensor", "jamendo_job", ["2024-01-02"]]
+    # Its dbt asset definition too: none until sql/models/jamendo/ holds models.
+    assert result["dbt_models"] == {"sparkify": 1, "chinook": 1, "jamendo": 0}
+    jobs, schedules, sensors = result["registered"]
+    assert jobs == ["sparkify_job", "chinook_job", "jamendo_job"]
+    assert schedules[-1] == "jamendo_daily_schedule" and len(schedules) == 3
+    assert "jamendo_play_sensor" in sensors and "sparkify_log_sensor" in sensors

@@ -11,16 +11,16 @@ import sys
 import pytest
 from dagster import build_schedule_context
 
-from music_dwh.automation.schedules import chinook_daily_schedule, sparkify_daily_schedule
+from music_dwh.automation.schedules import SCHEDULES_BY_SYSTEM
 from music_dwh_tests.conftest import REPO_ROOT
 
 
 @pytest.mark.parametrize(
     "schedule, tick, expected",
     [
-        (sparkify_daily_schedule, dt.datetime(2018, 11, 6, 2, tzinfo=dt.UTC), "2018-11-05"),
-        (sparkify_daily_schedule, dt.datetime(2018, 12, 1, 2, tzinfo=dt.UTC), "2018-11-30"),
-        (chinook_daily_schedule, dt.datetime(2021, 3, 1, 2, tzinfo=dt.UTC), "2021-02-28"),
+        (SCHEDULES_BY_SYSTEM["sparkify"], dt.datetime(2018, 11, 6, 2, tzinfo=dt.UTC), "2018-11-05"),
+        (SCHEDULES_BY_SYSTEM["sparkify"], dt.datetime(2018, 12, 1, 2, tzinfo=dt.UTC), "2018-11-30"),
+        (SCHEDULES_BY_SYSTEM["chinook"], dt.datetime(2021, 3, 1, 2, tzinfo=dt.UTC), "2021-02-28"),
     ],
 )
 def test_a_tick_materializes_the_previous_day(schedule, tick, expected):

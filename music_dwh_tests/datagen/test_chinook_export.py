@@ -286,4 +286,3 @@ def test_file_that_is_not_sqlite_is_a_clear_error(tmp_path):
     with pytest.raises(ChinookExportError, match="not an SQLite database") as err:
         export_chinook(script, open_raw_store(str(tmp_path / "raw")))
     assert str(script) in str(err.value)
-

@@ -11,6 +11,7 @@ import json
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 
 import ftfy
@@ -256,7 +257,7 @@ def test_sessions_count_items_from_zero_and_do_not_overlap(data):
     assert max(len(events) for events in sessions.values()) > 10
     for spans in spans_by_user.values():
         spans.sort()
-        assert all(prev_end < start for (_, prev_end), (start, _) in zip(spans, spans[1:]))
+        assert all(prev_end < start for (_, prev_end), (start, _) in pairwise(spans))
 
 
 def test_user_attributes_are_consistent_and_realistic(data):
@@ -281,7 +282,7 @@ def test_submit_upgrade_and_downgrade_change_the_level_of_later_events(data):
             by_user[e["userId"]].append(e)
     changed = set()
     for user, events in by_user.items():
-        for prev, cur in zip(events, events[1:]):
+        for prev, cur in pairwise(events):
             if prev["page"] == "Submit Upgrade":
                 assert (prev["level"], cur["level"]) == ("free", "paid")
             elif prev["page"] == "Submit Downgrade":
