@@ -243,7 +243,7 @@ def invoice_staging(context: AssetExecutionContext, raw_store: RawStore, warehou
                 )
 
         # One transaction for the run's days (staging/chinook.py: load_invoice_days).
-        with failing_over_threshold(days_in_transaction=len(load_days)):
+        with failing_over_threshold():
             staging.load_invoice_days(
                 raw_store, session, load_days, threshold, tracks, customers, delivered, on_day
             )

@@ -126,7 +126,7 @@ def staging_events(
             )
 
     with warehouse.session() as session:
-        with failing_over_threshold(days_in_transaction=len(days)):
+        with failing_over_threshold():
             all_stats = staging.load_events_days(raw_store, session, days, threshold, on_day)
         for day, stats in zip(days, all_stats, strict=True):
             per_day[day] = {

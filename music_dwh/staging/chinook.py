@@ -58,7 +58,9 @@ from music_dwh.staging.chinook_rules import (
 )
 from music_dwh.staging.common import (
     QUARANTINE_SCHEMA,
+    TRANSACTION_RECORDS,
     LoadStats,
+    QuarantineThresholdExceeded,
     utc_now,
 )
 
@@ -362,25 +364,39 @@ def load_invoice_days(
     delivered: Mapping[dt.date, dict[str, RawObject]],
     on_day: Callable[[int, LoadStats, LoadStats], None] | None = None,
 ) -> list[tuple[LoadStats, LoadStats]]:
-    """Replace ``staging_invoice`` and ``staging_invoice_line`` for ``days`` in one transaction.
+    """Replace ``staging_invoice`` and ``staging_invoice_line`` for ``days``, whole days per
+    transaction, as many as fit in ``TRANSACTION_RECORDS`` raw records.
 
-    One transaction for the run, as for Sparkify's events: a store day is a few records, and
-    a commit per day cost more than judging it. Each day is judged (``on_day(i, invoices,
-    lines)`` after it: progress), then everything is written; a day over the quarantine
-    threshold rolls the whole run back.
+    As for Sparkify's events: a store day is a few records, and a commit per day cost more than
+    judging it. Days are judged (``on_day(i, invoices, lines)`` after each: progress) until
+    their records fill a transaction, then written; a day over the quarantine threshold rolls
+    back its transaction (``QuarantineThresholdExceeded.days_in_transaction``).
     """
     loaded_at = utc_now()
-    results, writes = [], []
+    results, writes, records, group = [], [], 0, 0
+
+    def flush() -> None:
+        try:
+            session.write(writes)
+        except QuarantineThresholdExceeded as exc:
+            exc.days_in_transaction = group
+            raise
+        writes.clear()
+
     for i, day in enumerate(days):
         inv_stats, line_stats, day_writes = invoice_day_writes(
             store, day, threshold, track_ids, customer_ids, delivered.get(day, {}), loaded_at
         )
         results.append((inv_stats, line_stats))
         writes += day_writes
+        records, group = records + inv_stats.records + line_stats.records, group + 1
         if on_day is not None:
             on_day(i, inv_stats, line_stats)
+        if records >= TRANSACTION_RECORDS:
+            flush()
+            records, group = 0, 0
     if writes:
-        session.write(writes)
+        flush()
     return results
 
 

@@ -73,8 +73,18 @@ class RecordError(ValueError):
     """Why one raw record (a JSON line, a CSV row) cannot be staged: its quarantine reason."""
 
 
+# Raw records a staging transaction holds at most (whole days; a day is never split): commits
+# cost more than small days, but a DuckDB transaction keeps what it appends in memory until it
+# commits (30 days at 270,000 events a day in one transaction needed 4 GB).
+TRANSACTION_RECORDS = 1_000_000
+
+
 class QuarantineThresholdExceeded(Exception):
-    """Too large a share of a load was bad: the load is rolled back and the partition fails."""
+    """Too large a share of a load was bad: the load is rolled back and the partition fails.
+
+    ``days_in_transaction``: the days written in the same transaction, rolled back with it."""
+
+    days_in_transaction: int = 1
 
 
 def utc_now() -> dt.datetime:

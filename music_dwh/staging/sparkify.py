@@ -43,8 +43,10 @@ from music_dwh.sources.sparkify import (
 from music_dwh.staging.common import (
     MAX_RECORD_BYTES,
     QUARANTINE_SCHEMA,
+    TRANSACTION_RECORDS,
     BatchBuilder,
     LoadStats,
+    QuarantineThresholdExceeded,
     RecordError,
     utc_now,
 )
@@ -211,13 +213,19 @@ def load_events_days(
     threshold: float,
     on_day: Callable[[int, LoadStats], None] | None = None,
 ) -> list[LoadStats]:
-    """Replace ``staging_events`` and its quarantine rows for ``days`` in one transaction.
+    """Replace ``staging_events`` and its quarantine rows for ``days``, whole days per
+    transaction, up to ``TRANSACTION_RECORDS`` raw records per transaction.
 
-    One transaction for the run, not one per day: a small day's commit cost more than writing
-    it (DuckDB logs rows under a row group to its WAL, then checkpoints them), and a run that
-    fails or is killed leaves none of its days half done. While one day is written, a thread
-    judges the next (Arrow's reader, numpy and DuckDB release the GIL), so reading and writing
-    overlap on two cores. ``on_day(i, stats)`` is called as each day is written: progress.
+    Days share transactions: a small day's commit cost more than writing it (DuckDB logs rows
+    under a row group to its WAL, then checkpoints them). The first day goes alone; its size
+    sets how many of the next days share one (a DuckDB transaction keeps what it appends in
+    memory until it commits: 30 days at 270,000 events a day needed 4 GB). A day is never split,
+    so a run that fails or is killed leaves each day as it was or completely loaded; a day over
+    the quarantine threshold rolls back its whole transaction
+    (``QuarantineThresholdExceeded.days_in_transaction`` says how many days that was).
+    While one day is written, a thread judges the next (Arrow's reader, numpy and DuckDB
+    release the GIL), so reading and writing overlap on two cores. ``on_day(i, stats)`` is
+    called as each day is written: progress.
     """
     loaded_at = utc_now()
     all_stats = [LoadStats(target_table="staging_events", partition_date=day) for day in days]
@@ -240,22 +248,30 @@ def load_events_days(
             if on_day is not None:
                 on_day(i, all_stats[i])
 
-        writes = []
-        for i, day in enumerate(days):
-            writes.append(
-                TableWrite(
-                    EVENTS_TABLE,
-                    EVENTS_SCHEMA,
-                    judged(i),
-                    replace_where={"partition_date": day},
-                    json_keys=EVENT_JSON_KEYS,
-                )
+        def day_writes(i: int) -> list[TableWrite]:
+            events = TableWrite(
+                EVENTS_TABLE,
+                EVENTS_SCHEMA,
+                judged(i),
+                replace_where={"partition_date": days[i]},
+                json_keys=EVENT_JSON_KEYS,
             )
             quarantine = _quarantine_write(all_stats[i], threshold, loaded_at)
             quarantine.batches = reported(i, quarantine.batches)
-            writes.append(quarantine)
+            return [events, quarantine]
+
         try:
-            session.write(writes)
+            start, per_day = 0, None
+            while start < len(days):
+                size = 1 if per_day is None else max(1, TRANSACTION_RECORDS // max(per_day, 1))
+                group = range(start, min(start + size, len(days)))
+                try:
+                    session.write([w for i in group for w in day_writes(i)])
+                except QuarantineThresholdExceeded as exc:
+                    exc.days_in_transaction = len(group)
+                    raise
+                per_day = -(-sum(all_stats[i].records for i in group) // len(group))
+                start = group.stop
         finally:
             for future in pending.values():
                 future.cancel()

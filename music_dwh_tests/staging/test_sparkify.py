@@ -222,33 +222,49 @@ def test_too_many_bad_records_fail_the_day_and_keep_the_old_rows(store, warehous
     assert "MUSIC_DWH_QUARANTINE_THRESHOLD" in message
 
 
-def test_a_run_of_days_is_one_transaction_reported_day_by_day(store, warehouse):
-    day2 = DAY + dt.timedelta(days=1)
-    key2 = "sparkify/log_data/2018/11/2018-11-02-events.json"
-    store.write_bytes(LOG_KEY, b"\n".join(line(itemInSession=i, ts=DAY_MS + i) for i in range(3)))
-    store.write_bytes(key2, line(itemInSession=7, ts=DAY_MS + 86_400_000) + b"\nnot json")
+def test_a_run_of_days_shares_transactions_reported_day_by_day(store, warehouse, monkeypatch):
+    days = [DAY + dt.timedelta(days=n) for n in range(4)]
+    keys = [f"sparkify/log_data/2018/11/{d:%Y-%m-%d}-events.json" for d in days]
+
+    def deliver(n: int, body: bytes) -> None:
+        store.write_bytes(keys[n], body)
+
+    def good(n: int, items: range) -> bytes:
+        return b"\n".join(line(itemInSession=i, ts=DAY_MS + n * 86_400_000 + i) for i in items)
+
+    for n in range(4):
+        deliver(n, good(n, range(3)))
+    deliver(1, good(1, range(1)) + b"\nnot json")
     seen = []
     with warehouse.session() as s:
         stats = staging.load_events_days(
-            store, s, [DAY, day2], 1.0, on_day=lambda i, st: seen.append((i, st.loaded))
+            store, s, days, 1.0, on_day=lambda i, st: seen.append((i, st.loaded))
         )
         per_day = s.query(
             "select partition_date, count(*) from sparkify.staging_events group by 1 order by 1"
         )
-    assert seen == [(0, 3), (1, 1)], "progress is reported once per day, in order, as it is written"
-    assert [(st.records, st.loaded, st.quarantined) for st in stats] == [(3, 3, 0), (2, 1, 1)]
-    assert per_day == [(DAY, 3), (day2, 1)]
+    assert seen == [(0, 3), (1, 1), (2, 3), (3, 3)], "progress once per day, in order, as written"
+    assert [(st.records, st.loaded, st.quarantined) for st in stats][:2] == [(3, 3, 0), (2, 1, 1)]
+    assert per_day == [(days[0], 3), (days[1], 1), (days[2], 3), (days[3], 3)]
 
-    # Day 2 now fails its threshold: day 1's new rows roll back with it (one transaction).
-    store.write_bytes(LOG_KEY, line(itemInSession=9, ts=DAY_MS))
-    store.write_bytes(key2, b"bad\nworse\n" + line(itemInSession=8, ts=DAY_MS + 86_400_000))
+    # The first day goes alone, the next ones share a transaction (2 records a day here, 4 at
+    # most a transaction: days 2-3, then day 4). Day 3 now fails its threshold: day 2 rolls
+    # back with it, day 1 (committed before) and day 4 (never written) keep their rows.
+    monkeypatch.setattr(staging, "TRANSACTION_RECORDS", 4)
+    for n in range(4):
+        deliver(n, good(n, range(10, 12)))
+    deliver(2, b"bad\nworse\n" + good(2, range(10, 11)))
     with warehouse.session() as s:
-        with pytest.raises(QuarantineThresholdExceeded, match="staging_events for 2018-11-02"):
-            staging.load_events_days(store, s, [DAY, day2], 0.05)
+        with pytest.raises(
+            QuarantineThresholdExceeded, match="staging_events for 2018-11-03"
+        ) as info:
+            staging.load_events_days(store, s, days, 0.05)
         kept = s.query(
-            "select partition_date, iteminsession from sparkify.staging_events order by 1, 2"
+            "select partition_date, min(iteminsession), count(*) from sparkify.staging_events "
+            "group by 1 order by 1"
         )
-    assert kept == [(DAY, 0), (DAY, 1), (DAY, 2), (day2, 7)]
+    assert info.value.days_in_transaction == 2
+    assert kept == [(days[0], 10, 2), (days[1], 0, 1), (days[2], 0, 3), (days[3], 0, 3)]
 
 
 SONG = {
