@@ -5,6 +5,8 @@ folder per day of sales and are loaded day by day, invoices and lines together. 
 schema and sales marts on top are dbt models in ``sql/models/chinook``.
 """
 
+import datetime as dt
+
 from dagster import (
     AssetExecutionContext,
     AssetKey,
@@ -250,11 +252,11 @@ def invoice_staging(context: AssetExecutionContext, raw_store: RawStore, warehou
         context.log.info(
             f"{len(delivered):,} of {len(days):,} days had sales; {len(to_load):,} days written"
         )
-        window = ("partition_date >= ? and partition_date <= ?", [days[0], days[-1]])
+        window = ("partition_date", days[0], days[-1] + dt.timedelta(days=1))
         for name in ("invoice", "invoice_line"):
             records, _loaded, quarantined = totals[name]
             metadata = table_metadata(
-                session, staging.staging_table(name), partition_where=window, range_days=len(days)
+                session, staging.staging_table(name), span=window, range_days=len(days)
             )
             metadata.update(quarantine_metadata(records, quarantined))
             per_day_table = per_day_markdown(per_day) if name == "invoice" else None

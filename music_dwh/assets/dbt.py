@@ -119,19 +119,14 @@ def _with_table_metadata(
                 )
                 table = ".".join(key.path)
                 partition_column = _partition_columns().get(key.path[-1])
-                where = None
-                if window and partition_column:
-                    where = (
-                        f'"{partition_column}" >= ? and "{partition_column}" < ?',
-                        list(window),
-                    )
+                span = (partition_column, *window) if window and partition_column else None
                 range_days = (
                     (dt.date.fromisoformat(window[1]) - dt.date.fromisoformat(window[0])).days
                     if window
                     else 1
                 )
-                extra = table_metadata(session, table, partition_where=where, range_days=range_days)
-                extra.update(_match_metadata(session, table, where))
+                extra = table_metadata(session, table, span=span, range_days=range_days)
+                extra.update(_match_metadata(session, table, span))
                 if "waiting_for" in extra:
                     context.log.warning(f"{table}: waiting for {extra['waiting_for'].value}")
                 event = event.with_metadata({**event.metadata, **extra})
@@ -141,15 +136,13 @@ def _with_table_metadata(
         context.log.debug(f"Table metadata of {models} model(s) queried in {spent:.2f} s.")
 
 
-def _match_metadata(session, table: str, where: tuple[str, list] | None) -> dict:
+def _match_metadata(session, table: str, span) -> dict:
     """The share of plays matched to a catalogue song (``songplays``; the window's, if any)."""
     if table != "sparkify.songplays":
         return {}
-    where_sql, params = where or ("1 = 1", [])
-    plays, matched = session.query(
-        f'select count(*), count(song_id) from "sparkify"."songplays" where {where_sql}', params
-    )[0]
-    songs = session.query('select count(*) from "sparkify"."song_match_keys"')[0][0]
+    plays = session.count_rows(table, span=span)
+    matched = session.count_rows(table, span=span, non_null="song_id")
+    songs = session.count_rows("sparkify.song_match_keys")
     metadata = {
         "matched_plays": int(matched),
         "song_match_rate": MetadataValue.float(round(matched / plays, 6) if plays else 0.0),

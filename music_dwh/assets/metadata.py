@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 import pyarrow as pa
 from dagster import MetadataValue, TableColumn, TableSchema
 
 from music_dwh.markdown import markdown_table
-from music_dwh.resources.warehouse import WarehouseSession
+from music_dwh.resources.base import Span, WarehouseSession
 
 PREVIEW_ROWS = 5
 # A single run over a range records one materialization per day, each with a copy of the
@@ -40,19 +40,13 @@ def table_metadata(
     session: WarehouseSession,
     table: str,
     *,
-    partition_where: tuple[str, Sequence[Any]] | None = None,
+    span: Span | None = None,
     preview_order: str | None = None,
     range_days: int = 1,
 ) -> dict[str, Any]:
     """Row count (whole table and, for partitioned assets, the window), schema and preview."""
-    quoted = ".".join(f'"{part}"' for part in table.split("."))
-    total = session.query(f"select count(*) from {quoted}")[0][0]
-    where_sql, params = partition_where if partition_where else ("1 = 1", [])
-    partition_rows = (
-        session.query(f"select count(*) from {quoted} where {where_sql}", params)[0][0]
-        if partition_where
-        else None
-    )
+    total = session.count_rows(table)
+    partition_rows = session.count_rows(table, span=span) if span else None
     if range_days > FULL_METADATA_MAX_DAYS:
         metadata = {
             "dagster/row_count": MetadataValue.int(int(total)),
@@ -62,10 +56,7 @@ def table_metadata(
             metadata["dagster/partition_row_count"] = MetadataValue.int(int(partition_rows))
         return metadata
     columns = session.columns(table)
-    order = f" order by {preview_order}" if preview_order else ""
-    preview: pa.Table = session.query_arrow(
-        f"select * from {quoted} where {where_sql}{order} limit {PREVIEW_ROWS}", params
-    )
+    preview: pa.Table = session.preview(table, span, preview_order, PREVIEW_ROWS)
     # Dagster's standard table keys: the UI shows them in the asset's overview.
     metadata: dict[str, Any] = {
         "dagster/row_count": MetadataValue.int(int(total)),

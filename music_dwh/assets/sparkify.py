@@ -5,6 +5,8 @@ log file, or the whole song catalogue, into schema ``sparkify``. The star schema
 built by dbt (``sql/models/sparkify``, wired in ``music_dwh/assets/dbt.py``).
 """
 
+import datetime as dt
+
 from dagster import (
     AssetExecutionContext,
     BackfillPolicy,
@@ -146,7 +148,7 @@ def staging_events(
         metadata = table_metadata(
             session,
             staging.EVENTS_TABLE,
-            partition_where=("partition_date >= ? and partition_date <= ?", [days[0], days[-1]]),
+            span=("partition_date", days[0], days[-1] + dt.timedelta(days=1)),
             preview_order="ts",
             range_days=len(days),
         )

@@ -22,7 +22,7 @@ from functools import cache
 from typing import Any
 
 from music_dwh.checks.suite import ExpectationOutcome, Suite, Window, window_clause
-from music_dwh.resources.base import qualified
+from music_dwh.resources.base import qualified, quote
 from music_dwh.resources.warehouse import Warehouse, WarehouseSession
 
 SAMPLE_UNEXPECTED = 5
@@ -95,7 +95,7 @@ class FrameJudge:
         ):
             self._last = None  # let the previous frame go before fetching the next
             where, params = window_clause(self.suite, window)
-            select = ", ".join(f'"{c}"' for c in columns)
+            select = ", ".join(quote(c) for c in columns)
             table = self.session.query_arrow(f"select {select} from {self.quoted} {where}", params)
             # Column by column, each Arrow column freed once converted: the window is never
             # held twice, and no consolidated 2-D copy of same-typed columns is made. Strings
@@ -169,7 +169,7 @@ class SqlJudge:
         self, window: Window, indices: Sequence[int], result_format: str
     ) -> dict[int, dict]:
         source = self._source()
-        select = ", ".join(f'"{c}"' for c in self.suite.columns_of(indices))
+        select = ", ".join(quote(c) for c in self.suite.columns_of(indices))
         query = f"select {select} from {self.quoted} {self._where(window)}"
         # One asset per validation, removed afterwards: the context does not grow with the
         # windows a long backfill validates.

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from music_dwh.checks.suite import Expect, Suite, Window, window_clause
-from music_dwh.resources.base import qualified
+from music_dwh.resources.base import qualified, quote
 from music_dwh.resources.warehouse import WarehouseSession
 
 # Engines the warehouse verdict runs on: its SQL (CASE sums, a NaN literal, GROUP BY … HAVING)
@@ -88,7 +88,7 @@ class SqlVerdict:
         column = kwargs.get("column")
         if not column:
             return None
-        kind, quoted = types[column], f'"{column}"'
+        kind, quoted = types[column], quote(column)
         # NaN is the one value the two GX paths disagree on: pandas calls it missing, GX's SQL
         # path a value. Here it is whatever is stricter: missing for NotBeNull, and considered
         # but unexpected for a set or a range (where pandas would leave it out).
@@ -159,7 +159,7 @@ class SqlVerdict:
             ]
         else:
             rows = self.session.query(
-                f'select "{self.suite.partition_column}", {", ".join(sums)} '
+                f"select {quote(self.suite.partition_column)}, {', '.join(sums)} "
                 f"from {self.quoted} {where} group by 1",
                 params,
             )
@@ -180,8 +180,8 @@ class SqlVerdict:
         for i, c in self.counted.items():
             if not c.key:
                 continue
-            columns = ", ".join(f'"{k}"' for k in c.key)
-            present = " or ".join(f'"{k}" is not null' for k in c.key)
+            columns = ", ".join(quote(k) for k in c.key)
+            present = " or ".join(f"{quote(k)} is not null" for k in c.key)
             condition = f"{where} and ({present})" if where else f"where ({present})"
             out[i] = int(
                 self.session.query(

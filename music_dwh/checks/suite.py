@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from music_dwh.resources.base import quote
+
 
 @dataclass(frozen=True)
 class Expect:
@@ -62,10 +64,8 @@ def window_clause(suite: Suite, window: Window) -> tuple[str, list]:
     """The ``where`` clause (``?`` placeholders) and its parameters selecting ``window``."""
     if window is None:
         return "", []
-    return (
-        f'where "{suite.partition_column}" >= ? and "{suite.partition_column}" <= ?',
-        list(window),
-    )
+    column = quote(suite.partition_column)
+    return f"where {column} >= ? and {column} <= ?", list(window)
 
 
 @dataclass

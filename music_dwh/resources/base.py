@@ -203,7 +203,17 @@ class WarehouseSession(Protocol):
     def columns(self, table: str) -> list[tuple[str, str]]: ...
 
     # SessionQueries, which every engine's session inherits:
-    def count_rows(self, table: str, where: Mapping[str, Any] | None = None) -> int: ...
+    def count_rows(
+        self,
+        table: str,
+        where: Mapping[str, Any] | None = None,
+        span: Span | None = None,
+        non_null: str | None = None,
+    ) -> int: ...
+
+    def preview(
+        self, table: str, span: Span | None = None, order: str | None = None, limit: int = 5
+    ) -> pa.Table: ...
 
     def counts_by_day(
         self,
@@ -251,15 +261,28 @@ def quote(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
 
 
+def literal(text: str) -> str:
+    """A single-quoted SQL string literal (DuckDB, PostgreSQL and Redshift agree)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
 def qualified(table: str) -> str:
     schema, name = split_table(table)
     return f"{quote(schema)}.{quote(name)}"
 
 
-def _where(where: Mapping[str, Any] | None) -> tuple[str, list[Any]]:
-    if not where:
-        return "", []
-    return " where " + " and ".join(f"{quote(c)} = ?" for c in where), list(where.values())
+# (column, low, high): the rows with low <= column < high, e.g. a partition window.
+Span = tuple[str, Any, Any]
+
+
+def _where(where: Mapping[str, Any] | None, span: Span | None = None) -> tuple[str, list[Any]]:
+    terms = [f"{quote(c)} = ?" for c in where or {}]
+    params = list((where or {}).values())
+    if span is not None:
+        column, low, high = span
+        terms.append(f"{quote(column)} >= ? and {quote(column)} < ?")
+        params += [low, high]
+    return (" where " + " and ".join(terms) if terms else ""), params
 
 
 def _day(value: Any) -> dt.date:
@@ -274,10 +297,31 @@ class SessionQueries:
     def query(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple]:
         raise NotImplementedError
 
-    def count_rows(self, table: str, where: Mapping[str, Any] | None = None) -> int:
-        """Rows of ``table`` whose columns equal ``where``'s values (all rows without it)."""
-        condition, params = _where(where)
-        return int(self.query(f"select count(*) from {qualified(table)}{condition}", params)[0][0])
+    def query_arrow(self, sql: str, params: Sequence[Any] | None = None) -> pa.Table:
+        raise NotImplementedError
+
+    def count_rows(
+        self,
+        table: str,
+        where: Mapping[str, Any] | None = None,
+        span: Span | None = None,
+        non_null: str | None = None,
+    ) -> int:
+        """Rows of ``table`` whose columns equal ``where``'s values, inside ``span`` (all rows
+        without them); only those where ``non_null`` is set, if given."""
+        condition, params = _where(where, span)
+        counted = f"count({quote(non_null)})" if non_null else "count(*)"
+        sql = f"select {counted} from {qualified(table)}{condition}"
+        return int(self.query(sql, params)[0][0])
+
+    def preview(
+        self, table: str, span: Span | None = None, order: str | None = None, limit: int = 5
+    ) -> pa.Table:
+        """The first ``limit`` rows of ``table`` (inside ``span``), by ``order``."""
+        condition, params = _where(None, span)
+        by = f" order by {quote(order)}" if order else ""
+        sql = f"select * from {qualified(table)}{condition}{by} limit {int(limit)}"
+        return self.query_arrow(sql, params)
 
     def counts_by_day(
         self,

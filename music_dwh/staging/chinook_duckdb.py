@@ -52,6 +52,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
+from music_dwh.resources.base import literal as _q
+from music_dwh.resources.base import quote as _ident
 from music_dwh.staging import chinook_rules as rules
 from music_dwh.staging.common import QUARANTINE_TEXT_LIMIT, Rejected
 
@@ -70,14 +72,6 @@ _DATETIME = "[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}"
 _NOT_INTEGER_CHARS = r"[^0-9+\-_ ]"
 _NOT_AMOUNT_CHARS = r"[^0-9+\-_. eEiInNfFtTyYaAsS]"
 _FALLBACK = "\x00fallback"
-
-
-def _q(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 @dataclass

@@ -53,6 +53,8 @@ import pyarrow.compute as pc
 import pyarrow.json as pa_json
 from ftfy import fix_encoding
 
+from music_dwh.resources.base import literal as _q
+from music_dwh.resources.base import quote as _ident
 from music_dwh.staging import sparkify_rules as rules
 from music_dwh.staging.common import MAX_RECORD_BYTES, BatchBuilder, LoadStats, Rejected, raw_text
 
@@ -88,14 +90,6 @@ BLOCK_LINES = 16_384
 def _fixed(value: str) -> str:
     """``fix_encoding`` is a pure function of the text: the same names recur every day."""
     return fix_encoding(value)
-
-
-def _q(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 class EventJudge:
