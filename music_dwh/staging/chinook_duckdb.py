@@ -33,20 +33,13 @@ and every book.
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import datetime as dt
 import io
-import os
 import re
-import tempfile
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import ClassVar
 
-import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -56,6 +49,7 @@ from music_dwh.resources.base import literal as _q
 from music_dwh.resources.base import quote as _ident
 from music_dwh.staging import chinook_rules as rules
 from music_dwh.staging.common import QUARANTINE_TEXT_LIMIT, Rejected
+from music_dwh.staging.judge import DuckDBJudge
 
 # A field is plain (no quote, no comma) or wholly quoted with its quotes doubled: then csv's
 # reader gives exactly the fields this splitting gives, and the line is a whole record.
@@ -102,45 +96,14 @@ class JudgedFile:
         return csv_text(self.fields(line))
 
 
-class CsvJudge:
-    """One in-memory DuckDB for CSV files; ``judge`` judges one file. ``borrow`` lends the
-    process's idle judge (connecting costs more than judging a small file)."""
-
-    _idle: ClassVar[dict[str, CsvJudge]] = {}
-    _lock: ClassVar[threading.Lock] = threading.Lock()
-
-    @classmethod
-    @contextlib.contextmanager
-    def borrow(cls, memory_limit: str) -> Iterator[CsvJudge]:
-        with cls._lock:
-            judge = cls._idle.pop(memory_limit, None)
-        if judge is not None and judge.pid != os.getpid():
-            judge = None  # inherited through fork(): DuckDB's threads did not come along
-        if judge is None:
-            judge = cls(memory_limit)
-        try:
-            yield judge
-        except BaseException:
-            judge.close()  # an interrupted file may leave results open: never lend it again
-            raise
-        with cls._lock:
-            if memory_limit in cls._idle:
-                judge.close()
-            else:
-                cls._idle[memory_limit] = judge
+class CsvJudge(DuckDBJudge):
+    """One in-memory DuckDB for CSV files; ``judge`` judges one file."""
 
     def __init__(self, memory_limit: str) -> None:
-        self.pid = os.getpid()
+        super().__init__(memory_limit)
         self.rules = rules
         self._sql: dict[tuple[str, str | None], str] = {}
         self._clean_patterns: dict[str, re.Pattern[str]] = {}
-        spill = Path(tempfile.gettempdir()) / f"music_dwh-staging-{os.getpid()}"
-        self.con = duckdb.connect(
-            ":memory:", config={"memory_limit": memory_limit, "temp_directory": str(spill)}
-        )
-
-    def close(self) -> None:
-        self.con.close()
 
     # ------------------------------------------------------------------ schema
     def columns(self, table: str) -> tuple[str, ...]:

@@ -39,14 +39,8 @@ import contextlib
 import datetime as dt
 import functools
 import json
-import os
-import tempfile
-import threading
 from collections.abc import Iterator
-from pathlib import Path
-from typing import ClassVar
 
-import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -57,6 +51,7 @@ from music_dwh.resources.base import literal as _q
 from music_dwh.resources.base import quote as _ident
 from music_dwh.staging import sparkify_rules as rules
 from music_dwh.staging.common import MAX_RECORD_BYTES, BatchBuilder, LoadStats, Rejected, raw_text
+from music_dwh.staging.judge import DuckDBJudge
 
 # JSON types (DuckDB's json_type names) each kind of field may hold for SQL to judge it; any
 # other type sends the line to the rules (which accept an integer written 1.0 or a user id
@@ -92,35 +87,11 @@ def _fixed(value: str) -> str:
     return fix_encoding(value)
 
 
-class EventJudge:
-    """One in-memory DuckDB for log files; ``file_batches`` judges one file. ``borrow`` lends
-    the process's idle judge (connecting costs more than judging a small file)."""
-
-    _idle: ClassVar[dict[str, EventJudge]] = {}
-    _lock: ClassVar[threading.Lock] = threading.Lock()
-
-    @classmethod
-    @contextlib.contextmanager
-    def borrow(cls, memory_limit: str) -> Iterator[EventJudge]:
-        with cls._lock:
-            judge = cls._idle.pop(memory_limit, None)
-        if judge is not None and judge.pid != os.getpid():
-            judge = None  # inherited through fork(): DuckDB's threads did not come along
-        if judge is None:
-            judge = cls(memory_limit)
-        try:
-            yield judge
-        except BaseException:
-            judge.close()  # an interrupted file may leave results open: never lend it again
-            raise
-        with cls._lock:
-            if memory_limit in cls._idle:
-                judge.close()
-            else:
-                cls._idle[memory_limit] = judge
+class EventJudge(DuckDBJudge):
+    """One in-memory DuckDB for log files; ``file_batches`` judges one file."""
 
     def __init__(self, memory_limit: str) -> None:
-        self.pid = os.getpid()
+        super().__init__(memory_limit)
         self.rules = rules
         self.fields = rules.EVENT_FIELDS
         self.arrow_schema = pa.schema(
@@ -135,15 +106,6 @@ class EventJudge:
             [("line", pa.int64()), ("ws_tail", pa.bool_()), ("nl", pa.bool_()), ("t", pa.large_string()),
              ("h", pa.uint64()), ("unread", pa.bool_()), *self.arrow_schema]
         )  # fmt: skip
-        # Past the memory limit DuckDB spills here; it creates the folder only then, and removes
-        # its files (and the folder it made) when the connection closes.
-        spill = Path(tempfile.gettempdir()) / f"music_dwh-staging-{os.getpid()}"
-        self.con = duckdb.connect(
-            ":memory:", config={"memory_limit": memory_limit, "temp_directory": str(spill)}
-        )
-
-    def close(self) -> None:
-        self.con.close()
 
     # ------------------------------------------------------------------ SQL
     def _admits_sql(self, column: str, key: str) -> str:
