@@ -98,21 +98,48 @@ def load_reference_table(
         stats.files, stats.bytes = 1, objects[0].size
         rows = [[*r.values, key, r.line, loaded_at] for r in _rows(store, key, table, stats)]
     stats.loaded = len(rows)
-    session.write(
-        [
-            TableWrite(
-                staging_table(table), schema, [_batch(schema, rows)], file_format=FILE_FORMAT
-            ),
-            TableWrite(
-                QUARANTINE_TABLE,
-                QUARANTINE_SCHEMA,
-                _quarantine([stats], threshold, loaded_at),
-                replace_where={"target_table": stats.target_table},
-                file_format=FILE_FORMAT,
-            ),
-        ]
-    )
+    session.write(_snapshot_writes(table, _batch(schema, rows), stats, threshold, loaded_at))
     return stats
+
+
+def _snapshot_writes(
+    table: str, batch: pa.RecordBatch, stats: LoadStats, threshold: float, loaded_at: dt.datetime
+) -> list[TableWrite]:
+    """A snapshot's rows replace the table; its quarantine rows replace the table's earlier ones."""
+    return [
+        TableWrite(staging_table(table), batch.schema, [batch], file_format=FILE_FORMAT),
+        TableWrite(
+            QUARANTINE_TABLE,
+            QUARANTINE_SCHEMA,
+            _quarantine([stats], threshold, loaded_at),
+            replace_where={"target_table": stats.target_table},
+            file_format=FILE_FORMAT,
+        ),
+    ]
+
+
+def _day_writes(
+    day: dt.date,
+    inv_batch: pa.RecordBatch,
+    line_batch: pa.RecordBatch,
+    stats: list[LoadStats],
+    threshold: float,
+    loaded_at: dt.datetime,
+) -> list[TableWrite]:
+    """An invoice day's invoices, lines and quarantine rows replace the day's."""
+    return [
+        TableWrite(staging_table("invoice"), inv_batch.schema, [inv_batch],
+                   {"partition_date": day}, file_format=FILE_FORMAT),
+        TableWrite(staging_table("invoice_line"), line_batch.schema, [line_batch],
+                   {"partition_date": day}, file_format=FILE_FORMAT),
+        TableWrite(
+            QUARANTINE_TABLE,
+            QUARANTINE_SCHEMA,
+            _quarantine(stats, threshold, loaded_at),
+            replace_where={"partition_date": day},
+            file_format=FILE_FORMAT,
+        ),
+    ]  # fmt: skip
 
 
 # ------------------------------------------------------------------------ invoice days
@@ -247,31 +274,8 @@ def load_invoice_day(
         for r in sorted(invoices.values(), key=lambda r: r.line)
     ]
     line_rows = [[*r.values, day, line_key, r.line, loaded_at] for r in kept_lines]
-    session.write(
-        [
-            TableWrite(
-                staging_table("invoice"),
-                inv_schema,
-                [_batch(inv_schema, inv_rows)],
-                {"partition_date": day},
-                file_format=FILE_FORMAT,
-            ),
-            TableWrite(
-                staging_table("invoice_line"),
-                line_schema,
-                [_batch(line_schema, line_rows)],
-                {"partition_date": day},
-                file_format=FILE_FORMAT,
-            ),
-            TableWrite(
-                QUARANTINE_TABLE,
-                QUARANTINE_SCHEMA,
-                _quarantine([inv_stats, line_stats], threshold, loaded_at),
-                replace_where={"partition_date": day},
-                file_format=FILE_FORMAT,
-            ),
-        ]
-    )
+    batches = _batch(inv_schema, inv_rows), _batch(line_schema, line_rows)
+    session.write(_day_writes(day, *batches, [inv_stats, line_stats], threshold, loaded_at))
     return inv_stats, line_stats
 
 
@@ -322,18 +326,7 @@ def _load_reference_table_judged(
         stats.rejected.extend(judged.rejected)
         batch = _judged_batch(schema, judged.rows, key, loaded_at)
     stats.loaded = batch.num_rows
-    session.write(
-        [
-            TableWrite(staging_table(table), schema, [batch], file_format=FILE_FORMAT),
-            TableWrite(
-                QUARANTINE_TABLE,
-                QUARANTINE_SCHEMA,
-                _quarantine([stats], threshold, loaded_at),
-                replace_where={"target_table": stats.target_table},
-                file_format=FILE_FORMAT,
-            ),
-        ]
-    )
+    session.write(_snapshot_writes(table, batch, stats, threshold, loaded_at))
     return stats
 
 
@@ -441,23 +434,8 @@ def invoice_day_writes(
     if result.lines is not None:
         line_batch = _judged_batch(line_schema, result.lines, line_key, loaded_at, day)
     inv_stats.loaded, line_stats.loaded = inv_batch.num_rows, line_batch.num_rows
-    return (
-        inv_stats,
-        line_stats,
-        [
-            TableWrite(staging_table("invoice"), inv_schema, [inv_batch],
-                       {"partition_date": day}, file_format=FILE_FORMAT),
-            TableWrite(staging_table("invoice_line"), line_schema, [line_batch],
-                       {"partition_date": day}, file_format=FILE_FORMAT),
-            TableWrite(
-                QUARANTINE_TABLE,
-                QUARANTINE_SCHEMA,
-                _quarantine([inv_stats, line_stats], threshold, loaded_at),
-                replace_where={"partition_date": day},
-                file_format=FILE_FORMAT,
-            ),
-        ],
-    )  # fmt: skip
+    writes = _day_writes(day, inv_batch, line_batch, [inv_stats, line_stats], threshold, loaded_at)
+    return inv_stats, line_stats, writes
 
 
 def count_records(store: RawStore, key: str) -> int:
