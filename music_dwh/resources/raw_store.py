@@ -8,10 +8,13 @@ backends, so assets, sensors and generators never care which one is configured.
 from __future__ import annotations
 
 import io
+import itertools
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +22,10 @@ from typing import IO
 
 from dagster import ConfigurableResource
 from pydantic import PrivateAttr
+
+# Concurrent GETs when many small objects are read (``read_many``): S3 answers each in tens of
+# milliseconds whatever its size.
+READ_WORKERS = 16
 
 
 @dataclass(frozen=True)
@@ -92,21 +99,23 @@ class RawStore(ConfigurableResource):
                         version=str(obj.get("ETag", "")).strip('"'),
                     )
             return
-        base = Path(self.location)
-        if not base.exists():
+        base = self.location
+        if not os.path.isdir(base):
             return
-        # Walk the smallest directory that contains the prefix, then filter by key text.
-        start = base / prefix
-        walk_root = start if start.is_dir() else start.parent
-        if not walk_root.exists():
+        # Walk the smallest directory that contains the prefix, then filter by key text. Plain
+        # strings, not Path objects: a catalogue is thousands of small files.
+        start = os.path.join(base, prefix)
+        walk_root = start if os.path.isdir(start) else os.path.dirname(start)
+        if not os.path.isdir(walk_root):
             return
         found: list[RawObject] = []
         for dirpath, _dirnames, filenames in os.walk(walk_root):
+            folder = os.path.relpath(dirpath, base).replace(os.sep, "/")
+            folder = "" if folder == "." else folder + "/"
             for name in filenames:
-                path = Path(dirpath) / name
-                key = path.relative_to(base).as_posix()
+                key = folder + name
                 if key.startswith(prefix) and not name.startswith(".tmp-"):
-                    st = path.stat()
+                    st = os.stat(os.path.join(dirpath, name))
                     found.append(RawObject(key, st.st_size, f"{st.st_mtime_ns}-{st.st_size}"))
         yield from sorted(found, key=lambda o: o.key)
 
@@ -151,6 +160,37 @@ class RawStore(ConfigurableResource):
     def read_bytes(self, key: str) -> bytes:
         with self.open(key) as fh:
             return fh.read()
+
+    def read_many(self, keys: Sequence[str], workers: int = READ_WORKERS) -> Iterator[bytes]:
+        """The whole content of each of ``keys`` (small objects: a song catalogue), in order.
+
+        On S3 each object is a round trip: ``workers`` GETs run at once, at most ``2 × workers``
+        objects ahead of the consumer. Locally, one plain read per file."""
+        if not self.is_s3:
+            for key in keys:
+                try:
+                    with open(os.path.join(self.location, key), "rb", buffering=0) as fh:
+                        yield fh.readall()
+                except FileNotFoundError:
+                    raise RawStoreError(
+                        f"cannot read {self.uri(key)}: no such file in the raw store "
+                        f"{self.location}"
+                    ) from None
+            return
+        self._s3()  # one client, built before the threads share it (boto3 clients are thread-safe)
+        pool = ThreadPoolExecutor(workers, thread_name_prefix="raw-read")
+        ahead: deque[Future[bytes]] = deque()
+        try:
+            pending = iter(keys)
+            for key in itertools.islice(pending, 2 * workers):
+                ahead.append(pool.submit(self.read_bytes, key))
+            while ahead:
+                data = ahead.popleft().result()
+                for key in itertools.islice(pending, 1):
+                    ahead.append(pool.submit(self.read_bytes, key))
+                yield data
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
 
     # ------------------------------------------------------------------ writing
     @contextmanager

@@ -23,10 +23,10 @@ Rules (documented in the README's data-quality section):
 from __future__ import annotations
 
 import datetime as dt
+import io
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 
-import orjson
 import pyarrow as pa
 
 from music_dwh.resources.base import TableWrite, WarehouseSession, register_staging_tables
@@ -41,7 +41,6 @@ from music_dwh.sources.sparkify import (
     log_day_prefix,
 )
 from music_dwh.staging.common import (
-    MAX_RECORD_BYTES,
     QUARANTINE_SCHEMA,
     TRANSACTION_RECORDS,
     BatchBuilder,
@@ -53,15 +52,15 @@ from music_dwh.staging.common import (
 from music_dwh.staging.sparkify_rules import (
     _DAY_MS,
     EVENTS_SCHEMA,
-    SONG_BOUNDS,
     SONGS_SCHEMA,
     _checked_event,
+    _checked_song,
     _lines,
-    _parse_object,
-    _values,
 )
 
 SCHEMA = source.SYSTEM
+# Files up to this size are read whole when many are read at once.
+SMALL_FILE_BYTES = 1 << 20
 EVENTS_TABLE = f"{SCHEMA}.staging_events"
 SONGS_TABLE = f"{SCHEMA}.staging_songs"
 QUARANTINE_TABLE = f"{SCHEMA}.quarantine"
@@ -136,47 +135,38 @@ def _judged_batches(
 
 
 def song_batches(
-    store: RawStore, stats: LoadStats, loaded_at: dt.datetime
+    store: RawStore, stats: LoadStats, loaded_at: dt.datetime, fast: bool = True
 ) -> Iterator[pa.RecordBatch]:
-    """Staging rows for the whole song catalogue (all song files, in key order)."""
+    """Staging rows for the whole song catalogue (all song files, in key order).
+
+    The catalogue is judged a column at a time (``sparkify_songs.catalogue_batches``), which
+    hands the records it cannot judge exactly to ``_checked_song``, the line-by-line rules.
+    ``fast=False`` sends every record through those rules: the tests' reference."""
+    objects = [o for o in store.list(SONG_PREFIX) if is_song_file(o.key)]
+    stats.files += len(objects)
+    stats.bytes += sum(o.size for o in objects)
+    keys = [o.key for o in objects]
+    contents = store.read_many(keys)
+    if fast:
+        from music_dwh.staging.sparkify_songs import catalogue_batches
+
+        yield from catalogue_batches(list(zip(keys, contents, strict=True)), stats, loaded_at)
+        return
     builder = BatchBuilder(SONGS_SCHEMA)
     seen_records: dict[bytes, tuple[str, int]] = {}
     seen_ids: dict[str, tuple[str, int]] = {}
-    for obj_info in store.list(SONG_PREFIX):
-        if not is_song_file(obj_info.key):
-            continue
-        stats.files += 1
-        stats.bytes += obj_info.size
-        with store.open(obj_info.key) as fh:
-            for number, raw in _lines(fh):
-                stats.records += 1
-                try:
-                    if len(raw) > MAX_RECORD_BYTES:
-                        raise RecordError(
-                            f"line is {len(raw):,} bytes, over the {MAX_RECORD_BYTES:,}-byte limit for one song"
-                        )
-                    obj = _parse_object(raw)
-                    canonical = orjson.dumps(obj, option=orjson.OPT_SORT_KEYS)
-                    if canonical in seen_records:
-                        file, line = seen_records[canonical]
-                        raise RecordError(f"exact duplicate of {file} line {line}")
-                    values = _values(obj, SONG_FIELDS, stats, SONG_BOUNDS)
-                    song_id = obj["song_id"]
-                    if song_id in seen_ids:
-                        file, line = seen_ids[song_id]
-                        raise RecordError(
-                            f"song_id {song_id} was already loaded from {file} line {line} with "
-                            "different attributes (the first record in key order wins)"
-                        )
-                except RecordError as exc:
-                    stats.reject(obj_info.key, number, raw, str(exc))
-                    continue
-                seen_records[canonical] = (obj_info.key, number)
-                seen_ids[song_id] = (obj_info.key, number)
-                builder.append((*values, obj_info.key, number, loaded_at))
-                stats.loaded += 1
-                if builder.full():
-                    yield builder.flush()
+    for key, data in zip(keys, contents, strict=True):
+        for number, raw in _lines(io.BytesIO(data)):
+            stats.records += 1
+            try:
+                values = _checked_song(raw, key, number, seen_records, seen_ids, stats)
+            except RecordError as exc:
+                stats.reject(key, number, raw, str(exc))
+                continue
+            builder.append((*values, key, number, loaded_at))
+            stats.loaded += 1
+            if builder.full():
+                yield builder.flush()
     if len(builder):
         yield builder.flush()
 
@@ -299,9 +289,14 @@ def load_song_catalogue(store: RawStore, session: WarehouseSession, threshold: f
 def count_records(store: RawStore, prefix: str) -> int:
     """Raw records (non-blank lines) under ``prefix``, counted independently of the loader's
     parsing: what reconciliation compares with staged + quarantined."""
-    total = 0
-    for obj_info in store.list(prefix):
-        if source.day_of(obj_info.key) is not None or is_song_file(obj_info.key):
+    objects = [
+        o for o in store.list(prefix) if source.day_of(o.key) is not None or is_song_file(o.key)
+    ]
+    # Song files are read whole, many at a time (opening them is their cost); logs streamed.
+    small = [o.key for o in objects if o.size <= SMALL_FILE_BYTES]
+    total = sum(sum(1 for _ in _lines(io.BytesIO(data))) for data in store.read_many(small))
+    for obj_info in objects:
+        if obj_info.size > SMALL_FILE_BYTES:
             with store.open(obj_info.key) as fh:
                 total += sum(1 for _ in _lines(fh))
     return total

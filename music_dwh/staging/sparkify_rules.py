@@ -187,5 +187,37 @@ def _checked_event(
     return values
 
 
+def _checked_song(
+    raw: bytes,
+    source_file: str,
+    number: int,
+    seen_records: dict[bytes, tuple[str, int]],
+    seen_ids: dict[str, tuple[str, int]],
+    stats: LoadStats,
+) -> list:
+    """One song record's staging values, or ``RecordError`` with the reason it is quarantined.
+    ``seen_records`` (canonical JSON) and ``seen_ids`` hold the records staged before it in key
+    order; it is added to both when it is staged."""
+    if len(raw) > MAX_RECORD_BYTES:
+        raise RecordError(
+            f"line is {len(raw):,} bytes, over the {MAX_RECORD_BYTES:,}-byte limit for one song"
+        )
+    obj = _parse_object(raw)
+    canonical = orjson.dumps(obj, option=orjson.OPT_SORT_KEYS)
+    if canonical in seen_records:
+        file, line = seen_records[canonical]
+        raise RecordError(f"exact duplicate of {file} line {line}")
+    values = _values(obj, SONG_FIELDS, stats, SONG_BOUNDS)
+    song_id = obj["song_id"]
+    if song_id in seen_ids:
+        file, line = seen_ids[song_id]
+        raise RecordError(
+            f"song_id {song_id} was already loaded from {file} line {line} with "
+            "different attributes (the first record in key order wins)"
+        )
+    seen_records[canonical] = seen_ids[song_id] = (source_file, number)
+    return values
+
+
 def _digest(raw: bytes) -> bytes:
     return blake2b(raw.rstrip(), digest_size=16).digest()
