@@ -97,6 +97,42 @@ def sql_type(dtype: pa.DataType) -> str:
     raise TypeError(f"no DuckDB type for {dtype}")
 
 
+# Rows of merged partition writes gathered per insert (``DuckDBSession._replace_partitions``).
+MERGED_INSERT_ROWS = 65_536
+
+
+def _merged(writes: Sequence[TableWrite]) -> list[list[TableWrite]]:
+    """``writes`` in groups, each applied as one: a write alone, or writes of one table that
+    each replace one partition of the same column with its own rows (``rows_in_partition``)
+    and distinct values. Applying the group at its first write's place is exact: every write in
+    between touches another table, and no write's rows fall in another's partition."""
+    groups: list[list[TableWrite]] = []
+    open_group: dict[str, tuple[list[TableWrite], set]] = {}  # table → its group being filled
+    for w in writes:
+        where = w.replace_where or {}
+        mergeable = w.rows_in_partition and len(where) == 1
+        current = open_group.get(w.table)
+        if mergeable and current is not None:
+            group, values = current
+            (value,) = where.values()
+            first = group[0]
+            if (
+                first.replace_where.keys() == where.keys()
+                and first.schema.equals(w.schema)
+                and (value not in values)
+            ):
+                group.append(w)
+                values.add(value)
+                continue
+        group = [w]
+        groups.append(group)
+        if mergeable:
+            open_group[w.table] = (group, {next(iter(where.values()))})
+        else:
+            open_group.pop(w.table, None)
+    return groups
+
+
 class DuckDBSession(SessionQueries):
     engine = "duckdb"
 
@@ -170,8 +206,11 @@ class DuckDBSession(SessionQueries):
             self.ensure_table(w.table, w.schema)
         self.con.begin()
         try:
-            for w in writes:
-                self._replace(w)
+            for group in _merged(writes):
+                if len(group) == 1:
+                    self._replace(group[0])
+                else:
+                    self._replace_partitions(group)
             self.con.commit()
         except BaseException:
             self.con.rollback()
@@ -184,20 +223,45 @@ class DuckDBSession(SessionQueries):
         else:
             conds = " and ".join(f"{quote(col)} = ?" for col in w.replace_where)
             self.con.execute(f"delete from {target} where {conds}", list(w.replace_where.values()))
-        cols = ", ".join(quote(n) for n in w.schema.names)
         w.rows_written = 0
         for batch in w.batches:
             table = batch if isinstance(batch, pa.Table) else pa.Table.from_batches([batch])
-            if table.num_rows == 0:
-                continue
-            self.con.register("_music_dwh_batch", table)
-            try:
-                self.con.execute(
-                    f"insert into {target} ({cols}) select {cols} from _music_dwh_batch"
-                )
-            finally:
-                self.con.unregister("_music_dwh_batch")
             w.rows_written += table.num_rows
+            self._insert(w.table, w.schema.names, table)
+
+    def _replace_partitions(self, group: list[TableWrite]) -> None:
+        """Writes of one table, one partition each (``rows_in_partition``, distinct values of
+        one column): one delete, then their rows in inserts of up to ``MERGED_INSERT_ROWS``."""
+        (column,) = group[0].replace_where
+        values = [w.replace_where[column] for w in group]
+        marks = ", ".join("?" * len(values))
+        self.con.execute(
+            f"delete from {qualified(group[0].table)} where {quote(column)} in ({marks})", values
+        )
+        pending: list[pa.Table] = []
+        for w in group:
+            w.rows_written = 0
+            for batch in w.batches:
+                table = batch if isinstance(batch, pa.Table) else pa.Table.from_batches([batch])
+                w.rows_written += table.num_rows
+                pending.append(table)
+                if sum(t.num_rows for t in pending) >= MERGED_INSERT_ROWS:
+                    self._insert(w.table, w.schema.names, pa.concat_tables(pending))
+                    pending.clear()
+        if pending:
+            self._insert(group[0].table, group[0].schema.names, pa.concat_tables(pending))
+
+    def _insert(self, table_name: str, names: Sequence[str], table: pa.Table) -> None:
+        if table.num_rows == 0:
+            return
+        cols = ", ".join(quote(n) for n in names)
+        self.con.register("_music_dwh_batch", table)
+        try:
+            self.con.execute(
+                f"insert into {qualified(table_name)} ({cols}) select {cols} from _music_dwh_batch"
+            )
+        finally:
+            self.con.unregister("_music_dwh_batch")
 
     # ------------------------------------------------------------------ reads
     def query(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple]:

@@ -129,15 +129,16 @@ def _day_writes(
     """An invoice day's invoices, lines and quarantine rows replace the day's."""
     return [
         TableWrite(staging_table("invoice"), inv_batch.schema, [inv_batch],
-                   {"partition_date": day}, file_format=FILE_FORMAT),
+                   {"partition_date": day}, file_format=FILE_FORMAT, rows_in_partition=True),
         TableWrite(staging_table("invoice_line"), line_batch.schema, [line_batch],
-                   {"partition_date": day}, file_format=FILE_FORMAT),
+                   {"partition_date": day}, file_format=FILE_FORMAT, rows_in_partition=True),
         TableWrite(
             QUARANTINE_TABLE,
             QUARANTINE_SCHEMA,
             _quarantine(stats, threshold, loaded_at),
             replace_where={"partition_date": day},
             file_format=FILE_FORMAT,
+            rows_in_partition=True,
         ),
     ]  # fmt: skip
 

@@ -104,3 +104,49 @@ def test_the_memory_limit_applies_to_the_loader_and_to_dbt(warehouse, monkeypatc
     )  # fmt: skip
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert "286.1 MiB" in proc.stdout, proc.stdout[-2000:]
+
+
+def test_many_partition_writes_of_a_table_give_what_one_at_a_time_gives(warehouse, monkeypatch):
+    """Partition writes that declare their rows in their partition are applied a table at a
+    time (one delete, few inserts); interleaved tables, a repeated day, a whole-table write
+    and an undeclared write in between must leave exactly what applying each in turn leaves."""
+    from music_dwh.resources import duckdb as engine
+
+    monkeypatch.setattr(engine, "MERGED_INSERT_ROWS", 3)  # several inserts per group too
+    days = [dt.date(2018, 11, 1) + dt.timedelta(days=i) for i in range(6)]
+
+    def writes():
+        out = []
+        for i, day in enumerate(days):
+            for table in ("t.a", "t.b"):
+                out.append(TableWrite(table, SCHEMA, [_batch(day, [i, 10 + i]), _batch(day, [])],
+                                      {"day": day}, rows_in_partition=True))  # fmt: skip
+        out.append(TableWrite("t.a", SCHEMA, [_batch(days[1], [99])], {"day": days[1]},
+                              rows_in_partition=True))  # fmt: skip
+        # not declared: its rows fall in another day's partition
+        out.append(TableWrite("t.b", SCHEMA, [_batch(days[1], [77])], {"day": days[0]}))
+        out += [TableWrite("t.b", SCHEMA, [_batch(day, [50 + i])], {"day": day},
+                           rows_in_partition=True) for i, day in enumerate(days[3:])]  # fmt: skip
+        out.append(TableWrite("t.c", SCHEMA, [_batch(days[0], [5])]))
+        out.append(TableWrite("t.c", SCHEMA, [_batch(days[2], [6])], {"day": days[2]},
+                              rows_in_partition=True))  # fmt: skip
+        return out
+
+    assert [len(g) for g in engine._merged(writes())] == [6, 6, 1, 1, 3, 1, 1]
+    with warehouse.session() as s:
+        for table in ("t.a", "t.b", "t.c"):  # earlier rows, some replaced, some kept
+            s.write([TableWrite(table, SCHEMA, [_batch(d, [-1]) for d in days], None)])
+        before = {t: s.query(f"select * from {t} order by all") for t in ("t.a", "t.b", "t.c")}
+        merged = writes()
+        s.write(merged)
+        together = {t: s.query(f"select * from {t} order by all") for t in ("t.a", "t.b", "t.c")}
+        assert [w.rows_written for w in merged][:3] == [2, 2, 2]
+        for table, rows in before.items():  # back to the start, then one write at a time
+            s.write([TableWrite(table, SCHEMA, [pa.Table.from_pylist(
+                [dict(zip(SCHEMA.names, r, strict=True)) for r in rows], SCHEMA)])])  # fmt: skip
+        for w in writes():
+            s.write([w])
+        one_by_one = {t: s.query(f"select * from {t} order by all") for t in ("t.a", "t.b", "t.c")}
+    assert together == one_by_one
+    assert (days[1], 77) in [(r[0], r[1]) for r in together["t.b"]]  # the undeclared write's row
+    assert (days[1], 1) not in [(r[0], r[1]) for r in together["t.a"]]  # replaced by the repeat
