@@ -35,6 +35,7 @@ from music_dwh.staging.common import (
     Bound,
     LoadStats,
     RecordError,
+    nul_reason,
     raw_text,
 )
 
@@ -151,6 +152,8 @@ def _convert(table: str, column: str, text: str):
         return value
     if "\ufffd" in text:
         raise RowError(f"column '{column}': invalid UTF-8 bytes in the text")
+    if "\x00" in text:
+        raise RowError(nul_reason(f"column '{column}'"))
     return text
 
 

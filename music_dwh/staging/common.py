@@ -91,8 +91,18 @@ def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
+def nul_reason(what: str) -> str:
+    """Why a text value holding U+0000 is quarantined on every warehouse."""
+    return (
+        f"{what}: text contains a NUL character (U+0000), which PostgreSQL and Redshift "
+        "cannot store"
+    )
+
+
 def raw_text(raw: bytes) -> str:
-    text = raw.decode("utf-8", errors="replace").rstrip("\r\n")
+    """A raw line as the quarantine keeps it: invalid UTF-8 and NUL bytes shown as U+FFFD (a
+    NUL cannot be stored in PostgreSQL or Redshift text)."""
+    text = raw.decode("utf-8", errors="replace").rstrip("\r\n").replace("\x00", "\ufffd")
     if len(text) > QUARANTINE_TEXT_LIMIT:
         return text[:QUARANTINE_TEXT_LIMIT] + f"… [cut: {len(raw):,} bytes in all]"
     return text

@@ -161,6 +161,12 @@ class EventJudge(DuckDBJudge):
             elif key in self.rules.EVENT_BOUNDS:
                 checks.append(f"({c} is null or {self._admits_sql(c, key)})")
         checks += [f"{_ident(col)} is not null" for _, col, _, required in self.fields if required]
+        # a NUL in a text value is quarantined by the rules, with their reason
+        checks += [
+            f"not coalesce(contains({_ident(col)}, chr(0)), false)"
+            for _, col, kind, _ in self.fields
+            if kind == "str"
+        ]
         # fix_encoding could turn a non-ASCII page into something else: the rules decide those.
         checks.append("(page is null or strlen(page) = length(page))")
         return f"""

@@ -24,6 +24,7 @@ from music_dwh.staging.common import (
     Bound,
     LoadStats,
     RecordError,
+    nul_reason,
 )
 
 _ARROW = {"str": pa.string(), "int": pa.int64(), "float": pa.float64(), "userid": pa.int64()}
@@ -78,6 +79,8 @@ def _convert(key: str, kind: str, value, stats: LoadStats):
             raise RecordError(
                 f"field '{key}': expected text, got {type(value).__name__} {value!r:.40}"
             )
+        if "\x00" in value:
+            raise RecordError(nul_reason(f"field '{key}'"))
         if not value.isascii():
             fixed = fix_encoding(value)
             if fixed != value:

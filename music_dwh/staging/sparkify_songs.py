@@ -220,10 +220,12 @@ def _parse_block(lines: _Lines, block: np.ndarray) -> pa.Table | None:
 def _passes(parsed: pa.Table, lines: _Lines, at: np.ndarray) -> np.ndarray:
     """Whether each parsed record passes every rule that needs no other record."""
     ok = pa.array(np.ones(parsed.num_rows, bool))
-    for key, _, _, required in rules.SONG_FIELDS:
+    for key, _, kind, required in rules.SONG_FIELDS:
         column = parsed.column(key)
         if required:
             ok = pc.and_(ok, pc.is_valid(column))
+        if kind == "str":  # a NUL in a text value: quarantined by the rules, with their reason
+            ok = pc.and_(ok, pc.invert(pc.match_substring(column, "\x00")).fill_null(True))
         bound = rules.SONG_BOUNDS.get(key)
         if bound is not None:
             low = (pc.greater if bound.low_open else pc.greater_equal)(column, bound.low)

@@ -136,6 +136,10 @@ def test_an_invoice_whose_total_differs_waits_in_quarantine_with_its_lines(store
             "2,7,2021-01-02T00:00:00+05:00,a,b,,c,d,0.99",
             "column 'invoice_date': '2021-01-02T00:00:00+05:00' is not a date-time (YYYY-MM-DD HH:MM:SS)",
         ),
+        (
+            "2,7,2021-01-02 00:00:00,a\x00b,b,,c,d,0.99",
+            "column 'billing_address': text contains a NUL character (U+0000), which PostgreSQL",
+        ),
     ],
 )
 def test_invoices_out_of_their_physical_range_are_quarantined(

@@ -383,8 +383,9 @@ def test_duckdb_and_postgresql_warehouses_get_the_same_staged_and_quarantined_ro
     tracks, customers = _ids(store, "track"), _ids(store, "customer")
     for table in ("invoice", "invoice_line"):
         key = staging.invoice_day_key(day, table)
-        # Without NUL characters: PostgreSQL text cannot hold them (the same on every path).
-        kinds = [k for k in CORRUPTIONS if k != "NUL"] + ["invalid UTF-8", "repeat", "same key"]
+        # NUL characters too (weighted, so both files get some): quarantined with a reason,
+        # shown as U+FFFD in the raw text.
+        kinds = [*CORRUPTIONS, *["NUL"] * 20, "invalid UTF-8", "repeat", "same key"]
         store.write_bytes(key, _corrupt_file(store.read_bytes(key), 17, 0.15, kinds))
     postgres = Warehouse(url=postgres_trust_server.url(postgres_trust_server.create_database()))
     results = {}
@@ -406,6 +407,11 @@ def test_duckdb_and_postgresql_warehouses_get_the_same_staged_and_quarantined_ro
         assert inv.quarantined + lines.quarantined > 20 and inv.reconciles and lines.reconciles
     assert results["duckdb"] == results["postgres"]
     assert len(results["duckdb"][2]) == inv.quarantined + lines.quarantined
+    # NUL bytes were delivered, and PostgreSQL's COPY took the day all the same
+    assert all(
+        b"\x00" in store.read_bytes(staging.invoice_day_key(day, t))
+        for t in ("invoice", "invoice_line")
+    )
 
 
 def test_the_judge_is_lent_again_within_a_process():

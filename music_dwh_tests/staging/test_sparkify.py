@@ -92,6 +92,7 @@ def test_good_events_are_staged_with_lineage(store, warehouse):
         (line(ts=DAY_MS - 1), "outside the file's day 2018-11-01"),
         (line(ts=DAY_MS + 86_400_000), "outside the file's day 2018-11-01"),
         (line(song=None), "NextSong event without song"),
+        (line(song="a\x00b"), "field 'song': text contains a NUL character (U+0000), which"),
         (b'{"artist": "\xff\xfe", "ts": 1}', "invalid UTF-8 at byte"),
         # Physical ranges: values no real event can have, each named with its accepted range.
         (line(length=1e308), f"field 'length': 1e+308 is out of range (accepted: {SECONDS})"),
@@ -530,3 +531,48 @@ def test_the_sql_path_checks_physical_ranges_itself(store, odd, accepted):
     assert (stats.records, stats.loaded) == ((4, 4) if accepted else (4, 3))
     assert stats.fallback_lines == (0 if accepted else 1)
     assert accepted or "is out of range" in stats.rejected[0].reason
+
+
+def test_nul_characters_are_quarantined_alike_on_duckdb_and_postgresql(
+    store, warehouse, postgres_trust_server
+):
+    """PostgreSQL (and Redshift) text cannot hold U+0000: a text value with one is quarantined
+    with a reason on every warehouse, and a raw NUL byte is kept as U+FFFD in the raw text, so a
+    day with them loads everywhere with the same rows instead of failing in PostgreSQL's COPY."""
+    from music_dwh.resources.warehouse import Warehouse
+
+    good = [line(itemInSession=i, ts=DAY_MS + i) for i in range(3)]
+    escaped = line(itemInSession=7, ts=DAY_MS + 7, artist="A\x00B")  # JSON's \u0000
+    raw_nul = line(itemInSession=8, ts=DAY_MS + 8).replace(b'"Logged In"', b'"Logged\x00In"')
+    store.write_bytes(
+        "sparkify/log_data/2018/11/2018-11-01-events.json", b"\n".join([*good, escaped, raw_nul])
+    )
+    store.write_bytes(
+        "sparkify/song_data/A/A/A/TRAAAAW128F429D538.json",
+        json.dumps({**SONG, "title": "Bad\x00Title"}).encode(),
+    )
+    postgres = Warehouse(url=postgres_trust_server.url(postgres_trust_server.create_database()))
+    results = {}
+    for name, wh in (("duckdb", warehouse), ("postgres", postgres)):
+        with wh.session() as s:
+            (events,) = staging.load_events_days(store, s, [DAY], threshold=1.0)
+            songs = staging.load_song_catalogue(store, s, threshold=1.0)
+            results[name] = (
+                s.query("select source_line, artist from sparkify.staging_events order by 1"),
+                s.query(
+                    "select target_table, source_file, line_number, reason, raw_text "
+                    "from sparkify.quarantine order by target_table, line_number"
+                ),
+            )
+        assert (events.loaded, events.quarantined, songs.loaded, songs.quarantined) == (3, 2, 0, 1)
+    assert results["duckdb"] == results["postgres"]
+    staged, quarantined = results["postgres"]
+    assert [r[0] for r in staged] == [1, 2, 3]
+    reasons = {(r[0], r[2]): (r[3], r[4]) for r in quarantined}
+    assert reasons[("staging_events", 4)][0] == (
+        "field 'artist': text contains a NUL character (U+0000), which PostgreSQL and Redshift "
+        "cannot store"
+    )
+    assert reasons[("staging_events", 5)][0].startswith("malformed JSON")
+    assert '"Logged\ufffdIn"' in reasons[("staging_events", 5)][1]
+    assert reasons[("staging_songs", 1)][0].startswith("field 'title': text contains a NUL")
