@@ -255,7 +255,9 @@ class EventJudge(DuckDBJudge):
             builder.append((*values, day, source_file, line, loaded_at))
             side.loaded += 1
 
-        fixes = self._repairs(parsed, counted, stats)
+        # the rules read every field of the lines SQL read whole: staged, out of the day,
+        # incomplete NextSong
+        fixes = text_repairs(parsed, self.fields, stats, counted)
         staged = parsed.filter(pa.array(ok))
         user = staged.column("userId")
         user = pc.cast(
@@ -286,30 +288,6 @@ class EventJudge(DuckDBJudge):
             "'field ''ts'': ' || strftime(epoch_ms(ts), '%Y-%m-%dT%H:%M:%S') || "
             f"'+00:00 is outside the file''s day {day.isoformat()} (UTC)'"
         )
-
-    def _repairs(
-        self, parsed: pa.Table, counted: np.ndarray, stats: LoadStats
-    ) -> dict[str, dict[str, str]]:
-        """``fix_encoding`` over the distinct non-ASCII text values of the lines SQL read whole
-        (``counted``: staged, out of the day, incomplete NextSong; the rules read every field of
-        those), counted per value as the rules count them. Returns, per column, the values it
-        changes."""
-        mask = pa.array(counted)
-        fixes: dict[str, dict[str, str]] = {}
-        for key, col, kind, _ in self.fields:
-            if kind != "str":
-                continue
-            column = parsed.column(key)
-            non_ascii = pc.and_(pc.invert(pc.string_is_ascii(column)), mask)
-            if not pc.any(non_ascii).as_py():
-                continue
-            for entry in pc.value_counts(column.filter(non_ascii)).to_pylist():
-                value, count = entry["values"], entry["counts"]
-                fixed = _fixed(value)
-                if fixed != value:
-                    stats.repaired_values += count
-                    fixes.setdefault(col, {})[value] = fixed
-        return fixes
 
     def _parse_blocks(self, data: bytes, lines: pa.Table) -> list[tuple[int, int, pa.Table | None]]:
         """The file in blocks of ``BLOCK_LINES`` lines: (first row, rows, what ``_parse_block``
@@ -500,6 +478,31 @@ def _duplicates(raw: pa.LargeBinaryArray, candidates: list[tuple[int, str]]) -> 
         if first_ok is not None:
             group_of.update((line, first_ok) for line, _ in members if line > first_ok)
     return group_of
+
+
+def text_repairs(
+    table: pa.Table, fields, stats: LoadStats, rows: np.ndarray | None = None
+) -> dict[str, dict[str, str]]:
+    """``fix_encoding`` over the distinct non-ASCII text values of ``table`` (of ``rows``, a
+    mask, when given), counted per value as the rules count them. Returns, per column, the
+    values it changes (``_repair`` maps them onto batches)."""
+    fixes: dict[str, dict[str, str]] = {}
+    for key, col, kind, _ in fields:
+        if kind != "str":
+            continue
+        column = table.column(key)
+        non_ascii = pc.invert(pc.string_is_ascii(column)).fill_null(False)
+        if rows is not None:
+            non_ascii = pc.and_(non_ascii, pa.array(rows))
+        if not len(column) or not pc.any(non_ascii).as_py():
+            continue
+        for entry in pc.value_counts(column.filter(non_ascii)).to_pylist():
+            value, count = entry["values"], entry["counts"]
+            fixed = _fixed(value)
+            if fixed != value:
+                stats.repaired_values += count
+                fixes.setdefault(col, {})[value] = fixed
+    return fixes
 
 
 def _repair(

@@ -47,9 +47,9 @@ from music_dwh.staging.sparkify_duckdb import (
     _ARROW_BLOCK,
     _TRAILING_COMMA,
     FETCH_ROWS,
-    _fixed,
     _line_table,
     _repair,
+    text_repairs,
 )
 
 # Lines Arrow parses at a time; a block that fails is halved down to ``_SMALLEST`` lines, which
@@ -110,7 +110,7 @@ def catalogue_batches(
     stats.rejected.extend(r for _, r in sorted(rejected, key=lambda pair: pair[0]))
 
     staged = parsed.filter(pa.array(ok))
-    fixes = _repairs(staged, stats)
+    fixes = text_repairs(staged, rules.SONG_FIELDS, stats)
     rows = at[ok]
     lineage = [
         pa.array(lines.keys, pa.string()).take(pa.array(lines.file[rows])),
@@ -266,23 +266,3 @@ def _song_id(raw: bytes) -> str | None:
         return None
     song_id = obj.get("song_id") if isinstance(obj, dict) else None
     return song_id if isinstance(song_id, str) else None
-
-
-def _repairs(staged: pa.Table, stats: LoadStats) -> dict[str, dict[str, str]]:
-    """``fix_encoding`` over the distinct non-ASCII text values of the staged records, counted
-    per value as the rules count them; per column, the values it changes."""
-    fixes: dict[str, dict[str, str]] = {}
-    for key, col, kind, _ in rules.SONG_FIELDS:
-        if kind != "str":
-            continue
-        column = staged.column(key)
-        non_ascii = pc.invert(pc.string_is_ascii(column)).fill_null(False)
-        if not len(column) or not pc.any(non_ascii).as_py():
-            continue
-        for entry in pc.value_counts(column.filter(non_ascii)).to_pylist():
-            value, count = entry["values"], entry["counts"]
-            fixed = _fixed(value)
-            if fixed != value:
-                stats.repaired_values += count
-                fixes.setdefault(col, {})[value] = fixed
-    return fixes
