@@ -67,23 +67,18 @@ def catalogue_batches(
     lines = _Lines(files)
     records = np.flatnonzero(~lines.blank)
     parsed, at = _parse(lines, records)
-    ok = _passes(parsed, lines, at)
-
-    # Song ids of the records the rules will see anyway: a clean record sharing one is theirs.
-    song_ids = parsed.column("song_id").filter(pa.array(ok)).to_pylist()
+    ok = _passes(parsed)
     ruled = np.setdiff1d(records, at[ok], assume_unique=True)
-    for i in ruled.tolist():
-        song_id = _song_id(lines.raw(i))
-        if song_id is not None:
-            song_ids.append(song_id)
-    counts = pc.value_counts(pa.array(song_ids, pa.string()))
-    repeated = counts.field("values").filter(pc.greater(counts.field("counts"), 1))
+    ruled_ids = [_song_id(lines.raw(i)) for i in ruled.tolist()]  # the few the rules will see
+
+    # A clean record whose song_id another record has: decided here when the records are the
+    # same bytes, else the rules' (with every other record of that song_id).
     rejected: list[tuple[int, Rejected]] = []  # (line index, reject): sorted at the end
-    if len(repeated):
-        shared = pc.is_in(parsed.column("song_id"), repeated).fill_null(False)
-        shared = ok & shared.to_numpy(zero_copy_only=False)
-        ids = parsed.column("song_id").filter(pa.array(shared)).to_pylist()
-        copies, firsts = _copies(lines, at[shared], ids, ruled)
+    song_id = parsed.column("song_id")
+    shared = ok & _repeated(song_id.filter(pa.array(ok)), ruled_ids, song_id)
+    if shared.any():
+        ids = song_id.filter(pa.array(shared)).to_pylist()
+        copies, firsts = _copies(lines, at[shared], ids, set(ruled_ids))
         for i, first in copies.items():
             reason = f"exact duplicate of {lines.key(first)} line {int(lines.number[first])}"
             rejected.append(
@@ -92,21 +87,7 @@ def catalogue_batches(
         decided = np.fromiter([*firsts, *copies], np.int64)
         ruled = np.union1d(ruled, np.setdiff1d(at[shared], decided))
         ok &= ~shared | np.isin(at, np.fromiter(firsts, np.int64))
-
-    builder = BatchBuilder(rules.SONGS_SCHEMA)
-    seen_records: dict[bytes, tuple[str, int]] = {}
-    seen_ids: dict[str, tuple[str, int]] = {}
-    side = LoadStats(stats.target_table, None)
-    for i in ruled.tolist():  # key order, then line order: the rules' order
-        source_file, number, raw = lines.key(i), int(lines.number[i]), lines.raw(i)
-        try:
-            values = rules._checked_song(raw, source_file, number, seen_records, seen_ids, side)
-        except RecordError as exc:
-            rejected.append((i, Rejected(source_file, number, raw_text(raw), str(exc))))
-            continue
-        builder.append((*values, source_file, number, loaded_at))
-        stats.loaded += 1
-    stats.repaired_values += side.repaired_values
+    by_rules = _by_the_rules(lines, ruled, stats, loaded_at, rejected)
     stats.rejected.extend(r for _, r in sorted(rejected, key=lambda pair: pair[0]))
 
     staged = parsed.filter(pa.array(ok))
@@ -125,8 +106,45 @@ def catalogue_batches(
     stats.fallback_lines += len(ruled)
     for batch in out.to_batches(FETCH_ROWS):
         yield _repair(batch, fixes, rules.SONGS_SCHEMA)
-    if len(builder):
-        yield builder.flush()
+    if by_rules is not None:
+        yield by_rules
+
+
+def _repeated(
+    clean: pa.ChunkedArray, others: list[str | None], song_id: pa.ChunkedArray
+) -> np.ndarray:
+    """Whether each ``song_id`` is one that two records of the catalogue have (``clean``: the
+    clean records' ids, ``others``: the ids the rules will read from the rest)."""
+    every = pa.chunked_array([*clean.chunks, pa.array(others, pa.string())], pa.string())
+    counts = pc.value_counts(every)
+    repeated = counts.field("values").filter(pc.greater(counts.field("counts"), 1))
+    return pc.is_in(song_id, repeated).fill_null(False).to_numpy(zero_copy_only=False)
+
+
+def _by_the_rules(
+    lines: _Lines,
+    ruled: np.ndarray,
+    stats: LoadStats,
+    loaded_at: dt.datetime,
+    rejected: list[tuple[int, Rejected]],
+) -> pa.RecordBatch | None:
+    """The records ``ruled`` through ``_checked_song`` in key order, then line order, with the
+    rules' own memory of what was staged: their staged rows, their rejects into ``rejected``."""
+    builder = BatchBuilder(rules.SONGS_SCHEMA)
+    seen_records: dict[bytes, tuple[str, int]] = {}
+    seen_ids: dict[str, tuple[str, int]] = {}
+    side = LoadStats(stats.target_table, None)
+    for i in ruled.tolist():
+        source_file, number, raw = lines.key(i), int(lines.number[i]), lines.raw(i)
+        try:
+            values = rules._checked_song(raw, source_file, number, seen_records, seen_ids, side)
+        except RecordError as exc:
+            rejected.append((i, Rejected(source_file, number, raw_text(raw), str(exc))))
+            continue
+        builder.append((*values, source_file, number, loaded_at))
+    stats.loaded += len(builder)
+    stats.repaired_values += side.repaired_values
+    return builder.flush() if len(builder) else None
 
 
 class _Lines:
@@ -217,7 +235,7 @@ def _parse_block(lines: _Lines, block: np.ndarray) -> pa.Table | None:
     return parsed.select(_VALUES.names).cast(_VALUES)
 
 
-def _passes(parsed: pa.Table, lines: _Lines, at: np.ndarray) -> np.ndarray:
+def _passes(parsed: pa.Table) -> np.ndarray:
     """Whether each parsed record passes every rule that needs no other record."""
     ok = pa.array(np.ones(parsed.num_rows, bool))
     for key, _, kind, required in rules.SONG_FIELDS:
@@ -237,13 +255,12 @@ def _passes(parsed: pa.Table, lines: _Lines, at: np.ndarray) -> np.ndarray:
 
 
 def _copies(
-    lines: _Lines, shared: np.ndarray, song_ids: list[str], ruled: np.ndarray
+    lines: _Lines, shared: np.ndarray, song_ids: list[str], ruled_ids: set[str | None]
 ) -> tuple[dict[int, int], set[int]]:
     """Clean records whose song_id repeats, decided without the rules where that is exact:
     when every record of a song_id is clean and the same bytes (whitespace around them
     aside), the first in key order is staged and the others are its exact duplicates. Returns
     those duplicates (line index → the first's) and the firsts; the rest is the rules'."""
-    ruled_ids = {_song_id(lines.raw(i)) for i in ruled.tolist()}
     groups: dict[str, list[int]] = {}
     for i, song_id in zip(shared.tolist(), song_ids, strict=True):
         groups.setdefault(song_id, []).append(i)
