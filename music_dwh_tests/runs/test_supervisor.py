@@ -21,11 +21,16 @@ from music_dwh_tests.conftest import BIN, REPO_ROOT, Workspace, snapshot
 
 pytestmark = pytest.mark.e2e
 
-# A step of each phase, with a day range large enough that the step lasts a moment.
+# The steps of each phase, with a day range large enough that the phase lasts a moment. One
+# check step lasts ≈50 ms, about a poll of the instance: the checks phase is the four check
+# steps of staging_events (they run after it, before dbt).
 PHASES = {
-    "staging": "sparkify__staging_events",
-    "checks": "sparkify__staging_events_staging_events_expectations",
-    "dbt": "sparkify_dbt",
+    "staging": ("sparkify__staging_events",),
+    "checks": tuple(
+        f"sparkify__staging_events_staging_events_{check}"
+        for check in ("distribution", "expectations", "reconciliation", "row_count_band")
+    ),
+    "dbt": ("sparkify_dbt",),
 }
 
 
@@ -79,10 +84,10 @@ def _step_events(instance, run_id: str, kind) -> set[str]:
     }
 
 
-def start_load_and_freeze_in(ws: Workspace, step: str):
-    """Start ``music-dwh load sparkify``; once ``step`` has started, stop the worker's whole
-    process group (SIGSTOP) and check the step has not finished. Returns (proc, worker pid,
-    run id)."""
+def start_load_and_freeze_in(ws: Workspace, steps: tuple[str, ...]):
+    """Start ``music-dwh load sparkify``; once one of ``steps`` (a phase) has started, stop the
+    worker's whole process group (SIGSTOP) and check the phase has not finished: one of its
+    steps is still to run or to end. Returns (proc, worker pid, run id)."""
     from dagster import DagsterEventType
 
     instance = _instance(ws)
@@ -106,12 +111,12 @@ def start_load_and_freeze_in(ws: Workspace, step: str):
                     started = _step_events(instance, run.run_id, DagsterEventType.STEP_START)
                 except Exception:  # the writer holds SQLite for a moment: read again
                     started = set()
-                if step in started:
+                if started & set(steps):
                     break
-            time.sleep(0.05)
+            time.sleep(0.02)
         else:
             proc.kill()
-            raise AssertionError(f"{step} never started: {proc.communicate()}")
+            raise AssertionError(f"none of {steps} started: {proc.communicate()}")
         worker = next(
             c
             for c in psutil.Process(proc.pid).children()
@@ -121,10 +126,10 @@ def start_load_and_freeze_in(ws: Workspace, step: str):
         done = _step_events(instance, run.run_id, DagsterEventType.STEP_SUCCESS) | _step_events(
             instance, run.run_id, DagsterEventType.STEP_FAILURE
         )
-        if step in done:
+        if set(steps) <= done:
             os.killpg(worker.pid, signal.SIGCONT)
             proc.kill()
-            pytest.fail(f"{step} finished before the worker was frozen; make the step longer")
+            pytest.fail(f"{steps} finished before the worker was frozen; make the phase longer")
         return proc, worker.pid, run.run_id
     finally:
         instance.dispose()
