@@ -13,15 +13,14 @@ from music_dwh.staging.common import QuarantineThresholdExceeded
 
 
 @contextlib.contextmanager
-def failing_over_threshold(days_in_transaction: int | None = None) -> Iterator[None]:
+def failing_over_threshold() -> Iterator[None]:
     """A load whose quarantine share is over ``MUSIC_DWH_QUARANTINE_THRESHOLD`` (rolled back by
-    staging) fails the step with staging's message, without a Python traceback.
-    ``days_in_transaction``: days written in the same transaction, rolled back with it (else
-    what staging says in the exception)."""
+    staging) fails the step with staging's message, without a Python traceback, and says how
+    many other days its transaction rolled back (``exc.days_in_transaction``)."""
     try:
         yield
     except QuarantineThresholdExceeded as exc:
-        others = (days_in_transaction or exc.days_in_transaction) - 1
+        others = exc.days_in_transaction - 1
         rolled_back = (
             f"\n{others:,} other day(s) of the run were rolled back with it (the same "
             "transaction): their previous rows are kept too."

@@ -239,15 +239,17 @@ class DuckDBSession(SessionQueries):
             f"delete from {qualified(group[0].table)} where {quote(column)} in ({marks})", values
         )
         pending: list[pa.Table] = []
+        pending_rows = 0
         for w in group:
             w.rows_written = 0
             for batch in w.batches:
                 table = batch if isinstance(batch, pa.Table) else pa.Table.from_batches([batch])
                 w.rows_written += table.num_rows
                 pending.append(table)
-                if sum(t.num_rows for t in pending) >= MERGED_INSERT_ROWS:
+                pending_rows += table.num_rows
+                if pending_rows >= MERGED_INSERT_ROWS:
                     self._insert(w.table, w.schema.names, pa.concat_tables(pending))
-                    pending.clear()
+                    pending, pending_rows = [], 0
         if pending:
             self._insert(group[0].table, group[0].schema.names, pa.concat_tables(pending))
 

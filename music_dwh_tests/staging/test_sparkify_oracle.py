@@ -19,6 +19,7 @@ from music_dwh.datagen.sparkify import generate_sparkify, log_key
 from music_dwh.staging import sparkify as staging
 from music_dwh.staging import sparkify_duckdb
 from music_dwh.staging.common import LoadStats
+from music_dwh_tests.staging.oracle import assert_same
 
 DAY = dt.date(2018, 11, 1)
 DAY_MS = int(dt.datetime(2018, 11, 1, tzinfo=dt.UTC).timestamp() * 1000)
@@ -197,20 +198,8 @@ def _run(store, fast: bool) -> tuple[pa.Table, LoadStats]:
     return table.sort_by([("source_file", "ascending"), ("source_line", "ascending")]), stats
 
 
-def _books(stats: LoadStats):
-    return (stats.files, stats.records, stats.loaded, stats.repaired_values,
-            [(r.source_file, r.line_number, r.reason, r.raw_text) for r in stats.rejected])  # fmt: skip
-
-
 def _assert_same(store) -> tuple[LoadStats, LoadStats]:
-    slow, slow_stats = _run(store, fast=False)
-    fast, fast_stats = _run(store, fast=True)
-    assert _books(fast_stats) == _books(slow_stats)
-    assert fast.schema == slow.schema
-    for name in slow.column_names:  # column by column: a failure names the column
-        assert fast.column(name).equals(slow.column(name)), name
-    assert slow_stats.reconciles and fast_stats.reconciles
-    return fast_stats, slow_stats
+    return assert_same(lambda fast: _run(store, fast))
 
 
 @pytest.mark.parametrize(

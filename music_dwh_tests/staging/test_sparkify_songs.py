@@ -21,6 +21,7 @@ from music_dwh.sources.sparkify import SONG_PREFIX, is_song_file
 from music_dwh.staging import sparkify as staging
 from music_dwh.staging import sparkify_rules, sparkify_songs
 from music_dwh.staging.common import LoadStats
+from music_dwh_tests.staging.oracle import assert_same, books
 
 DAY = dt.date(2018, 11, 1)
 LOADED_AT = dt.datetime(2026, 1, 1)
@@ -107,19 +108,8 @@ def _run(store, fast: bool) -> tuple[pa.Table, LoadStats]:
     return table.sort_by([("source_file", "ascending"), ("source_line", "ascending")]), stats
 
 
-def _books(stats: LoadStats):
-    return (stats.files, stats.bytes, stats.records, stats.loaded, stats.repaired_values,
-            [(r.source_file, r.line_number, r.reason, r.raw_text) for r in stats.rejected])  # fmt: skip
-
-
 def _assert_same(store) -> tuple[LoadStats, LoadStats]:
-    slow, slow_stats = _run(store, fast=False)
-    fast, fast_stats = _run(store, fast=True)
-    assert _books(fast_stats) == _books(slow_stats)
-    assert fast.schema == slow.schema
-    for name in slow.column_names:  # column by column: a failure names the column
-        assert fast.column(name).equals(slow.column(name)), name
-    assert slow_stats.reconciles and fast_stats.reconciles
+    fast_stats, slow_stats = assert_same(lambda fast: _run(store, fast))
     assert fast_stats.records == staging.count_records(store, SONG_PREFIX)
     return fast_stats, slow_stats
 
@@ -220,7 +210,7 @@ def test_a_clean_catalogue_never_reaches_the_rules(store, monkeypatch):
     monkeypatch.setattr(sparkify_rules, "_checked_song", checked_song)
     fast, fast_stats = _run(store, fast=True)
     assert calls == [] and fast_stats.fallback_lines == 0
-    assert _books(fast_stats) == _books(slow_stats)
+    assert books(fast_stats) == books(slow_stats)
     assert fast.equals(slow)
     assert fast_stats.loaded == 2_000 and fast_stats.repaired_values > 0
 
