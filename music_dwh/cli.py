@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from music_dwh.runs.load import LAYERS, LoadPlan, UserError
-from music_dwh.settings import REPO_ROOT, SettingsError, get_settings
+from music_dwh.settings import REPO_ROOT, SettingsError, get_settings, parse_day, read_env_file
 
 DEFAULT_DAGSTER_HOME = "./data/dagster"
 # The first words of the shipped dagster.yaml: a DAGSTER_HOME copy starting so is ours to update.
@@ -31,9 +31,9 @@ def _say(message: str) -> None:
 
 def _date(text: str) -> dt.date:
     try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date; use YYYY-MM-DD") from None
+        return parse_day(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _at_least(minimum: int) -> Callable[[str], int]:
@@ -161,6 +161,22 @@ def _raw_days(system: str) -> list[dt.date]:
     return delivered_days(system, (o.key for o in store.list(SYSTEMS[system].DAILY_PREFIX)))
 
 
+def _no_days(system: str) -> UserError:
+    """No day of ``system`` in the raw store: what was expected there and what was found."""
+    import itertools
+
+    from music_dwh.sources import layout_problem
+
+    store = _store(None)
+    missing = not store.is_s3 and not os.path.isdir(store.location)
+    keys = None if missing else [o.key for o in itertools.islice(store.list(""), 10_000)]
+    return UserError(
+        f"no {system} days in the raw store: {layout_problem(system, store.describe(), keys)}\n"
+        f"Point MUSIC_DWH_RAW at your raw store, or generate sample data: "
+        f"music-dwh generate {system}"
+    )
+
+
 def _partitions_start(system: str) -> dt.date:
     settings = get_settings()
     return settings.starts[system]
@@ -176,14 +192,10 @@ def plan_load(
     """Check the range of days for ``system`` (default: every day in the raw store)."""
     import uuid
 
-    settings = get_settings()
     if start is None or end is None:
         days = _raw_days(system)
         if not days:
-            raise UserError(
-                f"no {system} files in the raw store {settings.raw}. Generate sample data with "
-                f"`music-dwh generate {system}` or point MUSIC_DWH_RAW at your raw store."
-            )
+            raise _no_days(system)
         start = start or days[0]
         end = end or days[-1]
     if end < start:
@@ -232,6 +244,13 @@ def print_summary() -> None:
     from music_dwh.resources.warehouse import Warehouse
 
     settings = get_settings()
+    target = settings.warehouse
+    if target.engine == "duckdb" and not target.path.is_file():
+        # Opening it would create an empty file: a mistyped path would look like an empty warehouse.
+        raise UserError(
+            f"no warehouse at {target.path} (MUSIC_DWH_WAREHOUSE={target.url}): check the path, "
+            "or load data first (`music-dwh load all`, or `make demo`)"
+        )
     warehouse = Warehouse.from_env()
     with warehouse.session() as session:
         _say(f"\nWarehouse {settings.warehouse.redacted()}")
@@ -252,9 +271,13 @@ def print_summary() -> None:
             _say(
                 f"\nsparkify: {plays:,} plays, {matched:,} matched to a catalogue song ({rate:.1%})"
             )
-            _say("\nTop 5 songs")
-            for title, artist, count in session.query(_analysis("sparkify_top_songs")):
-                _say(f"  {count:>7,}  {title} — {artist}")
+            # The report's ranking: every play counts, a song outside the catalogue under the
+            # title and artist as logged.
+            top = session.query(_analysis("report_sparkify_top_songs"))[:5]
+            _say("\nTop 5 songs (every play; * = not in the song catalogue)")
+            _say(f"  {'plays':>7}  song — artist")
+            for title, artist, in_catalogue, count in top:
+                _say(f"  {count:>7,}  {title} — {artist}{'' if in_catalogue else ' *'}")
             _say("\nBusiest hours (UTC)")
             for hour, count in session.query(_analysis("sparkify_busiest_hours")):
                 _say(f"  {hour:02d}:00  {count:>7,} plays")
@@ -410,103 +433,149 @@ def _clean_after_dev() -> None:
 
 
 # ---------------------------------------------------------------------------- parser
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="music-dwh", description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="command", required=True)
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Every option's help ends with its default, except where there is none to show (a flag,
+    an unset value whose help says what applies)."""
 
-    gen = sub.add_parser(
-        "generate", help="write a synthetic raw dataset in the sources' own format"
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.default in (None, False, argparse.SUPPRESS) or "default" in (action.help or ""):
+            return action.help
+        return super()._get_help_string(action)
+
+
+def version_text() -> str:
+    """The package and the stack it runs on: what a bug report needs."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    def of(name: str) -> str:
+        try:
+            return version(name)
+        except PackageNotFoundError:
+            return "not installed"
+
+    stack = ("dagster", "dagster-dbt", "dbt-core", "dbt-duckdb", "duckdb", "great-expectations")
+    parts = ", ".join(f"{name} {of(name)}" for name in stack)
+    return f"music-dwh {of('music_dwh')} ({parts}; Python {sys.version.split()[0]})"
+
+
+class _Version(argparse.Action):
+    """``--version`` on one line (argparse's own wraps it), the stack looked up only when asked."""
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        print(version_text())
+        parser.exit()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="music-dwh",
+        description="Generate sample data, load source systems through Dagster, print a summary.",
+        formatter_class=_HelpFormatter,
     )
-    gen_sub = gen.add_subparsers(dest="system", required=True)
-    g = gen_sub.add_parser("sparkify", help="event logs and the song catalogue")
-    g.add_argument("--start", type=_date, help="first day (default 2018-11-01)")
-    g.add_argument("--days", type=_positive, default=30)
-    g.add_argument("--events-per-day", type=_positive, default=1_000)
-    g.add_argument("--songs", type=_at_least(10), default=500)
-    g.add_argument("--seed", type=int, default=42)
-    g.add_argument("--out", help="raw store: folder or s3://bucket/prefix (default MUSIC_DWH_RAW)")
-    g.add_argument("-v", "--verbose", action="store_true", help="a line per day written")
+    parser.add_argument(
+        "--version", action=_Version, nargs=0, help="print the package and stack versions and exit"
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(parent, name: str, text: str) -> argparse.ArgumentParser:
+        return parent.add_parser(name, help=text, description=text, formatter_class=_HelpFormatter)
+
+    def raw_store_option(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--out", help="raw store: a folder or s3://bucket/prefix (default: MUSIC_DWH_RAW)"
+        )
+
+    def verbose_option(p: argparse.ArgumentParser, text: str) -> None:
+        p.add_argument("-v", "--verbose", action="store_true", help=text)
+
+    gen = command(sub, "generate", "write a synthetic raw dataset in a source system's own format")
+    gen_sub = gen.add_subparsers(dest="system", required=True, metavar="SYSTEM")
+    g = command(gen_sub, "sparkify", "Sparkify: daily event logs and the song catalogue")
+    g.add_argument("--start", type=_date, help="first day, YYYY-MM-DD (default: 2018-11-01)")
+    g.add_argument("--days", type=_positive, default=30, help="days of event logs")
+    g.add_argument("--events-per-day", type=_positive, default=1_000, help="events in each day")
+    g.add_argument("--songs", type=_at_least(10), default=500, help="songs in the catalogue")
+    g.add_argument("--seed", type=int, default=42, help="random seed (same seed, same files)")
+    raw_store_option(g)
+    verbose_option(g, "a line per day written")
     g.set_defaults(func=cmd_generate)
-    c = gen_sub.add_parser("chinook", help="store reference tables and daily invoices")
-    c.add_argument("--start", type=_date, help="first day (default 2021-01-01)")
-    c.add_argument("--days", type=_positive, default=90)
-    c.add_argument("--customers", type=_positive, default=200)
-    c.add_argument("--invoices-per-day", type=_positive, default=5)
-    c.add_argument("--seed", type=int, default=42)
-    c.add_argument("--out", help="raw store: folder or s3://bucket/prefix (default MUSIC_DWH_RAW)")
-    c.add_argument("-v", "--verbose", action="store_true")
+    c = command(gen_sub, "chinook", "Chinook: store reference tables and daily invoices")
+    c.add_argument("--start", type=_date, help="first day, YYYY-MM-DD (default: 2021-01-01)")
+    c.add_argument("--days", type=_positive, default=90, help="days of sales")
+    c.add_argument("--customers", type=_positive, default=200, help="customers of the store")
+    c.add_argument("--invoices-per-day", type=_positive, default=5, help="average invoices a day")
+    c.add_argument("--seed", type=int, default=42, help="random seed (same seed, same files)")
+    raw_store_option(c)
+    verbose_option(c, "a line per table and every tenth of the days written")
     c.set_defaults(func=cmd_generate)
 
-    ex = sub.add_parser("export-chinook", help="turn a Chinook SQLite database into the raw layout")
+    ex = command(sub, "export-chinook", "turn a Chinook SQLite database into the raw CSV layout")
     ex.add_argument("--sqlite", required=True, help="path to Chinook_Sqlite.sqlite")
-    ex.add_argument("--out", help="raw store: folder or s3://bucket/prefix (default MUSIC_DWH_RAW)")
-    ex.add_argument("-v", "--verbose", action="store_true")
+    raw_store_option(ex)
+    verbose_option(ex, "a line per table and every 50 days written")
     ex.set_defaults(func=cmd_export_chinook)
 
-    ld = sub.add_parser("load", help="materialize a system's assets for a range of days (one run)")
-    ld.add_argument("system", choices=[*SYSTEMS, "all"])
+    ld = command(sub, "load", "materialize a system's assets for a range of days (one Dagster run)")
+    ld.add_argument("system", choices=[*SYSTEMS, "all"], help="the source system, or all")
+    ld.add_argument("--start", type=_date, help="first day (default: the first day delivered)")
     ld.add_argument(
-        "--start", type=_date, help="first day (default: the first day in the raw store)"
-    )
-    ld.add_argument(
-        "--end", type=_date, help="last day, inclusive (default: the last day in the raw store)"
+        "--end", type=_date, help="last day, inclusive (default: the last day delivered)"
     )
     ld.add_argument(
         "--through",
         choices=LAYERS,
         default=LAYERS[-1],
-        help="materialize up to this layer, with its checks (default: report = everything)",
+        help="materialize up to this layer, with its checks (report = everything)",
     )
-    ld.add_argument(
-        "-v",
-        "--verbose",
-        action="store_true",
-        help="Dagster's full log instead of the progress display (dbt's: sql/logs/dbt.log)",
+    verbose_option(
+        ld, "Dagster's full log instead of the progress display (dbt's: sql/logs/dbt.log)"
     )
     ld.set_defaults(func=cmd_load)
 
-    pr = sub.add_parser("prepare", help="set up DAGSTER_HOME and the dbt manifest (make does this)")
+    pr = command(sub, "prepare", "set up DAGSTER_HOME and the dbt manifest (make does this)")
     pr.set_defaults(func=cmd_prepare)
 
-    sm = sub.add_parser("summary", help="rows per table, top songs, busiest hours")
+    sm = command(sub, "summary", "rows per table, top songs, busiest hours, where the reports are")
     sm.set_defaults(func=cmd_summary)
 
-    bk = sub.add_parser("backup", help="snapshot the DuckDB warehouse into a new folder (Parquet)")
+    bk = command(sub, "backup", "snapshot the DuckDB warehouse into a new folder (Parquet)")
     bk.add_argument("--to", required=True, metavar="DIR", help="a new (or empty) folder")
     bk.set_defaults(func=cmd_backup)
-    rs = sub.add_parser("restore", help="replace the DuckDB warehouse with a backup, atomically")
+    rs = command(sub, "restore", "replace the DuckDB warehouse with a backup, atomically")
     rs.add_argument(
         "--from", dest="source", required=True, metavar="DIR", help="a folder made by backup"
     )
     rs.add_argument("--force", action="store_true", help="replace an existing warehouse file")
     rs.set_defaults(func=cmd_restore)
 
-    dv = sub.add_parser("dev", help="the Dagster UI and daemon (dagster dev); Ctrl-C stops them")
-    dv.add_argument("--host", default="127.0.0.1")
-    dv.add_argument("--port", type=_positive, default=3000)
+    dv = command(sub, "dev", "the Dagster web UI and daemon (dagster dev); Ctrl-C stops them")
+    dv.add_argument("--host", default="127.0.0.1", help="address the web UI listens on")
+    dv.add_argument("--port", type=_positive, default=3000, help="port of the web UI")
     dv.set_defaults(func=cmd_dev)
 
-    demo = sub.add_parser("demo", help="generate sample data, load everything, print the summary")
-    demo.add_argument("--days", type=_positive, default=30)
-    demo.add_argument("--events-per-day", type=_positive, default=1_000)
-    demo.add_argument("--songs", type=_at_least(10), default=500)
-    demo.add_argument("--customers", type=_positive, default=200)
-    demo.add_argument("--invoices-per-day", type=_positive, default=5)
-    demo.add_argument("--seed", type=int, default=42)
+    demo = command(sub, "demo", "generate sample data, load everything, print the summary")
+    demo.add_argument("--days", type=_positive, default=30, help="days of each system")
+    demo.add_argument(
+        "--events-per-day", type=_positive, default=1_000, help="Sparkify events a day"
+    )
+    demo.add_argument("--songs", type=_at_least(10), default=500, help="songs in the catalogue")
+    demo.add_argument("--customers", type=_positive, default=200, help="Chinook customers")
+    demo.add_argument(
+        "--invoices-per-day", type=_positive, default=5, help="average Chinook invoices a day"
+    )
+    demo.add_argument("--seed", type=int, default=42, help="random seed (same seed, same files)")
     demo.set_defaults(func=cmd_demo)
 
     from music_dwh.bench.harness import add_arguments as add_bench_arguments
 
-    bn = sub.add_parser(
-        "bench", help="benchmark music_dwh against its baselines (writes bench/results.md)"
-    )
+    bn = command(sub, "bench", "benchmark music_dwh against its baselines (bench/results.md)")
     add_bench_arguments(bn)
     bn.set_defaults(func=cmd_bench)
 
     from music_dwh.bench.latency import add_arguments as add_latency_arguments
 
-    bl = sub.add_parser(
-        "bench-latency", help="file landed → rows in the star for one day, through the daemon"
+    bl = command(
+        sub, "bench-latency", "file landed → rows in the star for one day, through the daemon"
     )
     add_latency_arguments(bl)
     bl.set_defaults(func=cmd_bench_latency)
@@ -520,6 +589,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("DO_NOT_TRACK", "1")
     os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    try:
+        from_env_file = read_env_file()
+    except Exception as exc:  # a malformed .env: the parser's own words, one line
+        print(f"music-dwh: cannot read .env in {Path.cwd()}: {exc}", file=sys.stderr)
+        return 2
+    if from_env_file:
+        print(f"music-dwh: read {', '.join(from_env_file)} from .env", file=sys.stderr)
     args = build_parser().parse_args(argv)
     func: Callable[[argparse.Namespace], int] = args.func
     from music_dwh.runs.supervisor import Interrupted, signals_raise

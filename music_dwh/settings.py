@@ -7,6 +7,7 @@ Documented in the README and ``.env.example``.
 
 from __future__ import annotations
 
+import calendar
 import contextlib
 import datetime as dt
 import os
@@ -210,11 +211,44 @@ def _duration(name: str, value: str) -> float:
     return number * {"s": 1, "m": 60, "h": 3600}[unit]
 
 
+_DAY = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
+
+
+def parse_day(text: str) -> dt.date:
+    """A ``YYYY-MM-DD`` day. A well-formed date that is not on the calendar says so
+    (``2018-11-31 does not exist: November 2018 has 30 days``), not that it is malformed."""
+    match = _DAY.fullmatch(text.strip())
+    if not match:
+        raise ValueError(f"{text!r} is not a date; use YYYY-MM-DD")
+    year, month, day = map(int, match.groups())
+    if not 1 <= month <= 12:
+        raise ValueError(f"{text} does not exist: a month is 01 to 12")
+    days_in_month = calendar.monthrange(year, month)[1]
+    if not 1 <= day <= days_in_month:
+        month_name = dt.date(year, month, 1).strftime("%B %Y")
+        raise ValueError(f"{text} does not exist: {month_name} has {days_in_month} days")
+    return dt.date(year, month, day)
+
+
 def _date(name: str, value: str) -> dt.date:
     try:
-        return dt.date.fromisoformat(value)
+        return parse_day(value)
     except ValueError as exc:
-        raise SettingsError(f"{name}={value!r} is not a date; use YYYY-MM-DD") from exc
+        raise SettingsError(f"{name}: {exc}") from None
+
+
+def read_env_file(directory: Path | None = None) -> list[str]:
+    """Apply ``.env`` in ``directory`` (default: the working directory) to ``os.environ`` the
+    way ``dagster dev`` does, so the CLI, the UI and the daemon see the same settings: its
+    values win over the environment. Returns the names it set (never the values: secrets)."""
+    from dotenv import dotenv_values
+
+    path = (directory or Path.cwd()) / ".env"
+    if not path.is_file():
+        return []
+    values = {k: v for k, v in dotenv_values(path).items() if v is not None}
+    os.environ.update(values)
+    return sorted(values)
 
 
 @dataclass(frozen=True)

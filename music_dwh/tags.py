@@ -14,6 +14,10 @@ _engine = get_settings().warehouse.engine
 WAREHOUSE_POOL = "duckdb" if _engine == "duckdb" else None
 WAREHOUSE_KIND = _engine
 
+# On every run: the warehouse it wrote (its URL without credentials), shown with the run in the
+# UI, since one instance may have seen runs against several warehouses.
+WAREHOUSE_TAG = "music_dwh/warehouse"
+
 LAYER_TAG = "layer"
 SOURCE_SYSTEM_TAG = "source_system"
 # Bottom to top: what `music-dwh load --through` stops after.

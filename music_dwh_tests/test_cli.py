@@ -111,15 +111,38 @@ def test_load_builds_the_star_schema_and_matches_songs(small_sparkify):
     after = snapshot(ws.warehouse, "sparkify")
     assert after == before
 
+    # The load's run shows under the system's job; every run is tagged with the warehouse it
+    # wrote (the plain Dagster CLI's run too).
+    from dagster import DagsterInstance
+
+    with DagsterInstance.get() as instance:
+        runs = instance.get_runs()  # newest first
+    assert [r.job_name for r in runs] == ["__ASSET_JOB", "sparkify_job"]
+    assert [r.tags.get("music_dwh/warehouse") for r in runs] == [f"duckdb:///{ws.warehouse}"] * 2
+
     summary = ws.run("music-dwh", "summary").stdout
-    assert "Top 5 songs" in summary and "Busiest hours (UTC)" in summary
+    assert "Busiest hours (UTC)" in summary
+    # Top songs count every play, matched to the catalogue or not (starred).
+    lines = summary.splitlines()
+    top = lines.index("Top 5 songs (every play; * = not in the song catalogue)")
+    assert lines[top + 1].split() == ["plays", "song", "—", "artist"]
+    most, title_artist = lines[top + 2].split(maxsplit=1)
+    song_plays = query(
+        ws.warehouse,
+        "select song_title || ' — ' || artist_name || case when song_id is null then ' *' "
+        "else '' end, sum(plays) from sparkify.song_plays_daily "
+        "group by song_key, song_title, artist_name, song_id order by 2 desc, 1 limit 1",
+    )[0]
+    assert (title_artist, int(most.replace(",", ""))) == song_plays
     assert re.search(rf"\bsongplays\s+{counts['songplays']:,}\b", summary), summary
 
 
 def test_load_with_no_raw_files_says_what_to_do(workspace):
     proc = workspace.run("music-dwh", "load", "sparkify", check=False)
     assert proc.returncode == 2
-    assert "no sparkify files in the raw store" in proc.stderr
+    assert proc.stderr.startswith(
+        f"music-dwh: no sparkify days in the raw store: {workspace.raw} is empty"
+    )
     assert "music-dwh generate sparkify" in proc.stderr
     assert "Traceback" not in proc.stderr
 

@@ -2,7 +2,13 @@ from pathlib import Path
 
 import pytest
 
-from music_dwh.settings import Settings, SettingsError, parse_warehouse_url
+from music_dwh.settings import (
+    Settings,
+    SettingsError,
+    parse_day,
+    parse_warehouse_url,
+    read_env_file,
+)
 
 
 def test_defaults_are_the_embedded_warehouse_and_a_local_raw_folder(tmp_path, monkeypatch):
@@ -76,3 +82,40 @@ def test_sensor_intervals_default_to_30_and_120_seconds_and_take_durations():
         {"MUSIC_DWH_SENSOR_INTERVAL": "5", "MUSIC_DWH_SNAPSHOT_SENSOR_INTERVAL": "2m"}
     )
     assert (custom.sensor_interval_seconds, custom.snapshot_sensor_interval_seconds) == (5, 120)
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("2018-11-31", "2018-11-31 does not exist: November 2018 has 30 days"),
+        ("2019-02-29", "2019-02-29 does not exist: February 2019 has 28 days"),
+        ("2018-13-01", "2018-13-01 does not exist: a month is 01 to 12"),
+        ("2018-1-01", "'2018-1-01' is not a date; use YYYY-MM-DD"),
+        ("yesterday", "'yesterday' is not a date; use YYYY-MM-DD"),
+    ],
+)
+def test_a_day_that_does_not_exist_says_so(text, message):
+    with pytest.raises(ValueError) as caught:
+        parse_day(text)
+    assert str(caught.value) == message
+
+
+def test_a_leap_day_and_a_start_setting_are_days():
+    assert parse_day("2020-02-29").isoformat() == "2020-02-29"
+    with pytest.raises(
+        SettingsError, match=r"^MUSIC_DWH_SPARKIFY_START: 2018-11-31 does not exist"
+    ):
+        Settings.from_env({"MUSIC_DWH_SPARKIFY_START": "2018-11-31"})
+
+
+def test_the_env_file_in_the_working_directory_wins_as_in_dagster_dev(tmp_path, monkeypatch):
+    monkeypatch.setenv("MUSIC_DWH_RAW", "/from/the/shell")
+    monkeypatch.delenv("MUSIC_DWH_TIMEZONE", raising=False)
+    (tmp_path / ".env").write_text(
+        "# a comment\nMUSIC_DWH_RAW=/from/the/file\nMUSIC_DWH_TIMEZONE='Europe/Paris'\nEMPTY\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    assert read_env_file() == ["MUSIC_DWH_RAW", "MUSIC_DWH_TIMEZONE"]
+    assert Settings.from_env().raw == "/from/the/file"
+    assert Settings.from_env().timezone == "Europe/Paris"
+    assert read_env_file(tmp_path / "elsewhere") == []

@@ -316,8 +316,8 @@ def add_arguments(parser) -> None:
     parser.add_argument(
         "--days", type=int, default=3, help="days measured, one after the other (default 3)"
     )
-    parser.add_argument("--events-per-day", type=int, default=500)
-    parser.add_argument("--songs", type=int, default=100)
+    parser.add_argument("--events-per-day", type=int, default=500, help="events in each day")
+    parser.add_argument("--songs", type=int, default=100, help="songs in the catalogue")
     parser.add_argument(
         "--interval", help="sensor interval, e.g. 30s (default MUSIC_DWH_SENSOR_INTERVAL, 30 s)"
     )

@@ -35,6 +35,7 @@ from music_dwh.resources.postgres import PostgresSession
 from music_dwh.resources.raw_store import open_raw_store
 from music_dwh.resources.redshift import RedshiftSession
 from music_dwh.settings import WarehouseTarget, get_settings, parse_warehouse_url
+from music_dwh.tags import WAREHOUSE_TAG
 
 
 class Warehouse(ConfigurableResource):
@@ -80,6 +81,8 @@ class Warehouse(ConfigurableResource):
         if run is None:
             yield self
             return
+        if context.instance is not None:
+            context.instance.add_run_tags(run.run_id, {WAREHOUSE_TAG: target.redacted()})
         if target.engine != "duckdb":
             self.ensure_staging_tables()
             yield self

@@ -101,7 +101,8 @@ def run_load(plan: LoadPlan, say: Say) -> bool:
     checks = {
         k for k in graph.asset_check_keys if k.asset_key in keys and k.name != "freshness_check"
     }
-    job = defs.resolve_implicit_global_asset_job_def().get_subset(
+    # A subset of the system's own job, so the run shows under `<system>_job` in the UI.
+    job = defs.resolve_job_def(f"{system}_job").get_subset(
         asset_selection=set(keys), asset_check_selection=checks
     )
     days = (plan.end - plan.start).days + 1

@@ -164,6 +164,7 @@ def invoice_day_key(day: dt.date, table: str) -> str:
 
 
 key_for = invoice_day_key
+EXAMPLE_KEY = key_for(dt.date(2021, 1, 1), "invoice")
 
 _INVOICE_KEY = re.compile(
     re.escape(INVOICE_PREFIX)

@@ -91,6 +91,9 @@ def key_for(day: dt.date, name: str = "events") -> str:
     return f"{log_day_prefix(day)}{name}.json"
 
 
+EXAMPLE_KEY = key_for(dt.date(2018, 11, 1))
+
+
 def day_of(key: str) -> dt.date | None:
     """The day of a log key, or None when the key is not in the log layout."""
     m = _LOG_KEY.fullmatch(key)
