@@ -189,15 +189,16 @@ def plan_load(
     through: str = "report",
     verbose: bool = False,
 ) -> LoadPlan:
-    """Check the range of days for ``system`` (default: every day in the raw store)."""
+    """Check the range of days for ``system`` (default: every day in the raw store): a range in
+    which no day has a file is a mistake, said before any run starts."""
     import uuid
 
-    if start is None or end is None:
-        days = _raw_days(system)
-        if not days:
-            raise _no_days(system)
-        start = start or days[0]
-        end = end or days[-1]
+    settings = get_settings()
+    days = _raw_days(system)
+    if not days:
+        raise _no_days(system)
+    start = start or days[0]
+    end = end or days[-1]
     if end < start:
         raise UserError(f"--end {end} is before --start {start}")
     first = _partitions_start(system)
@@ -205,6 +206,12 @@ def plan_load(
         raise UserError(
             f"{start} is before the first {system} partition ({first}); set "
             f"MUSIC_DWH_{system.upper()}_START={start} to load earlier days"
+        )
+    if not any(start <= day <= end for day in days):
+        raise UserError(
+            f"no {system} file for any day of {start} … {end}: the raw store {settings.raw} "
+            f"has {system} files for {days[0]} … {days[-1]} ({len(days):,} days). Choose "
+            "--start/--end within those days."
         )
     return LoadPlan(system, start, end, str(uuid.uuid4()), through, verbose)
 
@@ -220,8 +227,9 @@ def load(
     answer Ctrl-C (``music_dwh.runs.supervisor``). Returns the worker's exit status."""
     from music_dwh.runs.supervisor import run_worker
 
-    plans = [plan_load(system, start, end, through, verbose) for system in systems]
+    # The instance first: its storage refusing the credentials says more than the days do.
     ensure_dagster_home()
+    plans = [plan_load(system, start, end, through, verbose) for system in systems]
     return run_worker(plans, _say)
 
 

@@ -39,6 +39,7 @@ SLOWEST_FIRST = [
     "music_dwh_tests/test_backup.py",
     "music_dwh_tests/test_webserver.py",
     "music_dwh_tests/test_cli.py",
+    "music_dwh_tests/runs/test_load.py",
     "music_dwh_tests/test_warehouse_password.py",
     "music_dwh_tests/test_physical_ranges.py",
     "music_dwh_tests/assets/test_chinook.py",

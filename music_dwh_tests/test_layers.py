@@ -27,6 +27,7 @@ LAYERS: dict[str, int] = {
     "music_dwh.markdown": 0,
     "music_dwh.runs.liveness": 0,
     "music_dwh.runs.progress": 0,
+    "music_dwh.runs.failures": 0,
     "music_dwh.resources": 1,
     "music_dwh.partitions": 1,
     "music_dwh.tags": 1,

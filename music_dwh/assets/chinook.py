@@ -18,7 +18,7 @@ from dagster import (
     multi_asset,
 )
 
-from music_dwh.assets.loads import failing_over_threshold, quarantine_metadata
+from music_dwh.assets.loads import add_day_books, failing_over_threshold, quarantine_metadata
 from music_dwh.assets.metadata import days_in_window, log_this_day, per_day_markdown, table_metadata
 from music_dwh.partitions import daily
 from music_dwh.resources.raw_store import RawStore
@@ -226,8 +226,11 @@ def invoice_staging(context: AssetExecutionContext, raw_store: RawStore, warehou
         to_load = set(delivered) | staging.days_with_rows(session, days[0], days[-1])
         load_days = [day for day in days if day in to_load]
 
+        judged = {}  # day → (invoice books, line books)
+
         def on_day(i: int, inv, lines) -> None:
             day = load_days[i]
+            judged[day] = (inv, lines)
             for name, stats in (("invoice", inv), ("invoice_line", lines)):
                 totals[name][0] += stats.records
                 totals[name][1] += stats.loaded
@@ -253,6 +256,17 @@ def invoice_staging(context: AssetExecutionContext, raw_store: RawStore, warehou
             f"{len(delivered):,} of {len(days):,} days had sales; {len(to_load):,} days written"
         )
         window = ("partition_date", days[0], days[-1] + dt.timedelta(days=1))
+        for day in days:
+            inv, lines = judged.get(day, (None, None))
+            for name, stats in (("invoice", inv), ("invoice_line", lines)):
+                add_day_books(
+                    context,
+                    day,
+                    stats.records if stats else 0,
+                    stats.quarantined if stats else 0,
+                    stats.files if stats else 0,
+                    asset_key=AssetKey([GROUP, f"staging_{name}"]),
+                )
         for name in ("invoice", "invoice_line"):
             records, _loaded, quarantined = totals[name]
             metadata = table_metadata(

@@ -4,10 +4,11 @@ quarantine over the threshold as the step's failure."""
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 from collections.abc import Iterator
 from typing import Any
 
-from dagster import Failure, MetadataValue
+from dagster import AssetExecutionContext, AssetKey, Failure, MetadataValue
 
 from music_dwh.staging.common import QuarantineThresholdExceeded
 
@@ -15,19 +16,12 @@ from music_dwh.staging.common import QuarantineThresholdExceeded
 @contextlib.contextmanager
 def failing_over_threshold() -> Iterator[None]:
     """A load whose quarantine share is over ``MUSIC_DWH_QUARANTINE_THRESHOLD`` (rolled back by
-    staging) fails the step with staging's message, without a Python traceback, and says how
-    many other days its transaction rolled back (``exc.days_in_transaction``)."""
+    staging) fails the step with staging's message, which names every day left unstaged,
+    without a Python traceback."""
     try:
         yield
     except QuarantineThresholdExceeded as exc:
-        others = exc.days_in_transaction - 1
-        rolled_back = (
-            f"\n{others:,} other day(s) of the run were rolled back with it (the same "
-            "transaction): their previous rows are kept too."
-            if others > 0
-            else ""
-        )
-        raise Failure(description=f"{exc}{rolled_back}") from None
+        raise Failure(description=str(exc)) from None
 
 
 def quarantine_metadata(records: int, quarantined: int) -> dict[str, Any]:
@@ -38,3 +32,21 @@ def quarantine_metadata(records: int, quarantined: int) -> dict[str, Any]:
         "quarantined": quarantined,
         "quarantine_rate": MetadataValue.float(round(rate, 6)),
     }
+
+
+def add_day_books(
+    context: AssetExecutionContext,
+    day: dt.date,
+    records: int,
+    quarantined: int,
+    files: int,
+    asset_key: AssetKey | None = None,
+) -> None:
+    """One day's own books on that day's materialization (a range run's metadata is otherwise
+    the same for every day): ``music-dwh load`` counts the quarantined records and the days
+    without a file (``files`` 0) from them."""
+    context.add_asset_metadata(
+        {**quarantine_metadata(records, quarantined), "files": files},
+        asset_key=asset_key,
+        partition_key=day.isoformat(),
+    )

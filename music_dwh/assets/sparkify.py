@@ -14,7 +14,7 @@ from dagster import (
     asset,
 )
 
-from music_dwh.assets.loads import failing_over_threshold, quarantine_metadata
+from music_dwh.assets.loads import add_day_books, failing_over_threshold, quarantine_metadata
 from music_dwh.assets.metadata import (
     FULL_METADATA_MAX_DAYS,
     days_in_window,
@@ -131,6 +131,7 @@ def staging_events(
         with failing_over_threshold():
             all_stats = staging.load_events_days(raw_store, session, days, threshold, on_day)
         for day, stats in zip(days, all_stats, strict=True):
+            add_day_books(context, day, stats.records, stats.quarantined, stats.files)
             per_day[day] = {
                 "records": stats.records,
                 "staged": stats.loaded,

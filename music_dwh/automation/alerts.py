@@ -40,6 +40,7 @@ from music_dwh.framework import (
     PARTITION_NAME_TAG,
     WILL_RETRY_TAG,
 )
+from music_dwh.runs.failures import user_error
 from music_dwh.settings import get_settings
 
 logger = logging.getLogger("music_dwh.alerts")
@@ -84,9 +85,7 @@ def redact(text: str | None) -> str | None:
 
 def _root_cause(error) -> str:
     """The user's exception inside Dagster's wrappers ("Error occurred while executing op …")."""
-    while error.cause is not None:
-        error = error.cause
-    return error.message
+    return user_error(error).message
 
 
 def run_link(run_id: str) -> str:

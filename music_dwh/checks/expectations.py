@@ -119,23 +119,32 @@ def run_suite(
             for o in outcomes
         ],
     )
-    failed = sum(not o.success for o in outcomes)
+    failing = [o for o in outcomes if not o.success]
     return AssetCheckResult(
         passed=passed,
         severity=AssetCheckSeverity.ERROR if suite.blocking else AssetCheckSeverity.WARN,
         description=None
         if passed
-        else f"{failed} expectation(s) failed"
-        + (f" on {', '.join(failing_days[:5])}" if failing_days else ""),
+        else f"{len(failing)} expectation(s) failed"
+        + (f" on {', '.join(failing_days[:5])}" if failing_days else "")
+        + ": "
+        + "; ".join(_failure_example(o) for o in failing[:3]),
         metadata={
             "expectations": MetadataValue.md(table),
             "evaluated_expectations": len(outcomes),
-            "failed_expectations": failed,
+            "failed_expectations": len(failing),
             "rows_validated": rows,
             "days_validated": len(days) if days and suite.partition_column else 0,
             "failing_days": MetadataValue.text(", ".join(failing_days) or "none"),
         },
     )
+
+
+def _failure_example(outcome: ExpectationOutcome) -> str:
+    """A failed expectation with how many values failed it and one of them, if GX kept some."""
+    value = outcome.sample[0] if outcome.sample else None
+    example = f", e.g. {value!r}" if value is not None else ""
+    return f"{outcome.label} ({outcome.unexpected_cell} unexpected{example})"
 
 
 def window_days(context: AssetCheckExecutionContext) -> list[dt.date] | None:

@@ -32,7 +32,8 @@ def _lock_holder(message: str) -> str:
         return "another process"
     pid = int(match.group(2))
     try:
-        command = " ".join(psutil.Process(pid).cmdline())[:160]
+        # One line, however the program was started (``python -c "…"`` holds newlines).
+        command = " ".join(" ".join(psutil.Process(pid).cmdline()).split())[:160]
     except (psutil.Error, OSError):
         command = match.group(1)
     return f"process {pid} ({command})"
@@ -163,8 +164,9 @@ class DuckDBSession(SessionQueries):
                 if waited >= timeout:
                     raise LockTimeout(
                         f"gave up after {waited:.0f} s waiting for the DuckDB warehouse {path}: "
-                        f"{holder} has it open. DuckDB allows one writer process: close that "
-                        "program (or let its run finish) and retry, or raise MUSIC_DWH_LOCK_TIMEOUT."
+                        f"{holder} has it open, and DuckDB allows one writer process. Close "
+                        "that program (or let its run finish) and retry, or raise "
+                        f"MUSIC_DWH_LOCK_TIMEOUT (now {timeout:.0f} s)."
                     ) from exc
                 if time.monotonic() >= next_report:
                     say(

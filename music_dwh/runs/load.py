@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import importlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -113,13 +114,15 @@ def run_load(plan: LoadPlan, say: Say) -> bool:
         f"{len(checks)} checks, from {settings.raw} into {settings.warehouse.redacted()} "
         f"(run {plan.run_id[:8]})"
     )
+    layer_of = {k.to_user_string(): graph.get(k).tags.get("layer", "") for k in keys}
+    quarantine = importlib.import_module(f"music_dwh.staging.{system}").QUARANTINE_TABLE
     if plan.verbose:
         loggers = {"console": {"config": {"log_level": "INFO"}}}
     else:
         from music_dwh.runs.progress import LOGGER_NAME
 
-        layer_of = {k.to_user_string(): graph.get(k).tags.get("layer", "") for k in keys}
-        loggers = {LOGGER_NAME: {"config": {"system": system, "layers": layer_of}}}
+        config = {"system": system, "layers": layer_of, "quarantine_table": quarantine}
+        loggers = {LOGGER_NAME: {"config": config}}
     with _writer_lock(settings, plan.run_id, command, lambda: clean_dead_runs(instance, say), say):
         if plan.through == "report":
             # The report step comes last: matplotlib loads meanwhile, off the critical path
@@ -139,27 +142,38 @@ def run_load(plan: LoadPlan, say: Say) -> bool:
             run_config={"loggers": loggers},
             raise_on_error=False,
         )
-    from music_dwh.runs.progress import close_progress
+    from music_dwh.runs.failures import failure_of
+    from music_dwh.runs.progress import Counts, close_progress
 
     close_progress()
     elapsed = time.monotonic() - started
+    failure = None if result.success else failure_of(result.all_events)
     evaluations = result.get_asset_check_evaluations()
     failed = [e for e in evaluations if not e.passed]
-    say(f"{system}: checks {len(evaluations) - len(failed)} passed, {len(failed)} failed")
+    if evaluations or result.success:
+        say(f"{system}: checks {len(evaluations) - len(failed)} passed, {len(failed)} failed")
     for e in failed:
-        say(
-            f"  {e.severity.value.lower()}: {e.asset_key.to_user_string()} {e.check_name}"
-            + (f" — {e.description}" if e.description else "")
-        )
+        if failure is None or e not in failure.checks:  # else the failure's reason names it
+            say(
+                f"  {e.severity.value.lower()}: {e.asset_key.to_user_string()} {e.check_name}"
+                + (f" — {e.description}" if e.description else "")
+            )
     if result.success:
-        say(f"{system}: run {result.run_id} succeeded in {elapsed:.1f} s")
+        tally = Counts(system, layer_of, quarantine)
+        for event in result.all_events:
+            tally.add(event)
+        problems = tally.data_problems(tally.quarantined, len(tally.days_without_file))
+        say(
+            f"{system}: run {result.run_id} succeeded in {elapsed:.1f} s"
+            + "".join(f"; {p}" for p in problems)
+        )
         return True
-    say(f"{system}: run {result.run_id} FAILED after {elapsed:.1f} s")
-    for event in result.all_events:
-        if event.is_step_failure:
-            error = event.step_failure_data.error
-            message = error.message.strip() if error else "unknown error"
-            say(f"  step {event.step_key}: {message}")
+    # Two lines at most: what failed and what to do; the rest is in -v's log and the UI.
+    first, *more = failure.reason.splitlines() or [""]
+    say(f"{system}: run {result.run_id} FAILED after {elapsed:.1f} s: {first}")
+    if more:
+        rest = " (more with -v)" if len(more) > 1 and not plan.verbose else ""
+        say(f"  {more[0].strip()}{rest}")
     return False
 
 

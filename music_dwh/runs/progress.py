@@ -1,6 +1,7 @@
 """``music-dwh load``'s compact progress: a Dagster logger that turns the run's structured
-events into one live status line (current step, days staged, tables built, checks, elapsed)
-and a line per finished step. ``music-dwh load -v`` uses Dagster's console logger instead.
+events into one live status line (current step, days staged, records quarantined, days without
+a file, tables built, checks, elapsed) and a line per finished step. ``music-dwh load -v`` uses
+Dagster's console logger instead; ``Counts`` tallies the run's events for both.
 
 On a terminal the status line is redrawn in place (rich); elsewhere (CI, a pipe, a log file)
 only the per-step lines are printed.
@@ -24,27 +25,69 @@ _ACTIVE: list[ProgressHandler] = []
 class Counts:
     system: str
     layers: dict[str, str]  # asset key "a/b" → layer
+    quarantine_table: str = ""  # where staging puts the records it rejects
     started: float = field(default_factory=time.monotonic)
     step: str | None = None
     step_started: float = 0.0
-    at_step_start: tuple[int, int, int] = (0, 0, 0)
+    at_step_start: tuple[int, ...] = (0, 0, 0, 0, 0)
     failed_at_step_start: int = 0
     pending_checks: list = field(default_factory=lambda: [0, 0.0, 0, 0])  # steps, s, checks, failed
     steps_done: int = 0
     days_staged: set = field(default_factory=set)
+    days_without_file: set = field(default_factory=set)
+    quarantined: int = 0
     built: set = field(default_factory=set)
     checks_passed: int = 0
     checks_failed: int = 0
     failed_steps: list[str] = field(default_factory=list)
 
-    def tallies(self) -> tuple[int, int, int]:
-        return len(self.days_staged), len(self.built), self.checks_passed + self.checks_failed
+    def tallies(self) -> tuple[int, ...]:
+        return (
+            len(self.days_staged),
+            len(self.built),
+            self.checks_passed + self.checks_failed,
+            self.quarantined,
+            len(self.days_without_file),
+        )
+
+    def add(self, event) -> None:
+        """Count what a materialization or a check evaluation of the run brings: staged days
+        (with the records quarantined and the days without a file, from each day's books),
+        tables built, checks."""
+        kind = event.event_type_value
+        if kind == "ASSET_MATERIALIZATION":
+            mat = event.step_materialization_data.materialization
+            key = mat.asset_key.to_user_string()
+            layer = self.layers.get(key)
+            if layer == "staging":
+                if mat.partition:
+                    self.days_staged.add(mat.partition)
+                    if _number(mat.metadata.get("files")) == 0:
+                        self.days_without_file.add(mat.partition)
+                self.quarantined += _number(mat.metadata.get("quarantined")) or 0
+            elif layer in ("star", "mart", "report"):
+                self.built.add(key)
+        elif kind == "ASSET_CHECK_EVALUATION":
+            if event.event_specific_data.passed:
+                self.checks_passed += 1
+            else:
+                self.checks_failed += 1
+
+    def data_problems(self, quarantined: int, without_file: int) -> list[str]:
+        """Quarantined records and days without a file, in words (nothing when there are none)."""
+        problems = []
+        if quarantined:
+            problems.append(f"{quarantined:,} record(s) quarantined in {self.quarantine_table}")
+        if without_file:
+            problems.append(f"{without_file:,} day(s) without a file")
+        return problems
 
     def status(self) -> str:
         elapsed = time.monotonic() - self.started
         parts = [
             f"{self.system}: {self.step or 'starting'}",
             f"{len(self.days_staged)} day(s) staged",
+            *self.data_problems(self.quarantined, len(self.days_without_file)),
             f"{len(self.built)} table(s) built",
             f"checks {self.checks_passed} passed, {self.checks_failed} failed",
             f"{int(elapsed // 60):02d}:{int(elapsed % 60):02d}",
@@ -52,10 +95,16 @@ class Counts:
         return " │ ".join(parts)
 
 
+def _number(value) -> int | None:
+    """An int metadata entry's value (as stored: a metadata value, or a plain int)."""
+    value = getattr(value, "value", value)
+    return value if isinstance(value, int) else None
+
+
 class ProgressHandler(logging.Handler):
-    def __init__(self, system: str, layers: dict[str, str]) -> None:
+    def __init__(self, system: str, layers: dict[str, str], quarantine_table: str = "") -> None:
         super().__init__(level=logging.DEBUG)
-        self.counts = Counts(system, layers)
+        self.counts = Counts(system, layers, quarantine_table)
         self._lock = threading.Lock()
         self._live = None
         if sys.stdout.isatty():
@@ -104,11 +153,14 @@ class ProgressHandler(logging.Handler):
             c.failed_at_step_start = c.checks_failed
         elif kind == "STEP_SUCCESS":
             c.steps_done += 1
-            days, built, checks = (a - b for a, b in zip(c.tallies(), c.at_step_start, strict=True))
+            days, built, checks, quarantined, without_file = (
+                a - b for a, b in zip(c.tallies(), c.at_step_start, strict=True)
+            )
             what = [f"{time.monotonic() - c.step_started:.1f} s"]
             what += [f"{days} day(s) staged"] if days else []
+            what += c.data_problems(quarantined, without_file)
             what += [f"{built} table(s) built"] if built else []
-            if checks and not days and not built:  # a check step: fold into one line
+            if checks and len(what) == 1:  # a check step: fold into one line
                 pending = c.pending_checks
                 pending[0] += 1
                 pending[1] += time.monotonic() - c.step_started
@@ -120,26 +172,14 @@ class ProgressHandler(logging.Handler):
                 self._print(f"  ✓ {event.step_key} ({', '.join(what)})")
             c.step = None
         elif kind == "STEP_FAILURE":
-            error = event.step_failure_data.error if event.step_failure_data else None
-            message = (error.message.strip().splitlines() or [""])[0] if error else ""
+            # Why is said once, after the run (``run_load``): the user's exception without
+            # Dagster's wrappers.
             c.failed_steps.append(event.step_key)
             self._flush_checks()
-            self._print(f"  ✗ {event.step_key} FAILED: {message[:300]}")
+            self._print(f"  ✗ {event.step_key} FAILED ({time.monotonic() - c.step_started:.1f} s)")
             c.step = None
-        elif kind == "ASSET_MATERIALIZATION":
-            mat = event.step_materialization_data.materialization
-            key = mat.asset_key.to_user_string()
-            layer = c.layers.get(key)
-            if layer == "staging" and mat.partition:
-                c.days_staged.add(mat.partition)
-            elif layer in ("star", "mart", "report"):
-                c.built.add(key)
-        elif kind == "ASSET_CHECK_EVALUATION":
-            evaluation = event.event_specific_data
-            if evaluation.passed:
-                c.checks_passed += 1
-            else:
-                c.checks_failed += 1
+        else:
+            c.add(event)
 
     def close(self) -> None:
         with self._lock:
@@ -154,13 +194,14 @@ class ProgressHandler(logging.Handler):
     config_schema={
         "system": Field(str, default_value=""),
         "layers": Field(Permissive(), default_value={}),
+        "quarantine_table": Field(str, default_value=""),
     },
     description="Compact progress of a music-dwh load: one status line and a line per step.",
 )
 def progress_logger(init_context) -> logging.Logger:
     log = logging.Logger(LOGGER_NAME, level=logging.DEBUG)
     config = init_context.logger_config
-    handler = ProgressHandler(config["system"], dict(config["layers"]))
+    handler = ProgressHandler(config["system"], dict(config["layers"]), config["quarantine_table"])
     _ACTIVE.append(handler)
     log.addHandler(handler)
     return log

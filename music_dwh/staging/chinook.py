@@ -364,16 +364,19 @@ def load_invoice_days(
     As for Sparkify's events: a store day is a few records, and a commit per day cost more than
     judging it. Days are judged (``on_day(i, invoices, lines)`` after each: progress) until
     their records fill a transaction, then written; a day over the quarantine threshold rolls
-    back its transaction (``QuarantineThresholdExceeded.days_in_transaction``).
+    back its transaction (``QuarantineThresholdExceeded.transaction_days``; ``later_days`` are
+    never written).
     """
     loaded_at = utc_now()
     results, writes, records, group = [], [], 0, 0
 
-    def flush() -> None:
+    def flush(last: int) -> None:
+        """Write the days judged since the last write, ``days[last]`` the last of them."""
         try:
             session.write(writes)
         except QuarantineThresholdExceeded as exc:
-            exc.days_in_transaction = group
+            exc.transaction_days = list(days[last + 1 - group : last + 1])
+            exc.later_days = len(days) - last - 1
             raise
         writes.clear()
 
@@ -387,10 +390,10 @@ def load_invoice_days(
         if on_day is not None:
             on_day(i, inv_stats, line_stats)
         if records >= TRANSACTION_RECORDS:
-            flush()
+            flush(i)
             records, group = 0, 0
     if writes:
-        flush()
+        flush(len(days) - 1)
     return results
 
 

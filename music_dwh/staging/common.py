@@ -82,9 +82,59 @@ TRANSACTION_RECORDS = 1_000_000
 class QuarantineThresholdExceeded(Exception):
     """Too large a share of a load was bad: the load is rolled back and the partition fails.
 
-    ``days_in_transaction``: the days written in the same transaction, rolled back with it."""
+    The loader that wrote days together fills in ``transaction_days`` (the days written in the
+    same transaction, all rolled back with this one) and ``later_days`` (the days of the run
+    after that transaction, never written), so the message can say every day left unstaged."""
 
-    days_in_transaction: int = 1
+    def __init__(self, stats: LoadStats, threshold: float) -> None:
+        super().__init__(stats.target_table)
+        self.table = stats.target_table
+        self.day = stats.partition_date
+        self.quarantined = stats.quarantined
+        self.records = stats.records
+        self.threshold = threshold
+        self.first_bad = [
+            f"{r.source_file} line {r.line_number}: {r.reason}" for r in stats.rejected[:5]
+        ]
+        self.transaction_days: list[dt.date] = [self.day] if self.day else []
+        self.later_days = 0
+
+    def __str__(self) -> str:
+        where = f" for {self.day}" if self.day else ""
+        share = (
+            f"{self.table}{where}: {self.quarantined:,} of {self.records:,} raw records "
+            f"({self.quarantined / self.records:.1%}) are bad, more than the {self.threshold:.0%} "
+            "allowed (MUSIC_DWH_QUARANTINE_THRESHOLD)"
+        )
+        if self.day is None:
+            kept = "nothing was loaded, the previous rows are kept."
+        else:
+            others = [d for d in self.transaction_days if d != self.day]
+            not_staged = [str(self.day)]
+            if others:
+                not_staged.append(
+                    f"{describe_days(others)} (rolled back with it: the same transaction)"
+                )
+            if self.later_days:
+                not_staged.append(f"the {self.later_days:,} later day(s) of the run (not tried)")
+            kept = f"not staged, their previous rows kept: {_and(not_staged)}."
+        return (
+            f"{share}; {kept}\n"
+            f"First bad record: {self.first_bad[0]}. Fix or re-deliver the file(s), or raise "
+            "the threshold if this share is expected.\n"
+            + "\n".join(f"  {line}" for line in self.first_bad[1:])
+        ).rstrip()
+
+
+def describe_days(days: list[dt.date]) -> str:
+    """A few days by name; a longer run of them as its first and last day."""
+    if len(days) <= 3:
+        return _and([str(d) for d in days])
+    return f"{len(days):,} days {days[0]} … {days[-1]}"
+
+
+def _and(parts: list[str]) -> str:
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
 def utc_now() -> dt.datetime:
@@ -149,17 +199,7 @@ class LoadStats:
 
     def check_threshold(self, threshold: float) -> None:
         if self.records and self.quarantine_rate > threshold:
-            first = "\n".join(
-                f"  {r.source_file} line {r.line_number}: {r.reason}" for r in self.rejected[:5]
-            )
-            where = f" for {self.partition_date}" if self.partition_date else ""
-            raise QuarantineThresholdExceeded(
-                f"{self.target_table}{where}: {self.quarantined:,} of {self.records:,} raw records "
-                f"({self.quarantine_rate:.1%}) are bad, more than the {threshold:.0%} allowed "
-                f"(MUSIC_DWH_QUARANTINE_THRESHOLD). Nothing was loaded for this partition; the "
-                f"previous rows are kept. First bad records:\n{first}\n"
-                "Fix or re-deliver the file(s), or raise the threshold if this share is expected."
-            )
+            raise QuarantineThresholdExceeded(self, threshold)
 
     def quarantine_batches(self, loaded_at: dt.datetime) -> Iterator[pa.RecordBatch]:
         if not self.rejected:

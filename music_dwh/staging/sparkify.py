@@ -218,7 +218,8 @@ def load_events_days(
     memory until it commits: 30 days at 270,000 events a day needed 4 GB). A day is never split,
     so a run that fails or is killed leaves each day as it was or completely loaded; a day over
     the quarantine threshold rolls back its whole transaction
-    (``QuarantineThresholdExceeded.days_in_transaction`` says how many days that was).
+    (``QuarantineThresholdExceeded.transaction_days`` names them, ``later_days`` counts the
+    days after them, never written).
     While one day is written, a thread judges the next (Arrow's reader, numpy and DuckDB
     release the GIL), so reading and writing overlap on two cores. ``on_day(i, stats)`` is
     called as each day is written: progress.
@@ -270,7 +271,8 @@ def load_events_days(
                 try:
                     session.write([w for i in group for w in day_writes(i)])
                 except QuarantineThresholdExceeded as exc:
-                    exc.days_in_transaction = len(group)
+                    exc.transaction_days = [days[i] for i in group]
+                    exc.later_days = len(days) - group.stop
                     raise
                 per_day = -(-sum(all_stats[i].records for i in group) // len(group))
                 if all_stats[0].bytes <= SMALL_DAY_BYTES:

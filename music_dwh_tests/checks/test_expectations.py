@@ -62,7 +62,10 @@ def test_a_bad_day_is_named_with_its_unexpected_values(warehouse, monkeypatch, c
     assert "ExpectColumnValuesToBeInSet(level) | ❌ | 2 |" in table
     assert "premium" in table and "gold" in table
     assert "ExpectColumnValuesToNotBeNull(n) | ❌ | 1 |" in table
-    assert result.description == "2 expectation(s) failed on 2018-11-02"
+    assert result.description == (
+        "2 expectation(s) failed on 2018-11-02: ExpectColumnValuesToNotBeNull(n) (1 unexpected); "
+        "ExpectColumnValuesToBeInSet(level) (2 unexpected, e.g. 'premium')"
+    )
 
 
 def test_only_the_window_is_judged(warehouse):
@@ -228,7 +231,10 @@ def test_results_are_matched_to_their_expectations(warehouse):
     assert "ExpectColumnValuesToNotBeNull(level) | ✅ | 0 |" in table
     assert "ExpectColumnValuesToNotBeNull(n) | ✅ | 1 |" in table
     assert "ExpectColumnValuesToBeInSet(level) | ❌ | 1 |  | premium | 2018-11-01 |" in table
-    assert result.description == "1 expectation(s) failed on 2018-11-01"
+    assert result.description == (
+        "1 expectation(s) failed on 2018-11-01: ExpectColumnValuesToBeInSet(level) "
+        "(1 unexpected, e.g. 'premium')"
+    )
 
 
 def test_an_unpartitioned_table_fails_with_details(warehouse, validations):

@@ -206,6 +206,38 @@ def test_a_day_without_sales_is_an_empty_partition(store, warehouse):
     assert (inv, lines, quarantine) == ([], [], [])
 
 
+def test_a_day_over_the_threshold_names_the_days_its_transaction_rolled_back(
+    store, warehouse, monkeypatch
+):
+    """Three records a day, four at most a transaction: days 1-2 are written together, then
+    day 3. Day 2 over the threshold rolls back day 1 too; day 3 is never written."""
+    from music_dwh.staging.common import QuarantineThresholdExceeded
+
+    days = [DAY + dt.timedelta(days=n) for n in range(3)]
+    for n, day in enumerate(days):
+        invoice = f"{n + 1},7,{day} 00:00:00,a,b,,c,d,1.98"
+        good = [f"{2 * n + 1},{n + 1},1,0.99,1", f"{2 * n + 2},{n + 1},2,0.99,1"]
+        lines = [good[0], f"{2 * n + 2},{n + 1},99,0.99,1"] if n == 1 else good
+        base = f"chinook/invoices/{day:%Y/%m/%d}/"
+        store.write_bytes(base + "invoice.csv", f"{INVOICE_HEADER}\n{invoice}\n".encode())
+        store.write_bytes(base + "invoice_line.csv", "\n".join([LINE_HEADER, *lines]).encode())
+    monkeypatch.setattr(staging, "TRANSACTION_RECORDS", 4)
+    delivered = staging.invoice_files_by_day(store, days[0], days[-1])
+    with warehouse.session() as s:
+        with pytest.raises(QuarantineThresholdExceeded) as info:
+            staging.load_invoice_days(store, s, days, 0.05, {1, 2}, {7}, delivered)
+        assert s.query("select count(*) from chinook.staging_invoice")[0][0] == 0
+    assert info.value.transaction_days == days[:2] and info.value.later_days == 1
+    assert (
+        str(info.value)
+        .splitlines()[0]
+        .endswith(
+            "not staged, their previous rows kept: 2021-01-03, 2021-01-02 (rolled back with it: "
+            "the same transaction) and the 1 later day(s) of the run (not tried)."
+        )
+    )
+
+
 def test_reference_snapshot_with_quoted_fields_and_bad_rows(store, warehouse):
     store.write_bytes(
         "chinook/reference/track.csv",

@@ -264,7 +264,13 @@ def test_a_run_of_days_shares_transactions_reported_day_by_day(store, warehouse,
             "select partition_date, min(iteminsession), count(*) from sparkify.staging_events "
             "group by 1 order by 1"
         )
-    assert info.value.days_in_transaction == 2
+    assert info.value.transaction_days == days[1:3] and info.value.later_days == 1
+    assert str(info.value).splitlines()[0] == (
+        "staging_events for 2018-11-03: 2 of 3 raw records (66.7%) are bad, more than the 5% "
+        "allowed (MUSIC_DWH_QUARANTINE_THRESHOLD); not staged, their previous rows kept: "
+        "2018-11-03, 2018-11-02 (rolled back with it: the same transaction) and the 1 later "
+        "day(s) of the run (not tried)."
+    )
     assert kept == [(days[0], 10, 2), (days[1], 0, 1), (days[2], 0, 3), (days[3], 0, 3)]
 
 
