@@ -8,6 +8,7 @@ they show in ``dagster dev``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import os
 import sys
@@ -124,6 +125,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
             songs=args.songs,
             seed=args.seed,
             progress=_say if args.verbose else None,
+            force=args.force,
         )
     else:
         from music_dwh.datagen.chinook import generate_chinook
@@ -137,17 +139,23 @@ def cmd_generate(args: argparse.Namespace) -> int:
             invoices_per_day=args.invoices_per_day,
             seed=args.seed,
             progress=_say if args.verbose else None,
+            force=args.force,
         )
     _say(f"{summary.describe()} ({time.monotonic() - started:.1f} s)")
     return 0
 
 
 def cmd_export_chinook(args: argparse.Namespace) -> int:
-    from music_dwh.datagen.chinook_export import export_chinook
+    from music_dwh.datagen.chinook_export import ChinookExportError, export_chinook
 
     store = _store(args.out)
     _say(f"Exporting {args.sqlite} into {store.describe()} …")
-    summary = export_chinook(args.sqlite, store, progress=_say if args.verbose else None)
+    try:
+        summary = export_chinook(
+            args.sqlite, store, progress=_say if args.verbose else None, force=args.force
+        )
+    except ChinookExportError as exc:
+        raise UserError(str(exc)) from None
     _say(summary.describe())
     return 0
 
@@ -289,38 +297,149 @@ def cmd_prepare(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------------------- demo
-def cmd_demo(args: argparse.Namespace) -> int:
-    """Generate sample data for every system, load everything, print the summary."""
-    settings = get_settings()
-    from music_dwh.datagen.chinook import generate_chinook
-    from music_dwh.datagen.sparkify import generate_sparkify
+def demo_environment() -> tuple[dict[str, str], list[str]]:
+    """The demo's own places, the embedded defaults under ./data whatever the environment says
+    (sample data must never land in a configured raw store, warehouse or Dagster instance), and
+    the variables set to somewhere else, which it ignores."""
+    from music_dwh.settings import DEFAULTS, parse_warehouse_url
 
+    warehouse = parse_warehouse_url(DEFAULTS["MUSIC_DWH_WAREHOUSE"]).path
+    places = {
+        "MUSIC_DWH_RAW": Path(DEFAULTS["MUSIC_DWH_RAW"]).resolve(),
+        "MUSIC_DWH_REPORTS": Path(DEFAULTS["MUSIC_DWH_REPORTS"]).resolve(),
+        "DAGSTER_HOME": Path(DEFAULT_DAGSTER_HOME).resolve(),
+    }
+    ignored = [
+        name
+        for name, place in places.items()
+        if (value := os.environ.get(name, "").strip())
+        and (value.startswith("s3://") or Path(value).expanduser().resolve() != place)
+    ]
+    value = os.environ.get("MUSIC_DWH_WAREHOUSE", "").strip()
+    if value:
+        try:
+            configured = parse_warehouse_url(value).path
+        except SettingsError:
+            configured = None
+        if configured != warehouse:
+            ignored.append("MUSIC_DWH_WAREHOUSE")
+    if os.environ.get("MUSIC_DWH_DAGSTER_STORAGE", "").strip().lower() not in ("", "sqlite"):
+        ignored.append("MUSIC_DWH_DAGSTER_STORAGE")
+    env = {name: str(place) for name, place in places.items()}
+    env["MUSIC_DWH_WAREHOUSE"] = f"duckdb:///{warehouse}"
+    env["MUSIC_DWH_DAGSTER_STORAGE"] = "sqlite"
+    return env, ignored
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Generate sample data for every system, load everything, print the summary: all of it
+    under ./data."""
+    from music_dwh.settings import temporary_environ
+
+    env, ignored = demo_environment()
+    data = Path(env["MUSIC_DWH_RAW"]).parent
+    if ignored:
+        _say(
+            f"The demo writes only under {data}; it ignores {', '.join(ignored)} from the environment"
+        )
+    # The load's worker process reads its settings from this environment.
+    with temporary_environ(env):
+        return _demo(args)
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from music_dwh.datagen import chinook, sparkify
+    from music_dwh.datagen.ownership import refusal, survey
+
+    settings = get_settings()
     store = _store(None)
+    foreign = [
+        key for system in (sparkify, chinook) for key in survey(store, system.WRITER).foreign
+    ]
+    if foreign and not args.force:
+        raise refusal(
+            store,
+            "music-dwh demo",
+            foreign,
+            f"Move them out of {store.describe()}, or add --force to write its files over any at "
+            "the same keys (files it does not write are never removed)",
+        )
     _say(f"[1/3] Generating sample data into {settings.raw}")
-    sparkify = generate_sparkify(
+    generated = sparkify.generate_sparkify(
         store,
         start=settings.sparkify_start,
         days=args.days,
         events_per_day=args.events_per_day,
         songs=args.songs,
         seed=args.seed,
+        force=args.force,
     )
-    _say(f"      {sparkify.describe()}")
-    chinook = generate_chinook(
+    _say(f"      {generated.describe()}")
+    generated = chinook.generate_chinook(
         store,
         start=settings.chinook_start,
         days=args.days,
         customers=args.customers,
         invoices_per_day=args.invoices_per_day,
         seed=args.seed,
+        force=args.force,
     )
-    _say(f"      {chinook.describe()}")
-    _say("[2/3] Materializing every asset for every partition")
+    _say(f"      {generated.describe()}")
+    _say(
+        f"[2/3] Materializing every asset for every partition into {settings.warehouse.redacted()}"
+    )
     status = load(SYSTEMS, None, None)
     _say("[3/3] Summary")
     print_summary()
     _say("\nExplore it in the Dagster UI: make dev  (then open http://127.0.0.1:3000)")
     return status
+
+
+def cmd_clean_demo(args: argparse.Namespace) -> int:
+    """Remove what the project writes under ./data, and only that: the generated raw files
+    (a file of your own there, or one you changed, is kept), the warehouse, the reports and
+    the Dagster instance (a hand-written dagster.yaml is kept)."""
+    import shutil
+
+    from music_dwh.datagen import chinook, chinook_export, sparkify
+    from music_dwh.datagen.ownership import remove_written
+    from music_dwh.reports.kit import REPORT_MARK
+    from music_dwh.resources.writer_lock import lock_path
+
+    env, _ = demo_environment()
+    raw = Path(env["MUSIC_DWH_RAW"])
+    removed = kept = 0
+    if raw.is_dir():
+        store = _store(str(raw))
+        for writer in (sparkify.WRITER, chinook.WRITER, chinook_export.WRITER):
+            gone, left = remove_written(store, writer)
+            removed += gone
+            kept += left
+    _say(f"{raw}: removed {removed:,} generated files, kept {kept:,} others")
+    from music_dwh.settings import parse_warehouse_url
+
+    warehouse = parse_warehouse_url(env["MUSIC_DWH_WAREHOUSE"]).path
+    for path in (warehouse, warehouse.with_name(warehouse.name + ".wal"), lock_path(warehouse)):
+        path.unlink(missing_ok=True)
+    reports = Path(env["MUSIC_DWH_REPORTS"])
+    for system in SYSTEMS:
+        report = reports / f"{system}.html"
+        if report.is_file() and REPORT_MARK.encode() in report.read_bytes():
+            report.unlink()
+    home = Path(env["DAGSTER_HOME"])
+    if home.is_dir():
+        for entry in home.iterdir():
+            if entry.name == "dagster.yaml" and not entry.read_text().startswith(SHIPPED_MARKER):
+                continue
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
+    for folder in (reports, raw, home, raw.parent):
+        with contextlib.suppress(OSError):  # kept when something of the user's is left in it
+            folder.rmdir()
+    _say(f"removed the demo's warehouse, reports and Dagster instance under {raw.parent}")
+    return 0
 
 
 # ---------------------------------------------------------------------------- backup
@@ -426,6 +545,12 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--seed", type=int, default=42)
     g.add_argument("--out", help="raw store: folder or s3://bucket/prefix (default MUSIC_DWH_RAW)")
     g.add_argument("-v", "--verbose", action="store_true", help="a line per day written")
+    g.add_argument(
+        "--force",
+        action="store_true",
+        help="write even where files it did not write are: its files replace any at the same "
+        "keys, the others are kept",
+    )
     g.set_defaults(func=cmd_generate)
     c = gen_sub.add_parser("chinook", help="store reference tables and daily invoices")
     c.add_argument("--start", type=_date, help="first day (default 2021-01-01)")
@@ -435,12 +560,24 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--seed", type=int, default=42)
     c.add_argument("--out", help="raw store: folder or s3://bucket/prefix (default MUSIC_DWH_RAW)")
     c.add_argument("-v", "--verbose", action="store_true")
+    c.add_argument(
+        "--force",
+        action="store_true",
+        help="write even where files it did not write are: its files replace any at the same "
+        "keys, the others are kept",
+    )
     c.set_defaults(func=cmd_generate)
 
     ex = sub.add_parser("export-chinook", help="turn a Chinook SQLite database into the raw layout")
     ex.add_argument("--sqlite", required=True, help="path to Chinook_Sqlite.sqlite")
     ex.add_argument("--out", help="raw store: folder or s3://bucket/prefix (default MUSIC_DWH_RAW)")
     ex.add_argument("-v", "--verbose", action="store_true")
+    ex.add_argument(
+        "--force",
+        action="store_true",
+        help="write even where files it did not write are: its files replace any at the same "
+        "keys, the others are kept",
+    )
     ex.set_defaults(func=cmd_export_chinook)
 
     ld = sub.add_parser("load", help="materialize a system's assets for a range of days (one run)")
@@ -486,14 +623,27 @@ def build_parser() -> argparse.ArgumentParser:
     dv.add_argument("--port", type=_positive, default=3000)
     dv.set_defaults(func=cmd_dev)
 
-    demo = sub.add_parser("demo", help="generate sample data, load everything, print the summary")
+    demo = sub.add_parser(
+        "demo", help="generate sample data, load everything, print the summary (all under ./data)"
+    )
     demo.add_argument("--days", type=_positive, default=30)
     demo.add_argument("--events-per-day", type=_positive, default=1_000)
     demo.add_argument("--songs", type=_at_least(10), default=500)
     demo.add_argument("--customers", type=_positive, default=200)
     demo.add_argument("--invoices-per-day", type=_positive, default=5)
     demo.add_argument("--seed", type=int, default=42)
+    demo.add_argument(
+        "--force",
+        action="store_true",
+        help="write even where files it did not write are: its files replace any at the same "
+        "keys, the others are kept",
+    )
     demo.set_defaults(func=cmd_demo)
+    cd = sub.add_parser(
+        "clean-demo",
+        help="remove what the project writes under ./data (files of your own there are kept)",
+    )
+    cd.set_defaults(func=cmd_clean_demo)
 
     from music_dwh.bench.harness import add_arguments as add_bench_arguments
 

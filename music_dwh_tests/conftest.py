@@ -267,6 +267,31 @@ def s3_server():
         server.stop()
 
 
+@pytest.fixture(params=["folder", "s3"])
+def folder_or_s3_store(request, tmp_path, monkeypatch):
+    """An empty raw store: a folder, or a prefix of a new bucket on the moto server. The AWS
+    variables are set, so ``open_raw_store`` and the CLI in this process reach the same bucket."""
+    from music_dwh.resources.raw_store import open_raw_store
+
+    if request.param == "folder":
+        return open_raw_store(str(tmp_path / "raw"))
+    import uuid
+
+    import boto3
+
+    endpoint = request.getfixturevalue("s3_server")
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_REGION": "us-east-1",
+    }.items():
+        monkeypatch.setenv(name, value)
+    bucket = f"raw-{uuid.uuid4().hex[:12]}"
+    boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1").create_bucket(Bucket=bucket)
+    return open_raw_store(f"s3://{bucket}/landing", endpoint_url=endpoint, region_name="us-east-1")
+
+
 def postgres_bindir() -> Path | None:
     """Where initdb and pg_ctl are: PATH, ``pg_config --bindir``, /usr/lib/postgresql/*/bin."""
     import shutil
