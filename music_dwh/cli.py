@@ -303,31 +303,31 @@ def demo_environment() -> tuple[dict[str, str], list[str]]:
     the variables set to somewhere else, which it ignores."""
     from music_dwh.settings import DEFAULTS, parse_warehouse_url
 
-    warehouse = parse_warehouse_url(DEFAULTS["MUSIC_DWH_WAREHOUSE"]).path
-    places = {
-        "MUSIC_DWH_RAW": Path(DEFAULTS["MUSIC_DWH_RAW"]).resolve(),
-        "MUSIC_DWH_REPORTS": Path(DEFAULTS["MUSIC_DWH_REPORTS"]).resolve(),
-        "DAGSTER_HOME": Path(DEFAULT_DAGSTER_HOME).resolve(),
-    }
-    ignored = [
-        name
-        for name, place in places.items()
-        if (value := os.environ.get(name, "").strip())
-        and (value.startswith("s3://") or Path(value).expanduser().resolve() != place)
-    ]
-    value = os.environ.get("MUSIC_DWH_WAREHOUSE", "").strip()
-    if value:
+    def place(value: str) -> Path | None:
+        return None if value.startswith("s3://") else Path(value).expanduser().resolve()
+
+    def warehouse(url: str) -> Path | None:
         try:
-            configured = parse_warehouse_url(value).path
+            return parse_warehouse_url(url).path
         except SettingsError:
-            configured = None
-        if configured != warehouse:
-            ignored.append("MUSIC_DWH_WAREHOUSE")
-    if os.environ.get("MUSIC_DWH_DAGSTER_STORAGE", "").strip().lower() not in ("", "sqlite"):
-        ignored.append("MUSIC_DWH_DAGSTER_STORAGE")
-    env = {name: str(place) for name, place in places.items()}
-    env["MUSIC_DWH_WAREHOUSE"] = f"duckdb:///{warehouse}"
-    env["MUSIC_DWH_DAGSTER_STORAGE"] = "sqlite"
+            return None
+
+    # variable → (the demo's value, how a value names its place)
+    own = {
+        "MUSIC_DWH_RAW": (DEFAULTS["MUSIC_DWH_RAW"], place),
+        "MUSIC_DWH_WAREHOUSE": (DEFAULTS["MUSIC_DWH_WAREHOUSE"], warehouse),
+        "MUSIC_DWH_REPORTS": (DEFAULTS["MUSIC_DWH_REPORTS"], place),
+        "DAGSTER_HOME": (DEFAULT_DAGSTER_HOME, place),
+        "MUSIC_DWH_DAGSTER_STORAGE": ("sqlite", lambda value: value.lower()),
+    }
+    env: dict[str, str] = {}
+    ignored: list[str] = []
+    for name, (default, where) in own.items():
+        mine = where(default)
+        value = os.environ.get(name, "").strip()
+        if value and where(value) != mine:
+            ignored.append(name)
+        env[name] = f"duckdb:///{mine}" if name == "MUSIC_DWH_WAREHOUSE" else str(mine)
     return env, ignored
 
 
@@ -411,11 +411,10 @@ def cmd_clean_demo(args: argparse.Namespace) -> int:
     removed = kept = 0
     if raw.is_dir():
         store = _store(str(raw))
-        for writer in (sparkify.WRITER, chinook.WRITER, chinook_export.WRITER):
-            gone, left = remove_written(store, writer)
-            removed += gone
-            kept += left
-    _say(f"{raw}: removed {removed:,} generated files, kept {kept:,} others")
+        writers = (sparkify.WRITER, chinook.WRITER, chinook_export.WRITER)
+        removed = sum(remove_written(store, writer) for writer in writers)
+        kept = len({o.key for w in writers for prefix in w.scope for o in store.list(prefix)})
+    _say(f"{raw}: removed {removed:,} generated files, kept {kept:,} it did not write")
     from music_dwh.settings import parse_warehouse_url
 
     warehouse = parse_warehouse_url(env["MUSIC_DWH_WAREHOUSE"]).path

@@ -138,13 +138,19 @@ class Workspace:
         }
 
     def run(
-        self, *args: str, check: bool = True, timeout: int = 600
+        self,
+        *args: str,
+        check: bool = True,
+        timeout: int = 600,
+        cwd: Path = REPO_ROOT,
+        env: dict[str, str] | None = None,
     ) -> subprocess.CompletedProcess:
-        """Run a console script of this venv (``music-dwh``, ``dagster``) against the workspace."""
+        """Run a console script of this venv (``music-dwh``, ``dagster``) against the workspace,
+        in ``cwd``, with ``env`` on top of the workspace's environment."""
         proc = subprocess.run(
             [str(BIN / args[0]), *args[1:]],
-            cwd=REPO_ROOT,
-            env=self.env,
+            cwd=cwd,
+            env={**self.env, **(env or {})},
             capture_output=True,
             text=True,
             timeout=timeout,

@@ -173,11 +173,11 @@ def writing(store: RawStore, writer: Writer, force: bool = False) -> Iterator[Ou
     out.save(out.written)
 
 
-def remove_written(store: RawStore, writer: Writer) -> tuple[int, int]:
-    """Remove ``writer``'s own unchanged files and its manifest; returns (removed, kept): the
-    files in its scope it did not write, or that changed since, are kept."""
+def remove_written(store: RawStore, writer: Writer) -> int:
+    """Remove ``writer``'s own unchanged files and its manifest; returns how many files went.
+    The files in its scope it did not write, or that changed since, stay."""
     found = survey(store, writer)
     removed = store.delete_keys(sorted(found.own))
     if writer.manifest_key not in found.foreign:
         store.delete_keys([writer.manifest_key])
-    return removed, len([k for k in found.foreign if k != writer.manifest_key])
+    return removed
