@@ -405,6 +405,7 @@ def cmd_clean_demo(args: argparse.Namespace) -> int:
     from music_dwh.datagen.ownership import remove_written
     from music_dwh.reports.kit import REPORT_MARK
     from music_dwh.resources.writer_lock import lock_path
+    from music_dwh.settings import parse_warehouse_url
 
     env, _ = demo_environment()
     raw = Path(env["MUSIC_DWH_RAW"])
@@ -415,8 +416,6 @@ def cmd_clean_demo(args: argparse.Namespace) -> int:
         removed = sum(remove_written(store, writer) for writer in writers)
         kept = len({o.key for w in writers for prefix in w.scope for o in store.list(prefix)})
     _say(f"{raw}: removed {removed:,} generated files, kept {kept:,} it did not write")
-    from music_dwh.settings import parse_warehouse_url
-
     warehouse = parse_warehouse_url(env["MUSIC_DWH_WAREHOUSE"]).path
     for path in (warehouse, warehouse.with_name(warehouse.name + ".wal"), lock_path(warehouse)):
         path.unlink(missing_ok=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import re
+import uuid
 from pathlib import Path
 
 import pytest
@@ -234,10 +235,11 @@ def test_load_through_a_layer_stops_there_and_runs_its_checks(small_sparkify):
 # The rule itself (manifests, force, own output replaced) is tested in datagen/test_ownership.py;
 # here: what a user sees, in a folder and in S3.
 def _arguments(command: str) -> list[str]:
+    if command == "export-chinook":
+        return ["--sqlite", str(require_shared("chinook", "Chinook_Sqlite.sqlite"))]
     return {
         "generate sparkify": ["--days", "3", "--events-per-day", "60", "--songs", "20"],
         "generate chinook": ["--days", "4", "--customers", "5", "--invoices-per-day", "3"],
-        "export-chinook": ["--sqlite", str(require_shared("chinook", "Chinook_Sqlite.sqlite"))],
     }[command]
 
 
@@ -287,6 +289,15 @@ def test_with_force_generate_writes_its_files_beside_the_others(tmp_path, capsys
     assert "sparkify/NOTES.txt" in capsys.readouterr().err
 
 
+def test_export_of_a_missing_database_is_one_line(tmp_path, capsys):
+    missing = tmp_path / "nope.sqlite"
+    assert cli.main(["export-chinook", "--sqlite", str(missing), "--out", str(tmp_path)]) == 2
+    assert capsys.readouterr().err.splitlines()[0] == (
+        f"music-dwh: {missing}: no such file. Point the export at the Chinook SQLite database "
+        "(Chinook_Sqlite.sqlite from https://github.com/lerocha/chinook-database)."
+    )
+
+
 DEMO = ["demo", "--days", "1", "--events-per-day", "100", "--songs", "200", "--customers", "10"]
 
 
@@ -317,7 +328,9 @@ def test_demo_refuses_files_it_did_not_write_in_data_raw(workspace, tmp_path):
     assert sorted(p.name for p in (here / "data").iterdir()) == ["raw"]
 
 
-def test_demo_writes_only_under_data_whatever_the_environment_says(workspace, tmp_path, s3_server):
+def test_demo_writes_only_under_data_whatever_the_environment_says(
+    workspace, tmp_path, s3_server, monkeypatch
+):
     """MUSIC_DWH_RAW names a bucket with a user's file, the other variables the workspace:
     the demo writes all of it under ./data, and clean-demo removes exactly that again."""
     import boto3
@@ -328,15 +341,15 @@ def test_demo_writes_only_under_data_whatever_the_environment_says(workspace, tm
         "AWS_ENDPOINT_URL": s3_server,
         "AWS_REGION": "us-east-1",
     }
+    for name, value in aws.items():
+        monkeypatch.setenv(name, value)
+    bucket_name = f"production-raw-{uuid.uuid4().hex[:8]}"
     boto3.client("s3", endpoint_url=s3_server, region_name="us-east-1").create_bucket(
-        Bucket="production-raw"
+        Bucket=bucket_name
     )
-    bucket = open_raw_store("s3://production-raw/landing", s3_server, "us-east-1")
-    with pytest.MonkeyPatch.context() as env:
-        for name, value in aws.items():
-            env.setenv(name, value)
-        bucket.write_bytes("sparkify/NOTES.txt", NOTES["sparkify/NOTES.txt"])
-        in_bucket = listing(bucket)
+    bucket = open_raw_store(f"s3://{bucket_name}/landing", s3_server, "us-east-1")
+    bucket.write_bytes("sparkify/NOTES.txt", NOTES["sparkify/NOTES.txt"])
+    in_bucket = listing(bucket)
     here = tmp_path / "here"
     here.mkdir()
     data = here / "data"
@@ -360,10 +373,7 @@ def test_demo_writes_only_under_data_whatever_the_environment_says(workspace, tm
     assert plays > 0 and invoices > 0
     assert sorted(p.name for p in (data / "reports").iterdir()) == ["chinook.html", "sparkify.html"]
     assert (data / "dagster" / "dagster.yaml").is_file()
-    with pytest.MonkeyPatch.context() as env:
-        for name, value in aws.items():
-            env.setenv(name, value)
-        assert listing(bucket) == in_bucket
+    assert listing(bucket) == in_bucket
     assert list(workspace.raw.iterdir()) == [] and not workspace.warehouse.exists()
     assert not workspace.dagster_home.exists() and not (workspace.root / "reports").exists()
 
