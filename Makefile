@@ -61,5 +61,8 @@ PORT ?= 3000
 dev: install
 	$(BIN)/music-dwh dev --port $(PORT)
 
+## clean: remove what the project writes under ./data (files of your own there are kept) and dbt's build files
 clean:
-	rm -rf data sql/target sql/logs .pytest_cache
+	@if [ -x $(BIN)/music-dwh ]; then $(BIN)/music-dwh clean-demo; \
+	elif [ -d data ]; then echo "no $(BIN)/music-dwh: ./data left as it is (it knows which files it wrote)"; fi
+	rm -rf sql/target sql/logs .pytest_cache

@@ -8,6 +8,7 @@ they show in ``dagster dev``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import os
 import sys
@@ -124,6 +125,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
             songs=args.songs,
             seed=args.seed,
             progress=_say if args.verbose else None,
+            force=args.force,
         )
     else:
         from music_dwh.datagen.chinook import generate_chinook
@@ -137,17 +139,23 @@ def cmd_generate(args: argparse.Namespace) -> int:
             invoices_per_day=args.invoices_per_day,
             seed=args.seed,
             progress=_say if args.verbose else None,
+            force=args.force,
         )
     _say(f"{summary.describe()} ({time.monotonic() - started:.1f} s)")
     return 0
 
 
 def cmd_export_chinook(args: argparse.Namespace) -> int:
-    from music_dwh.datagen.chinook_export import export_chinook
+    from music_dwh.datagen.chinook_export import ChinookExportError, export_chinook
 
     store = _store(args.out)
     _say(f"Exporting {args.sqlite} into {store.describe()} …")
-    summary = export_chinook(args.sqlite, store, progress=_say if args.verbose else None)
+    try:
+        summary = export_chinook(
+            args.sqlite, store, progress=_say if args.verbose else None, force=args.force
+        )
+    except ChinookExportError as exc:
+        raise UserError(str(exc)) from None
     _say(summary.describe())
     return 0
 
@@ -320,38 +328,147 @@ def cmd_prepare(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------------------- demo
-def cmd_demo(args: argparse.Namespace) -> int:
-    """Generate sample data for every system, load everything, print the summary."""
-    settings = get_settings()
-    from music_dwh.datagen.chinook import generate_chinook
-    from music_dwh.datagen.sparkify import generate_sparkify
+def demo_environment() -> tuple[dict[str, str], list[str]]:
+    """The demo's own places, the embedded defaults under ./data whatever the environment says
+    (sample data must never land in a configured raw store, warehouse or Dagster instance), and
+    the variables set to somewhere else, which it ignores."""
+    from music_dwh.settings import DEFAULTS, parse_warehouse_url
 
+    def place(value: str) -> Path | None:
+        return None if value.startswith("s3://") else Path(value).expanduser().resolve()
+
+    def warehouse(url: str) -> Path | None:
+        try:
+            return parse_warehouse_url(url).path
+        except SettingsError:
+            return None
+
+    # variable → (the demo's value, how a value names its place)
+    own = {
+        "MUSIC_DWH_RAW": (DEFAULTS["MUSIC_DWH_RAW"], place),
+        "MUSIC_DWH_WAREHOUSE": (DEFAULTS["MUSIC_DWH_WAREHOUSE"], warehouse),
+        "MUSIC_DWH_REPORTS": (DEFAULTS["MUSIC_DWH_REPORTS"], place),
+        "DAGSTER_HOME": (DEFAULT_DAGSTER_HOME, place),
+        "MUSIC_DWH_DAGSTER_STORAGE": ("sqlite", lambda value: value.lower()),
+    }
+    env: dict[str, str] = {}
+    ignored: list[str] = []
+    for name, (default, where) in own.items():
+        mine = where(default)
+        value = os.environ.get(name, "").strip()
+        if value and where(value) != mine:
+            ignored.append(name)
+        env[name] = f"duckdb:///{mine}" if name == "MUSIC_DWH_WAREHOUSE" else str(mine)
+    return env, ignored
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Generate sample data for every system, load everything, print the summary: all of it
+    under ./data."""
+    from music_dwh.settings import temporary_environ
+
+    env, ignored = demo_environment()
+    data = Path(env["MUSIC_DWH_RAW"]).parent
+    if ignored:
+        _say(
+            f"The demo writes only under {data}; it ignores {', '.join(ignored)} from the environment"
+        )
+    # The load's worker process reads its settings from this environment.
+    with temporary_environ(env):
+        return _demo(args)
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from music_dwh.datagen import chinook, sparkify
+    from music_dwh.datagen.ownership import refusal, survey
+
+    settings = get_settings()
     store = _store(None)
+    foreign = [
+        key for system in (sparkify, chinook) for key in survey(store, system.WRITER).foreign
+    ]
+    if foreign and not args.force:
+        raise refusal(
+            store,
+            "music-dwh demo",
+            foreign,
+            f"Move them out of {store.describe()}, or add --force to write its files over any at "
+            "the same keys (files it does not write are never removed)",
+        )
     _say(f"[1/3] Generating sample data into {settings.raw}")
-    sparkify = generate_sparkify(
+    generated = sparkify.generate_sparkify(
         store,
         start=settings.sparkify_start,
         days=args.days,
         events_per_day=args.events_per_day,
         songs=args.songs,
         seed=args.seed,
+        force=args.force,
     )
-    _say(f"      {sparkify.describe()}")
-    chinook = generate_chinook(
+    _say(f"      {generated.describe()}")
+    generated = chinook.generate_chinook(
         store,
         start=settings.chinook_start,
         days=args.days,
         customers=args.customers,
         invoices_per_day=args.invoices_per_day,
         seed=args.seed,
+        force=args.force,
     )
-    _say(f"      {chinook.describe()}")
-    _say("[2/3] Materializing every asset for every partition")
+    _say(f"      {generated.describe()}")
+    _say(
+        f"[2/3] Materializing every asset for every partition into {settings.warehouse.redacted()}"
+    )
     status = load(SYSTEMS, None, None)
     _say("[3/3] Summary")
     print_summary()
     _say("\nExplore it in the Dagster UI: make dev  (then open http://127.0.0.1:3000)")
     return status
+
+
+def cmd_clean_demo(args: argparse.Namespace) -> int:
+    """Remove what the project writes under ./data, and only that: the generated raw files
+    (a file of your own there, or one you changed, is kept), the warehouse, the reports and
+    the Dagster instance (a hand-written dagster.yaml is kept)."""
+    import shutil
+
+    from music_dwh.datagen import chinook, chinook_export, sparkify
+    from music_dwh.datagen.ownership import remove_written
+    from music_dwh.reports.kit import REPORT_MARK
+    from music_dwh.resources.writer_lock import lock_path
+    from music_dwh.settings import parse_warehouse_url
+
+    env, _ = demo_environment()
+    raw = Path(env["MUSIC_DWH_RAW"])
+    removed = kept = 0
+    if raw.is_dir():
+        store = _store(str(raw))
+        writers = (sparkify.WRITER, chinook.WRITER, chinook_export.WRITER)
+        removed = sum(remove_written(store, writer) for writer in writers)
+        kept = len({o.key for w in writers for prefix in w.scope for o in store.list(prefix)})
+    _say(f"{raw}: removed {removed:,} generated files, kept {kept:,} it did not write")
+    warehouse = parse_warehouse_url(env["MUSIC_DWH_WAREHOUSE"]).path
+    for path in (warehouse, warehouse.with_name(warehouse.name + ".wal"), lock_path(warehouse)):
+        path.unlink(missing_ok=True)
+    reports = Path(env["MUSIC_DWH_REPORTS"])
+    for system in SYSTEMS:
+        report = reports / f"{system}.html"
+        if report.is_file() and REPORT_MARK.encode() in report.read_bytes():
+            report.unlink()
+    home = Path(env["DAGSTER_HOME"])
+    if home.is_dir():
+        for entry in home.iterdir():
+            if entry.name == "dagster.yaml" and not entry.read_text().startswith(SHIPPED_MARKER):
+                continue
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
+    for folder in (reports, raw, home, raw.parent):
+        with contextlib.suppress(OSError):  # kept when something of the user's is left in it
+            folder.rmdir()
+    _say(f"removed the demo's warehouse, reports and Dagster instance under {raw.parent}")
+    return 0
 
 
 # ---------------------------------------------------------------------------- backup
@@ -496,6 +613,14 @@ def build_parser() -> argparse.ArgumentParser:
     def verbose_option(p: argparse.ArgumentParser, text: str) -> None:
         p.add_argument("-v", "--verbose", action="store_true", help=text)
 
+    def force_option(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--force",
+            action="store_true",
+            help="write even where files it did not write are: its files replace any at the same "
+            "keys, the others are kept",
+        )
+
     gen = command(sub, "generate", "write a synthetic raw dataset in a source system's own format")
     gen_sub = gen.add_subparsers(dest="system", required=True, metavar="SYSTEM")
     g = command(gen_sub, "sparkify", "Sparkify: daily event logs and the song catalogue")
@@ -506,6 +631,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--seed", type=int, default=42, help="random seed (same seed, same files)")
     raw_store_option(g)
     verbose_option(g, "a line per day written")
+    force_option(g)
     g.set_defaults(func=cmd_generate)
     c = command(gen_sub, "chinook", "Chinook: store reference tables and daily invoices")
     c.add_argument("--start", type=_date, help="first day, YYYY-MM-DD (default: 2021-01-01)")
@@ -515,12 +641,14 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--seed", type=int, default=42, help="random seed (same seed, same files)")
     raw_store_option(c)
     verbose_option(c, "a line per table and every tenth of the days written")
+    force_option(c)
     c.set_defaults(func=cmd_generate)
 
     ex = command(sub, "export-chinook", "turn a Chinook SQLite database into the raw CSV layout")
     ex.add_argument("--sqlite", required=True, help="path to Chinook_Sqlite.sqlite")
     raw_store_option(ex)
     verbose_option(ex, "a line per table and every 50 days written")
+    force_option(ex)
     ex.set_defaults(func=cmd_export_chinook)
 
     ld = command(sub, "load", "materialize a system's assets for a range of days (one Dagster run)")
@@ -561,7 +689,9 @@ def build_parser() -> argparse.ArgumentParser:
     dv.add_argument("--port", type=_positive, default=3000, help="port of the web UI")
     dv.set_defaults(func=cmd_dev)
 
-    demo = command(sub, "demo", "generate sample data, load everything, print the summary")
+    demo = command(
+        sub, "demo", "generate sample data, load everything, print the summary (all under ./data)"
+    )
     demo.add_argument("--days", type=_positive, default=30, help="days of each system")
     demo.add_argument(
         "--events-per-day", type=_positive, default=1_000, help="Sparkify events a day"
@@ -572,7 +702,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--invoices-per-day", type=_positive, default=5, help="average Chinook invoices a day"
     )
     demo.add_argument("--seed", type=int, default=42, help="random seed (same seed, same files)")
+    force_option(demo)
     demo.set_defaults(func=cmd_demo)
+    cd = command(
+        sub,
+        "clean-demo",
+        "remove what the project writes under ./data (files of your own there are kept)",
+    )
+    cd.set_defaults(func=cmd_clean_demo)
 
     from music_dwh.bench.harness import add_arguments as add_bench_arguments
 

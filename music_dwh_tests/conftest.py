@@ -139,13 +139,19 @@ class Workspace:
         }
 
     def run(
-        self, *args: str, check: bool = True, timeout: int = 600
+        self,
+        *args: str,
+        check: bool = True,
+        timeout: int = 600,
+        cwd: Path = REPO_ROOT,
+        env: dict[str, str] | None = None,
     ) -> subprocess.CompletedProcess:
-        """Run a console script of this venv (``music-dwh``, ``dagster``) against the workspace."""
+        """Run a console script of this venv (``music-dwh``, ``dagster``) against the workspace,
+        in ``cwd``, with ``env`` on top of the workspace's environment."""
         proc = subprocess.run(
             [str(BIN / args[0]), *args[1:]],
-            cwd=REPO_ROOT,
-            env=self.env,
+            cwd=cwd,
+            env={**self.env, **(env or {})},
             capture_output=True,
             text=True,
             timeout=timeout,
@@ -266,6 +272,31 @@ def s3_server():
         yield f"http://127.0.0.1:{port}"
     finally:
         server.stop()
+
+
+@pytest.fixture(params=["folder", "s3"])
+def folder_or_s3_store(request, tmp_path, monkeypatch):
+    """An empty raw store: a folder, or a prefix of a new bucket on the moto server. The AWS
+    variables are set, so ``open_raw_store`` and the CLI in this process reach the same bucket."""
+    from music_dwh.resources.raw_store import open_raw_store
+
+    if request.param == "folder":
+        return open_raw_store(str(tmp_path / "raw"))
+    import uuid
+
+    import boto3
+
+    endpoint = request.getfixturevalue("s3_server")
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_REGION": "us-east-1",
+    }.items():
+        monkeypatch.setenv(name, value)
+    bucket = f"raw-{uuid.uuid4().hex[:12]}"
+    boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1").create_bucket(Bucket=bucket)
+    return open_raw_store(f"s3://{bucket}/landing", endpoint_url=endpoint, region_name="us-east-1")
 
 
 def postgres_bindir() -> Path | None:

@@ -27,7 +27,7 @@ from music_dwh.reports.kit import (
     render_html,
     render_markdown,
     report_path,
-    write_atomically,
+    write_report,
 )
 from music_dwh.resources.warehouse import Warehouse
 from music_dwh.tags import WAREHOUSE_POOL
@@ -38,7 +38,7 @@ OWNERS = ["team:analytics-engineering"]
 def publish(context: AssetExecutionContext, report: Report) -> MaterializeResult:
     """Write the HTML file and return the materialization with the report in its metadata."""
     path = report_path(report.system)
-    write_atomically(path, render_html(report))
+    write_report(path, render_html(report))
     context.log.info(
         f"{report.system} report: {report.charts} charts, {len(report.sections)} sections → {path}"
     )

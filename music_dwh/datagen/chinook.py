@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from music_dwh.datagen.chinook_export import Progress, format_size, write_csv
+from music_dwh.datagen.ownership import Writer, writing
 from music_dwh.datagen.reference.chinook import Catalog, Row, build_customers, build_employees
 from music_dwh.datagen.vocabulary.chinook import GENRES, MEDIA_TYPES
 from music_dwh.resources.raw_store import RawStore
@@ -48,6 +49,9 @@ _LINE_COUNT_WEIGHTS = (30, 22, 14, 10, 7, 5, 4, 3, 2.5, 2, 1.5, 1.2, 1, 1)
 #: Invoice volume by weekday (Monday..Sunday); averages to 1 so ``invoices_per_day`` is the mean.
 _WEEKDAY_FACTORS = (0.9, 0.9, 0.95, 1.0, 1.1, 1.15, 1.0)
 _DOUBLE_QUANTITY_SHARE = 0.03
+
+#: What it owns of the store: ``chinook/``, as far as it wrote it (an export is not its own).
+WRITER = Writer("generate chinook", (CHINOOK_PREFIX,))
 
 
 # --------------------------------------------------------------------------- summary
@@ -104,8 +108,11 @@ def generate_chinook(
     invoices_per_day: int,
     seed: int = 42,
     progress: Progress | None = None,
+    force: bool = False,
 ) -> ChinookGenerationSummary:
-    """Write a synthetic Chinook store to ``store`` (replacing anything under ``chinook/``).
+    """Write a synthetic Chinook store to ``store`` under ``chinook/``, replacing its own
+    earlier output; a file there it did not write stops it before any change
+    (``ForeignFilesError``) unless ``force``, and is never removed.
 
     ``start`` is the first day of sales and ``days`` the length of the period; ``customers``
     sets the size of the customer base (the catalog and sales team grow with it); each day gets
@@ -140,39 +147,40 @@ def generate_chinook(
         "employee": employees,
     }
 
-    deleted = store.delete_prefix(CHINOOK_PREFIX)
-    if deleted:
-        say(f"deleted {deleted} previous files under {store.uri(CHINOOK_PREFIX)}")
     rows: dict[str, int] = {}
     files = size = 0
-    for table in REFERENCE_TABLES:
-        count, written = write_csv(store, reference_key(table), table, reference[table])
-        rows[table] = count
-        files += 1
-        size += written
-        say(f"{reference_key(table)}: {count} rows")
+    with writing(store, WRITER, force) as out:
+        for table in REFERENCE_TABLES:
+            count, written = write_csv(out, reference_key(table), table, reference[table])
+            rows[table] = count
+            files += 1
+            size += written
+            say(f"{reference_key(table)}: {count} rows")
 
-    sales = _Sales(_rng(seed, "sales"), catalog, customer_rows, invoices_per_day)
-    rows["invoice"] = rows["invoice_line"] = 0
-    revenue = Decimal("0.00")
-    sale_days = 0
-    report_every = max(1, days // 10)
-    for offset in range(days):
-        day = start + dt.timedelta(days=offset)
-        invoices, lines = sales.day(day)
-        if invoices:
-            sale_days += 1
-            revenue += sum((inv[-1] for inv in invoices), Decimal("0.00"))
-            for table, table_rows in (("invoice", invoices), ("invoice_line", lines)):
-                count, written = write_csv(store, invoice_day_key(day, table), table, table_rows)
-                rows[table] += count
-                files += 1
-                size += written
-        if (offset + 1) % report_every == 0 or offset + 1 == days:
-            say(
-                f"invoices: {offset + 1}/{days} days generated (up to {day}), "
-                f"{rows['invoice']} invoices"
-            )
+        sales = _Sales(_rng(seed, "sales"), catalog, customer_rows, invoices_per_day)
+        rows["invoice"] = rows["invoice_line"] = 0
+        revenue = Decimal("0.00")
+        sale_days = 0
+        report_every = max(1, days // 10)
+        for offset in range(days):
+            day = start + dt.timedelta(days=offset)
+            invoices, lines = sales.day(day)
+            if invoices:
+                sale_days += 1
+                revenue += sum((inv[-1] for inv in invoices), Decimal("0.00"))
+                for table, table_rows in (("invoice", invoices), ("invoice_line", lines)):
+                    key = invoice_day_key(day, table)
+                    count, written = write_csv(out, key, table, table_rows)
+                    rows[table] += count
+                    files += 1
+                    size += written
+            if (offset + 1) % report_every == 0 or offset + 1 == days:
+                say(
+                    f"invoices: {offset + 1}/{days} days generated (up to {day}), "
+                    f"{rows['invoice']} invoices"
+                )
+    if out.removed:
+        say(f"removed {out.removed} files of its previous run that this one did not write")
 
     return ChinookGenerationSummary(
         target=store.uri(CHINOOK_PREFIX),

@@ -27,6 +27,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+from music_dwh.datagen.ownership import Output, Writer, writing
 from music_dwh.resources.raw_store import RawStore
 
 # The layout is the source's contract (music_dwh/sources/chinook.py); the export follows it.
@@ -48,6 +49,9 @@ Progress = Callable[[str], None]
 
 _CENT = Decimal("0.01")
 _DATETIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+
+#: What it owns of the store: ``chinook/``, as far as it wrote it (generated data is not its own).
+WRITER = Writer("export-chinook", (CHINOOK_PREFIX,))
 
 
 def snake_to_camel(name: str) -> str:
@@ -122,7 +126,7 @@ def format_value(column: str, value: Any) -> str:
 
 
 def write_csv(
-    store: RawStore, key: str, table: str, rows: Iterable[Sequence[Any]]
+    store: RawStore | Output, key: str, table: str, rows: Iterable[Sequence[Any]]
 ) -> tuple[int, int]:
     """Write ``rows`` (raw values, in ``TABLE_COLUMNS[table]`` order) to ``key`` as a delivered CSV.
 
@@ -212,14 +216,19 @@ class ChinookExportSummary:
 
 
 def export_chinook(
-    sqlite_path: str | Path, store: RawStore, progress: Progress | None = None
+    sqlite_path: str | Path,
+    store: RawStore,
+    progress: Progress | None = None,
+    force: bool = False,
 ) -> ChinookExportSummary:
     """Deliver the Chinook SQLite database at ``sqlite_path`` into ``store`` (under ``chinook/``).
 
     The database is opened read-only and validated (every table and column present) before
-    anything in the store is touched; then the previous ``chinook/`` dataset is deleted and
-    the reference snapshots plus one ``invoices/YYYY/MM/DD`` folder per day with invoices are
-    written. Every day folder holds both ``invoice.csv`` and ``invoice_line.csv``.
+    anything in the store is touched; then the reference snapshots plus one
+    ``invoices/YYYY/MM/DD`` folder per day with invoices are written, replacing the previous
+    export's files. Every day folder holds both ``invoice.csv`` and ``invoice_line.csv``. A
+    file under ``chinook/`` that the export did not write stops it before any change
+    (``ForeignFilesError``) unless ``force``, and is never removed.
 
     Raises :class:`ChinookExportError` when the file is missing, is not an SQLite database,
     lacks a Chinook table/column, or holds data the layout cannot represent.
@@ -230,31 +239,30 @@ def export_chinook(
         _check_schema(conn, path)
         invoices_by_day, lines_by_day = _read_invoices(conn, path)
 
-        deleted = store.delete_prefix(CHINOOK_PREFIX)
-        if deleted:
-            say(f"deleted {deleted} previous files under {store.uri(CHINOOK_PREFIX)}")
-
         rows: dict[str, int] = {}
         files = size = 0
-        for table in REFERENCE_TABLES:
-            key = reference_key(table)
-            count, written = _write(store, key, table, _select(conn, table, path), path)
-            rows[table] = count
-            files += 1
-            size += written
-            say(f"{key}: {count} rows")
+        with writing(store, WRITER, force) as out:
+            for table in REFERENCE_TABLES:
+                key = reference_key(table)
+                count, written = _write(out, key, table, _select(conn, table, path), path)
+                rows[table] = count
+                files += 1
+                size += written
+                say(f"{key}: {count} rows")
 
-    days = sorted(invoices_by_day)
-    rows["invoice"] = rows["invoice_line"] = 0
-    for number, day in enumerate(days, start=1):
-        for table, by_day in (("invoice", invoices_by_day), ("invoice_line", lines_by_day)):
-            key = invoice_day_key(day, table)
-            count, written = _write(store, key, table, by_day.get(day, []), path)
-            rows[table] += count
-            files += 1
-            size += written
-        if number % 50 == 0 or number == len(days):
-            say(f"invoices: {number}/{len(days)} days written (up to {day})")
+            days = sorted(invoices_by_day)
+            rows["invoice"] = rows["invoice_line"] = 0
+            for number, day in enumerate(days, start=1):
+                for table, by_day in (("invoice", invoices_by_day), ("invoice_line", lines_by_day)):
+                    key = invoice_day_key(day, table)
+                    count, written = _write(out, key, table, by_day.get(day, []), path)
+                    rows[table] += count
+                    files += 1
+                    size += written
+                if number % 50 == 0 or number == len(days):
+                    say(f"invoices: {number}/{len(days)} days written (up to {day})")
+    if out.removed:
+        say(f"removed {out.removed} files of the previous export that this one did not write")
 
     return ChinookExportSummary(
         source=str(path),
@@ -269,7 +277,7 @@ def export_chinook(
 
 
 def _write(
-    store: RawStore, key: str, table: str, rows: Iterable[Sequence[Any]], path: Path
+    store: Output, key: str, table: str, rows: Iterable[Sequence[Any]], path: Path
 ) -> tuple[int, int]:
     """:func:`write_csv`, turning a value the layout cannot represent into a clear error."""
     try:

@@ -14,6 +14,10 @@ more than the 8,000 sample events without ever seeing a different file shape:
   really played (empty when the song is not in the catalogue), so song matching can be scored
   for precision and recall. It lives outside ``sparkify/`` so loaders never pick it up.
 
+The generator owns ``sparkify/`` and ``_truth/sparkify/`` only as far as it wrote them
+(:mod:`music_dwh.datagen.ownership`): it refuses a store holding files it did not write there
+unless forced, and even then never removes them.
+
 The quirks of the real data that make the pipeline non-trivial are reproduced on purpose:
 
 * users move between ``free`` and ``paid`` (``Submit Upgrade`` / ``Submit Downgrade``; the
@@ -65,6 +69,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from itertools import accumulate
 
+from music_dwh.datagen.ownership import Output, Writer, writing
 from music_dwh.datagen.reference.sparkify import Catalogue, build_catalogue, normalize_name
 from music_dwh.datagen.vocabulary import sparkify as vocabulary
 from music_dwh.datagen.vocabulary.sparkify import (
@@ -79,6 +84,7 @@ from music_dwh.sources import sparkify as source
 
 __all__ = [
     "LOG_KEYS",
+    "WRITER",
     "SparkifyGenerationSummary",
     "build_catalogue",
     "double_encode",
@@ -100,6 +106,7 @@ _ACCENTED_LAST = vocabulary.ACCENTED_LAST
 TRUTH_PREFIX = "_truth/sparkify/"
 TRUTH_PLAYS_PREFIX = TRUTH_PREFIX + "plays/"
 TRUTH_HEADER = "ts,user_id,session_id,item_in_session,song_id"
+WRITER = Writer("generate sparkify", (source.PREFIX, TRUTH_PREFIX))
 
 #: The keys of a log event, in the order the sample writes them.
 LOG_KEYS = (
@@ -463,7 +470,7 @@ class SparkifyGenerationSummary:
         )
 
 
-def _write_song_files(store: RawStore, catalogue: Catalogue) -> tuple[int, int]:
+def _write_song_files(store: Output, catalogue: Catalogue) -> tuple[int, int]:
     """Write one file per track; returns (files, bytes).
 
     Thousands of small files cost file-system (or S3 request) latency rather than CPU, so
@@ -494,44 +501,46 @@ def generate_sparkify(
     seed: int = 42,
     users: int | None = None,
     progress: Callable[[str], None] | None = None,
+    force: bool = False,
 ) -> SparkifyGenerationSummary:
-    """Replace the Sparkify data in ``store`` with ``days`` days of logs from ``start``.
+    """Replace the generated Sparkify data in ``store`` with ``days`` days of logs from ``start``.
 
     Writes ``events_per_day`` events per UTC day, a catalogue of ``songs`` songs, and the
-    ground-truth play files; ``users`` defaults to ``max(20, events_per_day // 80)``. Previous
-    Sparkify data (``sparkify/`` and ``_truth/sparkify/``) is deleted first. ``progress`` is
-    called once per day written. ``files`` and ``bytes`` in the summary count every file
-    written, truth files included.
+    ground-truth play files; ``users`` defaults to ``max(20, events_per_day // 80)``. Its own
+    earlier output is replaced; a file it did not write under ``sparkify/`` or
+    ``_truth/sparkify/`` stops it before any change (``ForeignFilesError``) unless ``force``,
+    and is never removed. ``progress`` is called once per day written. ``files`` and ``bytes``
+    in the summary count every file written, truth files included.
     """
     if days < 1 or events_per_day < 1:
         raise ValueError("days and events_per_day must be at least 1")
     n_users = max(20, events_per_day // 80) if users is None else users
     if n_users < 1:
         raise ValueError("users must be at least 1")
-    store.delete_prefix("sparkify/")
-    store.delete_prefix(TRUTH_PREFIX)
+    with writing(store, WRITER, force) as out:
+        catalogue = build_catalogue(seed, songs)
+        files, written = _write_song_files(out, catalogue)
 
-    catalogue = build_catalogue(seed, songs)
-    files, written = _write_song_files(store, catalogue)
-
-    start_ms = (start - dt.date(1970, 1, 1)).days * DAY_MS
-    writer = _EventWriter(seed, catalogue, _make_users(seed, n_users, start_ms))
-    events = plays = 0
-    for offset in range(days):
-        day = start + dt.timedelta(days=offset)
-        lines, truth, day_plays = writer.day(start_ms + offset * DAY_MS, events_per_day)
-        log_bytes = "\n".join(lines).encode("ascii")
-        truth_bytes = "\n".join([TRUTH_HEADER, *truth, ""]).encode("ascii")
-        with store.open_write(log_key(day)) as fh:
-            fh.write(log_bytes)
-        with store.open_write(truth_key(day)) as fh:
-            fh.write(truth_bytes)
-        files += 2
-        written += len(log_bytes) + len(truth_bytes)
-        events += len(lines)
-        plays += day_plays
-        if progress is not None:
-            progress(f"{day.isoformat()}: {len(lines):,} events")
+        start_ms = (start - dt.date(1970, 1, 1)).days * DAY_MS
+        writer = _EventWriter(seed, catalogue, _make_users(seed, n_users, start_ms))
+        events = plays = 0
+        for offset in range(days):
+            day = start + dt.timedelta(days=offset)
+            lines, truth, day_plays = writer.day(start_ms + offset * DAY_MS, events_per_day)
+            log_bytes = "\n".join(lines).encode("ascii")
+            truth_bytes = "\n".join([TRUTH_HEADER, *truth, ""]).encode("ascii")
+            with out.open_write(log_key(day)) as fh:
+                fh.write(log_bytes)
+            with out.open_write(truth_key(day)) as fh:
+                fh.write(truth_bytes)
+            files += 2
+            written += len(log_bytes) + len(truth_bytes)
+            events += len(lines)
+            plays += day_plays
+            if progress is not None:
+                progress(f"{day.isoformat()}: {len(lines):,} events")
+    if out.removed and progress is not None:
+        progress(f"removed {out.removed:,} files of its previous run that this one did not write")
 
     return SparkifyGenerationSummary(
         days=days,

@@ -5,8 +5,8 @@ A system's report module (``sparkify.py``, ``chinook.py``) reads its marts with
 ``query_rows`` (the queries are ``sql/analyses/report_<system>_*.sql``) and fills a ``Report``
 of key figures and sections; ``render_markdown`` gives the asset's metadata (images inlined as
 base64 PNG data URIs, which the Dagster UI shows), ``render_html`` the page written with
-``write_atomically`` to ``report_path(system)`` (no external files or scripts; a reader never
-sees half a file).
+``write_report`` to ``report_path(system)`` (no external files or scripts; a reader never
+sees half a file; a file there that is not a music_dwh report is never written over).
 
 matplotlib and numpy are imported when the first chart is drawn, never at import time.
 """
@@ -29,6 +29,14 @@ from music_dwh.resources.warehouse import WarehouseSession
 from music_dwh.settings import REPO_ROOT, get_settings
 
 ANALYSES_DIR = REPO_ROOT / "sql" / "analyses"
+# Every page render_html writes carries it: a file without it at a report's path is someone
+# else's, and is never written over.
+REPORT_MARK = "<footer>music_dwh · "
+
+
+class ReportError(Exception):
+    """A report that cannot be written; the message names the file and what to do."""
+
 
 # Chart style: one palette for every report.
 BLUE, ORANGE, GREY = "#2f6db5", "#e8833a", "#8a8f98"
@@ -215,10 +223,27 @@ def render_html(report: Report) -> str:
             parts.append(f'<p class="empty">{esc(section.empty)}</p>')
         parts.append("</section>")
     parts.append(
-        f"<footer>music_dwh · {esc(report.system)} report · generated "
+        f"{REPORT_MARK}{esc(report.system)} report · generated "
         f"{dt.datetime.now(dt.UTC).strftime('%Y-%m-%d %H:%M UTC')}</footer></body></html>"
     )
     return "\n".join(parts)
+
+
+def write_report(path: Path, page: str) -> None:
+    """Write a rendered page to ``path``, replacing an earlier report but never another file."""
+    try:
+        with open(path, "rb") as fh:
+            ours = REPORT_MARK.encode() in fh.read()
+    except FileNotFoundError:
+        ours = True
+    except OSError as exc:
+        raise ReportError(f"cannot read {path} ({exc}); the report was not written") from exc
+    if not ours:
+        raise ReportError(
+            f"{path} exists and is not a music_dwh report; move it away or set MUSIC_DWH_REPORTS "
+            "to another folder (a report never replaces a file it did not write)"
+        )
+    write_atomically(path, page)
 
 
 def write_atomically(path: Path, text: str) -> None:

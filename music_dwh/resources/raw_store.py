@@ -10,10 +10,9 @@ from __future__ import annotations
 import io
 import itertools
 import os
-import shutil
 import tempfile
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -26,6 +25,8 @@ from pydantic import PrivateAttr
 # Concurrent GETs when many small objects are read (``read_many``): S3 answers each in tens of
 # milliseconds whatever its size.
 READ_WORKERS = 16
+# Objects up to this size go to S3 in one PUT (boto3's own threshold for multipart uploads).
+SINGLE_PUT_BYTES = 8 << 20
 
 
 @dataclass(frozen=True)
@@ -115,8 +116,7 @@ class RawStore(ConfigurableResource):
             for name in filenames:
                 key = folder + name
                 if key.startswith(prefix) and not name.startswith(".tmp-"):
-                    st = os.stat(os.path.join(dirpath, name))
-                    found.append(RawObject(key, st.st_size, f"{st.st_mtime_ns}-{st.st_size}"))
+                    found.append(_local_object(key, os.stat(os.path.join(dirpath, name))))
         yield from sorted(found, key=lambda o: o.key)
 
     def exists(self, key: str) -> bool:
@@ -194,14 +194,34 @@ class RawStore(ConfigurableResource):
 
     # ------------------------------------------------------------------ writing
     @contextmanager
-    def open_write(self, key: str) -> Iterator[IO[bytes]]:
-        """Write ``key`` atomically: readers see the old object or the new one, never half."""
+    def open_write(
+        self, key: str, written: Callable[[RawObject], None] | None = None
+    ) -> Iterator[IO[bytes]]:
+        """Write ``key`` atomically: readers see the old object or the new one, never half.
+
+        ``written`` is then called with the object as the store reports it right after the
+        write (the version a later ``list`` shows while nobody changes it)."""
         if self.is_s3:
             with tempfile.SpooledTemporaryFile(max_size=64 << 20) as tmp:
                 yield tmp
+                size = tmp.seek(0, io.SEEK_END)
                 tmp.seek(0)
                 bucket, root = self._bucket_prefix()
-                self._s3().upload_fileobj(tmp, bucket, root + key)
+                if size <= SINGLE_PUT_BYTES:
+                    # One PUT, as upload_fileobj does below its multipart threshold; its answer
+                    # carries the ETag, so knowing the version costs no extra request.
+                    etag = self._s3().put_object(Bucket=bucket, Key=root + key, Body=tmp.read())[
+                        "ETag"
+                    ]
+                else:
+                    self._s3().upload_fileobj(tmp, bucket, root + key)
+                    etag = (
+                        self._s3().head_object(Bucket=bucket, Key=root + key)["ETag"]
+                        if written
+                        else ""
+                    )
+            if written:
+                written(RawObject(key, size, etag.strip('"')))
             return
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -213,28 +233,60 @@ class RawStore(ConfigurableResource):
         finally:
             if tmp_path.exists():
                 tmp_path.unlink()
+        if written:
+            written(_local_object(key, os.stat(path)))
 
     def write_bytes(self, key: str, data: bytes) -> None:
         with self.open_write(key) as fh:
             fh.write(data)
 
-    def delete_prefix(self, prefix: str) -> int:
-        """Remove every object under ``prefix`` (used by generators to rewrite a dataset)."""
+    def delete_keys(self, keys: Iterable[str]) -> int:
+        """Remove exactly ``keys`` (never a prefix: a key that is not listed is never touched);
+        keys already gone are skipped. Locally, folders these removals left empty go too.
+        Returns how many objects were removed."""
+        keys = list(keys)
         if self.is_s3:
             bucket, root = self._bucket_prefix()
-            keys = [o.key for o in self.list(prefix)]
             for i in range(0, len(keys), 1000):
-                self._s3().delete_objects(
+                answer = self._s3().delete_objects(
                     Bucket=bucket,
-                    Delete={"Objects": [{"Key": root + k} for k in keys[i : i + 1000]]},
+                    Delete={
+                        "Objects": [{"Key": root + k} for k in keys[i : i + 1000]],
+                        "Quiet": True,
+                    },
                 )
+                errors = answer.get("Errors") or []
+                if errors:
+                    first = errors[0]
+                    raise RawStoreError(
+                        f"cannot delete {self.uri(first['Key'][len(root) :])}: "
+                        f"{first.get('Message') or first.get('Code')} ({len(errors)} key(s) not deleted)"
+                    )
             return len(keys)
-        target = self._path(prefix)
-        if target.is_dir():
-            count = sum(len(files) for _, _, files in os.walk(target))
-            shutil.rmtree(target)
-            return count
-        return 0
+        removed = 0
+        folders: set[Path] = set()
+        for key in keys:
+            path = self._path(key)
+            try:
+                path.unlink()
+            except FileNotFoundError:
+                continue
+            removed += 1
+            folders.add(path.parent)
+        root = Path(self.location)
+        for folder in sorted(folders, key=lambda p: len(p.parts), reverse=True):
+            while folder != root and root in folder.parents:
+                try:
+                    folder.rmdir()  # only when empty: another file keeps its folder
+                except OSError:
+                    break
+                folder = folder.parent
+        return removed
+
+
+def _local_object(key: str, st: os.stat_result) -> RawObject:
+    """A local file as ``list`` reports it: its version changes whenever it is rewritten."""
+    return RawObject(key, st.st_size, f"{st.st_mtime_ns}-{st.st_size}")
 
 
 class _StreamingBodyIO(io.RawIOBase):

@@ -31,8 +31,8 @@ loader knows no source system:
 
 A failed COPY is rolled back (nothing of the ``write()`` lands); the error names the load
 file, line, column and Redshift's reason from ``sys_load_error_detail``, and the load files
-are kept for inspection. After a successful commit they are deleted (the raw files stay the
-system of record).
+are kept for inspection. After a successful commit they are deleted, exactly the keys it wrote
+(never a prefix; the raw files stay the system of record).
 
 Everything here that can run without a cluster is tested (``music_dwh_tests/resources/
 test_redshift.py``): the SQL text, the files and manifest in a real S3 API (moto), the error
@@ -274,8 +274,14 @@ class StagedLoad:
     rows: int = 0
 
 
-def stage_write(store: RawStore, w: TableWrite, load_id: str) -> StagedLoad:
-    """Write ``w``'s rows as gzip'd load files plus their manifest (consumes ``w.batches``)."""
+def stage_write(
+    store: RawStore, w: TableWrite, load_id: str, written: list[str] | None = None
+) -> StagedLoad:
+    """Write ``w``'s rows as gzip'd load files plus their manifest (consumes ``w.batches``).
+
+    ``written`` receives each key as soon as it is written: exactly the keys to delete
+    afterwards, even when staging fails half-way."""
+    written = [] if written is None else written
     fmt = load_format(w)
     prefix = load_prefix(w.table, w.replace_where, load_id)
     staged = StagedLoad(
@@ -297,9 +303,11 @@ def stage_write(store: RawStore, w: TableWrite, load_id: str) -> StagedLoad:
                     gz.write(line)
             else:
                 gz.write(csv_bytes(table, f"{w.table} {key}"))
+        written.append(key)
         staged.file_urls.append(store.uri(key))
         staged.rows += table.num_rows
     store.write_bytes(staged.manifest_key, manifest_bytes(staged.file_urls))
+    written.append(staged.manifest_key)
     w.rows_written = staged.rows
     return staged
 
@@ -375,16 +383,15 @@ class RedshiftSession(PostgresSession):
             self.ensure_table(w.table, w.schema)
         load_id = new_load_id()
         staged: list[StagedLoad] = []
+        written: list[str] = []  # only these keys are ever deleted: never a prefix
         try:
             for w in writes:  # in order: a later write's batches may depend on earlier ones
-                staged.append(stage_write(self.store, w, load_id))
+                staged.append(stage_write(self.store, w, load_id, written))
         except BaseException:
-            for w in writes:
-                self.store.delete_prefix(load_prefix(w.table, w.replace_where, load_id))
+            self.store.delete_keys(written)
             raise
         self.load(staged)
-        for s in staged:
-            self.store.delete_prefix(s.prefix)
+        self.store.delete_keys(written)
 
     def load(self, staged: Sequence[StagedLoad]) -> None:
         """DELETE + COPY of every staged write in one transaction."""

@@ -34,23 +34,14 @@ def keys(*names: str) -> set[AssetKey]:
 
 def remove(store, key: str) -> None:
     if store.is_s3:
-        store.delete_prefix(key)
+        store.delete_keys([key])
     else:
         (Path(store.location) / key).unlink()
 
 
-@pytest.fixture(params=["folder", "s3"])
-def store(request, tmp_path, monkeypatch):
-    if request.param == "folder":
-        return open_raw_store(str(tmp_path / "raw"))
-    import boto3
-
-    endpoint = request.getfixturevalue("s3_server")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    bucket = f"raw-{uuid.uuid4().hex[:12]}"
-    boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1").create_bucket(Bucket=bucket)
-    return open_raw_store(f"s3://{bucket}/landing", endpoint_url=endpoint, region_name="us-east-1")
+@pytest.fixture
+def store(folder_or_s3_store):  # music_dwh_tests/conftest.py
+    return folder_or_s3_store
 
 
 @pytest.fixture(scope="module")

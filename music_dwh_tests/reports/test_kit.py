@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
+
 from music_dwh.reports import kit
 
 
@@ -27,6 +29,22 @@ def test_html_is_escaped_and_written_atomically(tmp_path):
     kit.write_atomically(target, page)
     assert target.read_text() == page
     assert [p.name for p in target.parent.iterdir()] == ["r.html"]
+
+
+def test_a_report_replaces_an_earlier_report_but_never_another_file(tmp_path):
+    page = kit.render_html(kit.Report(system="sparkify", title="T", subtitle="s"))
+    ours, theirs = tmp_path / "sparkify.html", tmp_path / "chinook.html"
+    kit.write_report(ours, page.replace("<h1>", "<h1>old "))
+    kit.write_report(ours, page)
+    assert ours.read_text() == page
+    theirs.write_text("<html>my own chinook notes</html>")
+    with pytest.raises(kit.ReportError) as refused:
+        kit.write_report(theirs, page)
+    assert str(refused.value) == (
+        f"{theirs} exists and is not a music_dwh report; move it away or set MUSIC_DWH_REPORTS "
+        "to another folder (a report never replaces a file it did not write)"
+    )
+    assert theirs.read_text() == "<html>my own chinook notes</html>"
 
 
 def test_report_numbers_read_well():

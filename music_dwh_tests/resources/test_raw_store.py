@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from music_dwh.resources.raw_store import RawStoreError, open_raw_store
+from music_dwh.resources.raw_store import SINGLE_PUT_BYTES, RawStoreError, open_raw_store
 
 
 def test_local_store_lists_reads_and_writes_atomically(tmp_path):
@@ -65,7 +67,7 @@ def test_s3_store_paginates_streams_and_writes(s3_store):
     assert lines == 50_000
     assert s3_store.exists("sparkify/log_data/2018/11/2018-11-01-events.json")
     assert not s3_store.exists("sparkify/log_data/2018/11/2018-11-02-events.json")
-    assert s3_store.delete_prefix("sparkify/song_data/") == 1005
+    assert s3_store.delete_keys(o.key for o in listed) == 1005
     assert list(s3_store.list("sparkify/song_data/")) == []
 
 
@@ -82,3 +84,27 @@ def test_read_many_returns_each_object_in_order(backend, tmp_path, request):
     assert list(store.read_many(keys, workers=8)) == expected
     with pytest.raises(RawStoreError, match="nope.json"):
         list(store.read_many([keys[0], "sparkify/song_data/nope.json"]))
+
+
+def test_delete_keys_removes_exactly_the_keys_given(folder_or_s3_store):
+    store = folder_or_s3_store
+    for key in ("a/2018-11-1/x.json", "a/2018-11-1/y.json", "a/2018-11-10/x.json", "b/z.json"):
+        store.write_bytes(key, b"1")
+    assert store.delete_keys(["a/2018-11-1/x.json", "a/2018-11-1/y.json"]) == 2
+    store.delete_keys(["a/2018-11-1/x.json"])  # already gone: nothing to do
+    assert [o.key for o in store.list("")] == ["a/2018-11-10/x.json", "b/z.json"]
+    if not store.is_s3:  # the folder it emptied goes, the one still holding a file stays
+        assert sorted(p.name for p in (Path(store.location) / "a").iterdir()) == ["2018-11-10"]
+
+
+def test_open_write_reports_the_object_as_the_listing_shows_it(folder_or_s3_store):
+    """Right after writing, ``written`` gets the size and version a listing shows; on S3 also
+    for an object large enough to go up in parts."""
+    store = folder_or_s3_store
+    seen = []
+    with store.open_write("k/small.json", written=seen.append) as fh:
+        fh.write(b'{"n": 1}')
+    with store.open_write("k/big.bin", written=seen.append) as fh:
+        fh.write(b"x" * (SINGLE_PUT_BYTES + 1))
+    assert sorted(seen, key=lambda o: o.key) == list(store.list("k/"))
+    assert all(o.version for o in seen)

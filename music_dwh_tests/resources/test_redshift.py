@@ -456,6 +456,32 @@ def test_a_failed_copy_names_file_line_column_and_reason(s3, monkeypatch):
     assert "truncate" not in con.log
 
 
+def test_a_failed_staging_deletes_exactly_the_files_it_wrote(s3, monkeypatch):
+    """Load files are removed by key, never by prefix: a file someone put in the load's folder
+    stays."""
+    store, _client, _bucket = s3
+    session = rs.RedshiftSession(FakeConnection(), store, ROLE, "us-east-1")
+    monkeypatch.setattr(session, "ensure_table", lambda table, schema: None)  # DDL: a cluster's
+    monkeypatch.setattr(rs, "new_load_id", lambda: "L9")
+    day = dt.date(2018, 11, 1)
+    prefix = rs.load_prefix(sparkify_staging.EVENTS_TABLE, {"partition_date": day}, "L9")
+    store.write_bytes(f"{prefix}notes.txt", b"not a load file")
+
+    def batches():
+        yield from _event_rows(day, 2).to_batches()
+        raise RuntimeError("the source broke after one batch")
+
+    write = TableWrite(
+        sparkify_staging.EVENTS_TABLE,
+        sparkify_staging.EVENTS_SCHEMA,
+        batches(),
+        {"partition_date": day},
+    )
+    with pytest.raises(RuntimeError, match="after one batch"):
+        session.write([write])
+    assert [o.key for o in store.list(prefix)] == [f"{prefix}notes.txt"]
+
+
 def test_without_error_rows_the_message_keeps_redshifts_own():
     message = rs.format_load_errors(
         "chinook.staging_track", [], "Load failed: timeout\n", "s3://b/_loads/x/"

@@ -170,7 +170,7 @@ def test_bom_blank_lines_and_missing_final_newline(store, warehouse):
 def test_empty_file_and_missing_file_are_empty_partitions(store, warehouse):
     stats, staged, _ = load(store, warehouse, b"")
     assert (stats.files, stats.records, staged) == (1, 0, [])
-    store.delete_prefix("sparkify/log_data/")
+    store.delete_keys([o.key for o in store.list("sparkify/log_data/")])
     stats, staged, _ = load(store, warehouse, None)
     assert (stats.files, stats.records, staged) == (0, 0, [])
 

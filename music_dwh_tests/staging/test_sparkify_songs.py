@@ -96,7 +96,7 @@ def _catalogue(store, seed: int, songs: int = 300) -> dict[str, bytes]:
 
 
 def _write(store, files: dict[str, bytes]) -> None:
-    store.delete_prefix(SONG_PREFIX)
+    store.delete_keys([o.key for o in store.list(SONG_PREFIX)])
     for key, data in files.items():
         store.write_bytes(key, data)
 
