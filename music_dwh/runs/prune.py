@@ -88,30 +88,39 @@ def checkpoint(home: Path | None = None) -> None:
 
 def _vacuum(path: Path) -> bool:
     """``VACUUM`` one SQLite file; False when another process kept it busy. Ctrl-C (or
-    SIGTERM) stops it within a moment: it runs in a thread this one interrupts."""
+    SIGTERM) stops it within a moment: it runs in a thread that this one interrupts, and the
+    connection closes only once that thread has left SQLite (closing it under a running
+    statement crashes the process). Waits on an event, not ``Thread.join``: a join that Ctrl-C
+    interrupted can return before its thread ends (CPython 3.11)."""
     outcome: list[BaseException | None] = []
+    done, cancelled = threading.Event(), threading.Event()
     conn = sqlite3.connect(path, timeout=BUSY_SECONDS, check_same_thread=False)
 
     def work() -> None:
         try:
-            conn.execute("VACUUM")
-            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+            if not cancelled.is_set():
+                conn.execute("VACUUM")
+                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
             outcome.append(None)
         except BaseException as exc:  # handed to the main thread
             outcome.append(exc)
+        finally:
+            done.set()
 
-    thread = threading.Thread(target=work, name=f"vacuum {path.name}", daemon=True)
     try:
-        thread.start()
-        while thread.is_alive():
-            thread.join(0.1)
+        threading.Thread(target=work, name=f"vacuum {path.name}", daemon=True).start()
+        while not done.wait(0.1):
+            pass
     except BaseException:
-        conn.interrupt()  # SQLite rolls the VACUUM back: the file stays as it was
-        thread.join()
-        conn.close()
+        cancelled.set()
+        deadline = time.monotonic() + BUSY_SECONDS
+        while not done.wait(0.05) and time.monotonic() < deadline:
+            conn.interrupt()  # SQLite rolls the VACUUM back: the file stays as it was
+        if done.is_set():
+            conn.close()
         raise
     conn.close()
-    error = outcome[0] if outcome else None
+    error = outcome[0]
     if isinstance(error, sqlite3.OperationalError) and "locked" in str(error):
         return False
     if error is not None:
