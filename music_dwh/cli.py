@@ -382,17 +382,11 @@ def cmd_bench_latency(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------------------- prune
 def cmd_prune(args: argparse.Namespace) -> int:
     """Remove older runs from the Dagster instance (``music_dwh/runs/prune.py``)."""
-    from music_dwh.runs.prune import prune
+    from music_dwh.runs.prune import prune_instance
 
     keep_days = get_settings().run_retention_days if args.keep_days is None else args.keep_days
     ensure_dagster_home()
-    from dagster import DagsterInstance
-
-    with DagsterInstance.get() as instance:
-        _say(f"Pruning the Dagster instance ({os.environ['DAGSTER_HOME']}) …")
-        pruned = prune(instance, keep_days, _say, dry_run=args.dry_run)
-    for line in pruned.describe(args.dry_run):
-        _say(line)
+    prune_instance(keep_days, _say, dry_run=args.dry_run)
     return 0
 
 

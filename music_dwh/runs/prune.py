@@ -47,8 +47,9 @@ if TYPE_CHECKING:
 Say = Callable[[str], None]
 # Ids per DELETE … WHERE id IN (…): below SQLite's and PostgreSQL's limits on parameters.
 CHUNK = 500
-# Seconds a checkpoint or VACUUM waits for another process's write to end before giving up.
+# Seconds a VACUUM (a checkpoint) waits for another process's write to end before giving up.
 BUSY_SECONDS = 5
+CHECKPOINT_BUSY_SECONDS = 1  # at the end of every load: a busy file is its writer's to copy
 PROGRESS_SECONDS = 2.0
 MB = 1_000_000
 
@@ -77,7 +78,7 @@ def checkpoint(home: Path | None = None) -> None:
         if not wal.stat().st_size:
             continue
         try:
-            conn = sqlite3.connect(wal.with_suffix(".db"), timeout=BUSY_SECONDS)
+            conn = sqlite3.connect(wal.with_suffix(".db"), timeout=CHECKPOINT_BUSY_SECONDS)
             try:
                 conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
             finally:
@@ -387,4 +388,20 @@ def prune(instance: DagsterInstance, keep_days: int, say: Say, dry_run: bool = F
             if path.exists() and not _vacuum(path):
                 pruned.busy.append(path.name)
         pruned.bytes_after = instance_bytes(home)
+    return pruned
+
+
+def prune_instance(keep_days: int, say: Say, dry_run: bool = False) -> Pruned:
+    """``music-dwh prune``: prune the instance of DAGSTER_HOME and say what went."""
+    from dagster import DagsterInstance
+
+    from music_dwh.settings import instance_storage
+
+    with DagsterInstance.get() as instance:
+        storage = instance_storage()
+        where = instance.root_directory if storage.engine == "sqlite" else storage.redacted()
+        say(f"Pruning the Dagster instance in {where} …")
+        pruned = prune(instance, keep_days, say, dry_run=dry_run)
+    for line in pruned.describe(dry_run):
+        say(line)
     return pruned

@@ -149,7 +149,7 @@ def test_prune_removes_older_runs_and_keeps_what_the_ui_shows(instance):
 def test_prune_on_the_command_line(workspace: Workspace):
     proc = workspace.run("music-dwh", "prune", "--dry-run")
     lines = proc.stdout.splitlines()
-    assert lines[0] == f"Pruning the Dagster instance ({workspace.dagster_home}) …"
+    assert lines[0] == f"Pruning the Dagster instance in {workspace.dagster_home} …"
     assert lines[1].startswith("0 run(s) ended before ") and "(older than 30 day(s))" in lines[1]
     assert lines[2] == "would remove 0 run(s) and 0 event(s) (0.0 MB of events)"
     help_text = workspace.run("music-dwh", "prune", "--help").stdout
