@@ -308,8 +308,7 @@ def test_new_event_log_files_have_8_kb_pages_and_a_checkpoint_empties_their_wal(
 def test_loading_the_public_chinook_history_adds_under_100_mb_to_the_instance(workspace):
     """1,817 days × 5 daily assets: per asset and day Dagster records a planned event and a
     materialization, each in the run's file and in the index (≈10 KB together, the largest
-    part Dagster's own envelope and data-version tags). Before the per-day metadata was sized
-    and the WAL checkpointed, this load left 174 MB."""
+    part Dagster's own envelope and data-version tags), and no WAL left behind."""
     chinook = require_shared("chinook", "Chinook_Sqlite.sqlite")
     workspace.run("music-dwh", "export-chinook", "--sqlite", str(chinook))
     workspace.run("music-dwh", "prepare")

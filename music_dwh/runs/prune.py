@@ -23,9 +23,9 @@ of deleted rows by itself (autovacuum); prune runs no ``VACUUM FULL``, which wou
 tables under a running instance.
 
 **Checkpoint.** SQLite appends to a ``-wal`` file beside each database and copies it back when
-the last connection closes; a run's process ends without closing them (``runs/worker.py``), so
-``music-dwh load`` left WAL files as large as the events it wrote. ``checkpoint`` copies them
-back and truncates them at the end of ``load``, ``demo`` and ``prune``.
+the last connection closes; a run's process ends without closing them (``runs/worker.py``),
+which leaves WAL files as large as the events it wrote. ``checkpoint`` copies them back and
+truncates them at the end of ``load``, ``demo`` and ``prune``.
 """
 
 from __future__ import annotations
