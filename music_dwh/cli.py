@@ -47,6 +47,16 @@ def _at_least(minimum: int) -> Callable[[str], int]:
     return parse
 
 
+def _days(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of days") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be 0 or more")
+    return value
+
+
 def _positive(text: str) -> int:
     try:
         value = int(text)
@@ -517,6 +527,17 @@ def cmd_bench_latency(args: argparse.Namespace) -> int:
         raise UserError(str(exc)) from None
 
 
+# ---------------------------------------------------------------------------- prune
+def cmd_prune(args: argparse.Namespace) -> int:
+    """Remove older runs from the Dagster instance (``music_dwh/runs/prune.py``)."""
+    from music_dwh.runs.prune import prune_instance
+
+    keep_days = get_settings().run_retention_days if args.keep_days is None else args.keep_days
+    ensure_dagster_home()
+    prune_instance(keep_days, _say, dry_run=args.dry_run)
+    return 0
+
+
 # ---------------------------------------------------------------------------- dev
 def cmd_dev(args: argparse.Namespace) -> int:
     """``dagster dev`` on 127.0.0.1 that stops within seconds on Ctrl-C; runs it leaves
@@ -684,6 +705,21 @@ def build_parser() -> argparse.ArgumentParser:
     rs.add_argument("--force", action="store_true", help="replace an existing warehouse file")
     rs.set_defaults(func=cmd_restore)
 
+    from music_dwh.settings import DEFAULTS
+
+    pn = command(
+        sub, "prune", "remove older runs from the Dagster instance, keeping what its UI shows"
+    )
+    pn.add_argument(
+        "--keep-days",
+        type=_days,
+        metavar="N",
+        help="keep the runs of the last N days (default: MUSIC_DWH_RUN_RETENTION_DAYS, "
+        f"{DEFAULTS['MUSIC_DWH_RUN_RETENTION_DAYS']} unless set)",
+    )
+    pn.add_argument("--dry-run", action="store_true", help="say what would go, remove nothing")
+    pn.set_defaults(func=cmd_prune)
+
     dv = command(sub, "dev", "the Dagster web UI and daemon (dagster dev); Ctrl-C stops them")
     dv.add_argument("--host", default="127.0.0.1", help="address the web UI listens on")
     dv.add_argument("--port", type=_positive, default=3000, help="port of the web UI")
@@ -747,7 +783,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         with signals_raise():
-            return func(args)
+            status = func(args)
+            if args.command in ("load", "demo", "prune"):
+                from music_dwh.runs.prune import checkpoint
+
+                checkpoint()  # no -wal file as large as the run's events stays behind
+            return status
     except Exception as exc:
         # Imported only now: they import Dagster and pyarrow (≈0.7 s), which `load` (a
         # supervisor of the worker process that runs Dagster) does not need itself.

@@ -100,6 +100,19 @@ INTERNALS: dict[str, Internal] = {
         "bench/latency: waits for the log sensor's first tick",
         "the GraphQL API (`sensorOrError { sensorState { ticks } }`)",
     ),
+    # ------------------------------------------------------------------ step metadata
+    "OutputMetadataAccumulator": Internal(
+        "dagster._core.execution.context.metadata_logging",
+        "assets/metadata: each day's own metadata on the materializations of a range run, "
+        "added for all days at once",
+        "`context.add_asset_metadata(partition_key=…)`, one day per call, whose cost grows "
+        "with the square of the days (2.2 s for two assets × 1,817 days)",
+    ),
+    "AssetMetadataHandle": Internal(
+        "dagster._core.execution.context.metadata_logging",
+        "as OutputMetadataAccumulator: the key of one asset partition's metadata",
+        "as OutputMetadataAccumulator",
+    ),
     # ------------------------------------------------------------------ instance storage
     "ConfigurableClass": Internal(
         "dagster._serdes",
@@ -163,6 +176,16 @@ INTERNALS: dict[str, Internal] = {
         "instance: planned checks of a range run written in one INSERT",
         "none",
     ),
+    "AssetEventTagsTable": Internal(
+        "dagster._core.storage.event_log.schema",
+        "runs/prune: the indexed tags of the asset events a prune removes",
+        "none: `DagsterInstance.delete_run` removes a whole run only, never part of one",
+    ),
+    "RunTagsTable": Internal(
+        "dagster._core.storage.runs.schema",
+        "runs/prune: a removed run's tags (SQLite does not cascade the run's deletion to them)",
+        "none",
+    ),
     "AssetCheckExecutionRecordStatus": Internal(
         "dagster._core.storage.asset_check_execution_record",
         "instance: the PLANNED status of those rows",
@@ -209,6 +232,17 @@ _POSTGRES = "instance: the pooled, batching PostgreSQL storage"
 _MONITORING = "runs/launcher: run monitoring and the pool queue"
 
 MEMBERS: tuple[Member, ...] = (
+    Member(
+        "dagster:OpExecutionContext",
+        "get_step_execution_context",
+        "assets/metadata: the step whose metadata a range run's days get",
+    ),
+    Member(
+        "OutputMetadataAccumulator",
+        "per_output_metadata",
+        "assets/metadata: the step's metadata by asset partition (the step context keeps it "
+        "in `_metadata_accumulator`; test_metadata.py checks the days' events)",
+    ),
     Member(
         "dagster:DagsterInstance",
         "_get_event_batch_size",
@@ -271,6 +305,10 @@ if TYPE_CHECKING:
     # ruff: noqa: F401
     from dagster._check import CheckError
     from dagster._core.events import ASSET_EVENTS
+    from dagster._core.execution.context.metadata_logging import (
+        AssetMetadataHandle,
+        OutputMetadataAccumulator,
+    )
     from dagster._core.instance.ref import InstanceRef
     from dagster._core.launcher.base import CheckRunHealthResult, WorkerStatus
     from dagster._core.scheduler.instigation import InstigatorType
@@ -279,8 +317,12 @@ if TYPE_CHECKING:
     )
     from dagster._core.storage.base_storage import DagsterStorage
     from dagster._core.storage.event_log import SqlEventLogStorageTable
-    from dagster._core.storage.event_log.schema import AssetCheckExecutionsTable
+    from dagster._core.storage.event_log.schema import (
+        AssetCheckExecutionsTable,
+        AssetEventTagsTable,
+    )
     from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
+    from dagster._core.storage.runs.schema import RunTagsTable
     from dagster._core.storage.runs.sqlite.sqlite_run_storage import SqliteRunStorage
     from dagster._core.storage.schedules.sqlite.sqlite_schedule_storage import (
         SqliteScheduleStorage,

@@ -47,6 +47,9 @@ DEFAULTS = {
     # Where the Dagster instance keeps runs, events and schedules (music_dwh/instance.py):
     # SQLite files in DAGSTER_HOME, or a PostgreSQL database.
     "MUSIC_DWH_DAGSTER_STORAGE": "sqlite",
+    # `music-dwh prune` keeps the runs (and their events) of this many days; older ones go,
+    # except the events that are still the latest of a partition or check.
+    "MUSIC_DWH_RUN_RETENTION_DAYS": "30",
     # How often the raw-store sensors look for new files (the daily ones: log days, invoice
     # days; and the alert sensors), and the snapshot ones (song catalogue, reference tables),
     # whose listing can be larger. Part of the file → star latency.
@@ -272,6 +275,7 @@ class Settings:
     dagster_storage: InstanceStorage = InstanceStorage(engine="sqlite")
     sensor_interval_seconds: int = 30
     snapshot_sensor_interval_seconds: int = 120
+    run_retention_days: int = 30
 
     @property
     def sparkify_start(self) -> dt.date:
@@ -314,6 +318,12 @@ class Settings:
             if seconds < 1:
                 raise SettingsError(f"{name} must be at least 1 second (e.g. 30s)")
             intervals[name] = round(seconds)
+        retention = get("MUSIC_DWH_RUN_RETENTION_DAYS")
+        if not retention.isdigit():
+            raise SettingsError(
+                f"MUSIC_DWH_RUN_RETENTION_DAYS={retention!r} is not a number of days; use a whole "
+                "number such as 30 (0 keeps only what is still the latest)"
+            )
         return cls(
             raw=raw,
             warehouse=parse_warehouse_url(get("MUSIC_DWH_WAREHOUSE")),
@@ -331,6 +341,7 @@ class Settings:
             dagster_storage=instance_storage(env),
             sensor_interval_seconds=intervals["MUSIC_DWH_SENSOR_INTERVAL"],
             snapshot_sensor_interval_seconds=intervals["MUSIC_DWH_SNAPSHOT_SENSOR_INTERVAL"],
+            run_retention_days=int(retention),
         )
 
 

@@ -34,10 +34,12 @@ from dagster._core.storage.tags import (
 )
 
 from music_dwh import instance as music_instance
+from music_dwh.runs.prune import checkpoint, instance_bytes
 from music_dwh.settings import SettingsError, instance_storage, parse_instance_storage
-from music_dwh_tests.conftest import REPO_ROOT, Workspace
+from music_dwh_tests.conftest import REPO_ROOT, Workspace, require_shared
 
 SHIPPED_YAML = REPO_ROOT / "dagster.yaml"
+MB = 1_000_000
 DAYS = DailyPartitionsDefinition(start_date="2024-01-01")
 STORAGE_VARIABLES = (
     "MUSIC_DWH_DAGSTER_STORAGE",
@@ -256,6 +258,79 @@ def test_history_written_by_dagsters_default_storage_stays_readable(tmp_path, cl
         }
     finally:
         after.dispose()
+
+
+# ---------------------------------------------------------------------------- size on disk
+def test_a_range_runs_planned_check_rows_hold_the_planned_event_once(sqlite_instance):
+    """A row per check and day (each day's check status), the serialized planned event on the
+    last one only: the row Dagster reads as the check's latest while the run goes on."""
+    assert run_range(sqlite_instance, "2024-01-01", "2024-01-31").success
+    january = [(dt.date(2024, 1, 1) + dt.timedelta(days=i)).isoformat() for i in range(31)]
+    storage = sqlite_instance.event_log_storage
+    for check_key in DEFS.resolve_asset_graph().asset_check_keys:
+        history = storage.get_asset_check_execution_history(check_key, limit=100)
+        planned = [r for r in history if r.status.value == "PLANNED"]
+        assert sorted(r.partition for r in planned) == january
+        assert [r.partition for r in planned if r.event is not None] == ["2024-01-31"]
+        assert history[0].status.value == "SUCCEEDED" and history[0].event is not None
+
+
+def test_new_event_log_files_have_8_kb_pages_and_a_checkpoint_empties_their_wal(
+    sqlite_instance, clean_env
+):
+    import sqlite3
+
+    assert run_range(sqlite_instance, "2024-01-01", "2024-01-05").success
+    home = Path(sqlite_instance.root_directory)
+    files = sorted((home / "history" / "runs").glob("*.db"))
+    assert [f.name for f in files] == sorted(
+        [f"{sqlite_instance.get_runs()[0].run_id}.db", "index.db"]
+    )
+    for path in files:
+        conn = sqlite3.connect(path)
+        assert conn.execute("PRAGMA page_size").fetchone()[0] == music_instance.PAGE_SIZE == 8192
+        conn.close()
+    wal = [p for p in home.rglob("*.db-wal") if p.stat().st_size]
+    assert wal  # the instance keeps its files open: nothing was copied back yet
+    clean_env.setenv("MUSIC_DWH_DAGSTER_STORAGE", "postgresql://dagster@127.0.0.1:9/dagster")
+    checkpoint(home)  # the instance is in PostgreSQL: files left in DAGSTER_HOME are not its own
+    assert [p for p in home.rglob("*.db-wal") if p.stat().st_size] == wal
+    clean_env.delenv("MUSIC_DWH_DAGSTER_STORAGE")
+    checkpoint(home)
+    assert {p.stat().st_size for p in home.rglob("*.db-wal")} == {0}
+    assert sorted(sqlite_instance.get_materialized_partitions(AssetKey("daily"))) == [
+        f"2024-01-0{d}" for d in range(1, 6)
+    ]
+
+
+@pytest.mark.e2e
+@pytest.mark.acceptance
+def test_loading_the_public_chinook_history_adds_under_100_mb_to_the_instance(workspace):
+    """1,817 days × 5 daily assets: per asset and day Dagster records a planned event and a
+    materialization, each in the run's file and in the index (≈10 KB together, the largest
+    part Dagster's own envelope and data-version tags), and no WAL left behind."""
+    chinook = require_shared("chinook", "Chinook_Sqlite.sqlite")
+    workspace.run("music-dwh", "export-chinook", "--sqlite", str(chinook))
+    workspace.run("music-dwh", "prepare")
+    before = instance_bytes(workspace.dagster_home)
+    workspace.run("music-dwh", "load", "chinook", timeout=900)
+    added = instance_bytes(workspace.dagster_home) - before
+    assert added < 100 * MB, f"{added / MB:.1f} MB"
+    assert [p for p in workspace.dagster_home.rglob("*.db-wal") if p.stat().st_size] == []
+
+
+@pytest.mark.e2e
+def test_300_generated_sparkify_days_leave_an_instance_smaller_than_the_warehouse(workspace):
+    """The generator's default 1,000 events a day: the instance grows with the days (8 daily
+    assets × 300), the warehouse with the events, so fewer events a day would test the
+    generator's settings rather than the instance."""
+    workspace.run("music-dwh", "generate", "sparkify", "--days", "300")
+    workspace.run("music-dwh", "load", "sparkify", timeout=900)
+    instance = instance_bytes(workspace.dagster_home)
+    warehouse = workspace.warehouse.stat().st_size
+    assert instance < warehouse, (
+        f"instance {instance / MB:.1f} MB, warehouse {warehouse / MB:.1f} MB"
+    )
 
 
 # ---------------------------------------------------------------------------- the setting

@@ -21,6 +21,7 @@ def test_defaults_are_the_embedded_warehouse_and_a_local_raw_folder(tmp_path, mo
     assert settings.chinook_start.isoformat() == "2021-01-01"
     assert settings.quarantine_threshold == 0.05
     assert settings.duckdb_memory_limit == "1GB"
+    assert settings.run_retention_days == 30
 
 
 def test_duckdb_urls_follow_the_sqlalchemy_convention(tmp_path, monkeypatch):
@@ -66,6 +67,10 @@ def test_server_urls_are_parsed_and_redacted():
         (
             {"MUSIC_DWH_SNAPSHOT_SENSOR_INTERVAL": "0"},
             "MUSIC_DWH_SNAPSHOT_SENSOR_INTERVAL must be at least 1 second",
+        ),
+        (
+            {"MUSIC_DWH_RUN_RETENTION_DAYS": "-5"},
+            "MUSIC_DWH_RUN_RETENTION_DAYS='-5' is not a number of days",
         ),
     ],
 )

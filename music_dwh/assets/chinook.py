@@ -18,8 +18,15 @@ from dagster import (
     multi_asset,
 )
 
-from music_dwh.assets.loads import add_day_books, failing_over_threshold, quarantine_metadata
-from music_dwh.assets.metadata import days_in_window, log_this_day, per_day_markdown, table_metadata
+from music_dwh.assets.loads import day_books, failing_over_threshold, quarantine_metadata
+from music_dwh.assets.metadata import (
+    add_day_metadata,
+    days_in_window,
+    log_this_day,
+    partition_row_counts,
+    per_day_markdown,
+    table_metadata,
+)
 from music_dwh.partitions import daily
 from music_dwh.resources.raw_store import RawStore
 from music_dwh.resources.warehouse import Warehouse
@@ -33,6 +40,7 @@ GROUP = source.SYSTEM
 OWNERS = ["team:data-engineering"]
 RAW_TAGS = layer_tags("raw", GROUP)
 STAGING_TAGS = layer_tags("staging", GROUP)
+NAMES = ("invoice", "invoice_line")  # a day's two invoice tables, loaded together
 
 
 @asset(
@@ -89,18 +97,24 @@ def invoice_files(context: AssetExecutionContext, raw_store: RawStore) -> Materi
     `invoice_line.csv`. Partition: one day; a day without a folder had no sales."""
     days = days_in_window(*context.partition_time_window)
     delivered = staging.invoice_files_by_day(raw_store, days[0], days[-1])
-    files = sum(len(objs) for objs in delivered.values())
-    bytes_ = sum(o.size for objs in delivered.values() for o in objs.values())
-    sale_days = len(delivered)
-    return MaterializeResult(
-        metadata={
-            "files": files,
-            "bytes": bytes_,
-            "days_with_sales": sale_days,
-            "days_without_sales": len(days) - sale_days,
-            "location": raw_store.uri(source.INVOICE_PREFIX),
+    per_day = {
+        day: {
+            "files": len(delivered.get(day, {})),
+            "bytes": sum(o.size for o in delivered.get(day, {}).values()),
         }
+        for day in days
+    }
+    add_day_metadata(
+        context,
+        context.asset_key,
+        per_day,
+        last_day={
+            "days_with_sales": len(delivered),
+            "days_without_sales": len(days) - len(delivered),
+            "location": raw_store.uri(source.INVOICE_PREFIX),
+        },
     )
+    return MaterializeResult()
 
 
 def _staging_spec(table: str, deps: list[AssetKey], description: str, **kwargs) -> AssetSpec:
@@ -192,7 +206,8 @@ def invoice_staging(context: AssetExecutionContext, raw_store: RawStore, warehou
     days = days_in_window(*context.partition_time_window)
     threshold = get_settings().quarantine_threshold
     per_day = {}
-    totals = {"invoice": [0, 0, 0], "invoice_line": [0, 0, 0]}  # records, loaded, quarantined
+    # Each day's raw records and quarantined ones, per table; days without a write have none.
+    books = {name: dict.fromkeys(days, day_books(0, 0, 0)) for name in NAMES}
     delivered = staging.invoice_files_by_day(raw_store, days[0], days[-1])
     with warehouse.session() as session:
         tracks = staging.known_ids(session, "track", "track_id")
@@ -208,33 +223,30 @@ def invoice_staging(context: AssetExecutionContext, raw_store: RawStore, warehou
                 f"{{{','.join(missing)}}}.csv arrives (its run re-stages every delivered day)"
             )
             context.log.warning(message)
-            for name in ("invoice", "invoice_line"):
-                yield MaterializeResult(
-                    asset_key=AssetKey([GROUP, f"staging_{name}"]),
-                    metadata={
+            for name in NAMES:
+                key = AssetKey([GROUP, f"staging_{name}"])
+                add_day_metadata(
+                    context,
+                    key,
+                    {day: day_books(0, 0, 0) for day in days},
+                    last_day={
                         "waiting_for": MetadataValue.text(
                             f"reference snapshot(s): {', '.join(missing)}"
                         ),
                         "note": MetadataValue.text(message),
-                        "raw_records": 0,
-                        "quarantined": 0,
                     },
                 )
+                yield MaterializeResult(asset_key=key)
             return
         # A day without a folder is a day without sales; it needs a write only when it has
         # rows from an earlier delivery to remove.
         to_load = set(delivered) | staging.days_with_rows(session, days[0], days[-1])
         load_days = [day for day in days if day in to_load]
 
-        judged = {}  # day → (invoice books, line books)
-
         def on_day(i: int, inv, lines) -> None:
             day = load_days[i]
-            judged[day] = (inv, lines)
             for name, stats in (("invoice", inv), ("invoice_line", lines)):
-                totals[name][0] += stats.records
-                totals[name][1] += stats.loaded
-                totals[name][2] += stats.quarantined
+                books[name][day] = day_books(stats.records, stats.quarantined, stats.files)
             per_day[day] = {
                 "invoices": inv.loaded,
                 "lines": lines.loaded,
@@ -256,29 +268,17 @@ def invoice_staging(context: AssetExecutionContext, raw_store: RawStore, warehou
             f"{len(delivered):,} of {len(days):,} days had sales; {len(to_load):,} days written"
         )
         window = ("partition_date", days[0], days[-1] + dt.timedelta(days=1))
-        for day in days:
-            inv, lines = judged.get(day, (None, None))
-            for name, stats in (("invoice", inv), ("invoice_line", lines)):
-                add_day_books(
-                    context,
-                    day,
-                    stats.records if stats else 0,
-                    stats.quarantined if stats else 0,
-                    stats.files if stats else 0,
-                    asset_key=AssetKey([GROUP, f"staging_{name}"]),
-                )
-        for name in ("invoice", "invoice_line"):
-            records, _loaded, quarantined = totals[name]
-            metadata = table_metadata(
-                session, staging.staging_table(name), span=window, range_days=len(days)
+        for name in NAMES:
+            table = staging.staging_table(name)
+            rows = partition_row_counts(session, table, days)
+            whole = table_metadata(session, table, span=window)
+            if name == "invoice":
+                whole["per_day"] = per_day_markdown(per_day)
+            key = AssetKey([GROUP, f"staging_{name}"])
+            add_day_metadata(
+                context, key, {d: {**rows[d], **books[name][d]} for d in days}, last_day=whole
             )
-            metadata.update(quarantine_metadata(records, quarantined))
-            per_day_table = per_day_markdown(per_day) if name == "invoice" else None
-            if per_day_table is not None:
-                metadata["per_day"] = per_day_table
-            yield MaterializeResult(
-                asset_key=AssetKey([GROUP, f"staging_{name}"]), metadata=metadata
-            )
+            yield MaterializeResult(asset_key=key)
 
 
 assets = [reference_files, invoice_files, reference_staging, invoice_staging]

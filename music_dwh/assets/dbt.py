@@ -29,7 +29,12 @@ from dagster import (
 )
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, dbt_assets
 
-from music_dwh.assets.metadata import table_metadata
+from music_dwh.assets.metadata import (
+    add_day_metadata,
+    days_in_window,
+    partition_row_counts,
+    table_metadata,
+)
 from music_dwh.dbt_project import dbt_project
 from music_dwh.framework import CheckError
 from music_dwh.partitions import daily
@@ -106,8 +111,12 @@ def _with_table_metadata(
     """Add row counts, schema and a preview to dbt's materializations. Runs after the dbt
     invocation, once dbt has closed its connections: on DuckDB, dbt and this session may not
     hold the file at the same time (one writer, and a second database instance in the same
-    process could read stale data)."""
+    process could read stale data).
+
+    A daily model built for a window gets each day's row count on that day's materialization,
+    and dbt's and the table's metadata once, on the last day (``add_day_metadata``)."""
     spent, models = 0.0, 0
+    days = days_in_window(*map(dt.datetime.fromisoformat, window)) if window else []
     with warehouse.session() as session:
         for event in events:
             if isinstance(event, Output | AssetMaterialization):
@@ -120,16 +129,16 @@ def _with_table_metadata(
                 table = ".".join(key.path)
                 partition_column = _partition_columns().get(key.path[-1])
                 span = (partition_column, *window) if window and partition_column else None
-                range_days = (
-                    (dt.date.fromisoformat(window[1]) - dt.date.fromisoformat(window[0])).days
-                    if window
-                    else 1
-                )
-                extra = table_metadata(session, table, span=span, range_days=range_days)
+                extra = table_metadata(session, table, span=span)
                 extra.update(_match_metadata(session, table, span))
                 if "waiting_for" in extra:
                     context.log.warning(f"{table}: waiting for {extra['waiting_for'].value}")
-                event = event.with_metadata({**event.metadata, **extra})
+                if span and isinstance(event, Output):
+                    rows = partition_row_counts(session, table, days, day_column=partition_column)
+                    add_day_metadata(context, key, rows, last_day={**event.metadata, **extra})
+                    event = event.with_metadata({})
+                else:
+                    event = event.with_metadata({**event.metadata, **extra})
                 spent, models = spent + time.monotonic() - started, models + 1
             yield event
     if models:

@@ -4,11 +4,10 @@ quarantine over the threshold as the step's failure."""
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 from collections.abc import Iterator
 from typing import Any
 
-from dagster import AssetExecutionContext, AssetKey, Failure, MetadataValue
+from dagster import Failure, MetadataValue
 
 from music_dwh.staging.common import QuarantineThresholdExceeded
 
@@ -34,19 +33,7 @@ def quarantine_metadata(records: int, quarantined: int) -> dict[str, Any]:
     }
 
 
-def add_day_books(
-    context: AssetExecutionContext,
-    day: dt.date,
-    records: int,
-    quarantined: int,
-    files: int,
-    asset_key: AssetKey | None = None,
-) -> None:
-    """One day's own books on that day's materialization (a range run's metadata is otherwise
-    the same for every day): ``music-dwh load`` counts the quarantined records and the days
-    without a file (``files`` 0) from them."""
-    context.add_asset_metadata(
-        {**quarantine_metadata(records, quarantined), "files": files},
-        asset_key=asset_key,
-        partition_key=day.isoformat(),
-    )
+def day_books(records: int, quarantined: int, files: int) -> dict[str, int]:
+    """One day's own books, for that day's materialization: ``music-dwh load`` counts the
+    quarantined records and the days without a file (``files`` 0) from them."""
+    return {"raw_records": records, "quarantined": quarantined, "files": files}

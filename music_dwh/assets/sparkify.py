@@ -14,11 +14,12 @@ from dagster import (
     asset,
 )
 
-from music_dwh.assets.loads import add_day_books, failing_over_threshold, quarantine_metadata
+from music_dwh.assets.loads import day_books, failing_over_threshold, quarantine_metadata
 from music_dwh.assets.metadata import (
-    FULL_METADATA_MAX_DAYS,
+    add_day_metadata,
     days_in_window,
     log_this_day,
+    partition_row_counts,
     per_day_markdown,
     table_metadata,
 )
@@ -58,15 +59,17 @@ def log_data(context: AssetExecutionContext, raw_store: RawStore) -> Materialize
     missing = [d.isoformat() for d, v in per_day.items() if v["files"] == 0]
     if missing:
         context.log.warning(f"no log file for {len(missing)} day(s): {', '.join(missing[:10])}")
-    return MaterializeResult(
-        metadata={
-            "files": sum(v["files"] for v in per_day.values()),
-            "bytes": sum(v["bytes"] for v in per_day.values()),
+    add_day_metadata(
+        context,
+        context.asset_key,
+        per_day,
+        last_day={
             "days_without_files": len(missing),
             "location": raw_store.uri(source.LOG_PREFIX),
-            "per_day": per_day_markdown(dict(list(per_day.items())[-FULL_METADATA_MAX_DAYS:])),
-        }
+            "per_day": per_day_markdown(per_day),
+        },
     )
+    return MaterializeResult()
 
 
 @asset(
@@ -111,8 +114,6 @@ def staging_events(
     atomically; bad records go to `sparkify.quarantine` with a reason."""
     days = days_in_window(*context.partition_time_window)
     threshold = get_settings().quarantine_threshold
-    per_day = {}
-    totals = {"records": 0, "loaded": 0, "quarantined": 0, "repaired": 0, "files": 0, "bytes": 0}
 
     def on_day(i: int, stats) -> None:
         day = days[i]
@@ -130,41 +131,35 @@ def staging_events(
     with warehouse.session() as session:
         with failing_over_threshold():
             all_stats = staging.load_events_days(raw_store, session, days, threshold, on_day)
-        for day, stats in zip(days, all_stats, strict=True):
-            add_day_books(context, day, stats.records, stats.quarantined, stats.files)
-            per_day[day] = {
-                "records": stats.records,
-                "staged": stats.loaded,
-                "quarantined": stats.quarantined,
-            }
-            for key, value in (
-                ("records", stats.records),
-                ("loaded", stats.loaded),
-                ("quarantined", stats.quarantined),
-                ("repaired", stats.repaired_values),
-                ("files", stats.files),
-                ("bytes", stats.bytes),
-            ):
-                totals[key] += value
-        metadata = table_metadata(
+        rows = partition_row_counts(session, staging.EVENTS_TABLE, days)
+        whole = table_metadata(
             session,
             staging.EVENTS_TABLE,
             span=("partition_date", days[0], days[-1] + dt.timedelta(days=1)),
             preview_order="ts",
-            range_days=len(days),
         )
-    metadata.update(
+    books = dict(zip(days, all_stats, strict=True))
+    whole["per_day"] = per_day_markdown(
         {
-            **quarantine_metadata(totals["records"], totals["quarantined"]),
-            "repaired_text_values": totals["repaired"],
-            "files": totals["files"],
-            "bytes": totals["bytes"],
+            day: {
+                "records": stats.records,
+                "staged": stats.loaded,
+                "quarantined": stats.quarantined,
+                "repaired": stats.repaired_values,
+            }
+            for day, stats in books.items()
         }
     )
-    per_day_table = per_day_markdown(per_day)
-    if per_day_table is not None:
-        metadata["per_day"] = per_day_table
-    return MaterializeResult(metadata=metadata)
+    add_day_metadata(
+        context,
+        context.asset_key,
+        {
+            day: {**rows[day], **day_books(stats.records, stats.quarantined, stats.files)}
+            for day, stats in books.items()
+        },
+        last_day=whole,
+    )
+    return MaterializeResult()
 
 
 @asset(

@@ -335,14 +335,15 @@ class SessionQueries:
         where: Mapping[str, Any] | None = None,
         day_column: str = "partition_date",
     ) -> dict[dt.date, int]:
-        """Rows per day (``day_column``) of [first, last], with ``where`` as in ``count_rows``."""
+        """Rows per day (``day_column``, a date or a timestamp) of [first, last], with
+        ``where`` as in ``count_rows``."""
         condition, params = _where(where)
         condition = condition.replace(" where ", " and ", 1)
         day = quote(day_column)
         rows = self.query(
-            f"select {day}, count(*) from {qualified(table)} "
-            f"where {day} >= ? and {day} <= ?{condition} group by {day}",
-            [first, last, *params],
+            f"select cast({day} as date), count(*) from {qualified(table)} "
+            f"where {day} >= ? and {day} < ?{condition} group by 1",
+            [first, last + dt.timedelta(days=1), *params],
         )
         return {_day(d): int(n) for d, n in rows}
 

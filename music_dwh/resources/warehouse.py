@@ -35,7 +35,6 @@ from music_dwh.resources.postgres import PostgresSession
 from music_dwh.resources.raw_store import open_raw_store
 from music_dwh.resources.redshift import RedshiftSession
 from music_dwh.settings import WarehouseTarget, get_settings, parse_warehouse_url
-from music_dwh.tags import WAREHOUSE_TAG
 
 
 class Warehouse(ConfigurableResource):
@@ -82,6 +81,10 @@ class Warehouse(ConfigurableResource):
             yield self
             return
         if context.instance is not None:
+            # tags.py reads the settings when imported: not at this module's import, which the
+            # CLI's error handling does too.
+            from music_dwh.tags import WAREHOUSE_TAG
+
             context.instance.add_run_tags(run.run_id, {WAREHOUSE_TAG: target.redacted()})
         if target.engine != "duckdb":
             self.ensure_staging_tables()

@@ -15,8 +15,8 @@ from dagster import (
     asset,
 )
 
-from music_dwh.assets.loads import add_day_books, quarantine_metadata
-from music_dwh.assets.metadata import days_in_window
+from music_dwh.assets.loads import day_books, quarantine_metadata
+from music_dwh.assets.metadata import add_day_metadata, days_in_window
 from music_dwh.framework import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 from music_dwh.runs.progress import LOGGER_NAME, Counts, close_progress, progress_logger
 
@@ -32,8 +32,10 @@ BOOKS = {DAYS[0]: (10, 0, 1), DAYS[1]: (10, 2, 1), DAYS[2]: (0, 0, 0)}
     backfill_policy=BackfillPolicy.single_run(),
 )
 def staging_events(context: AssetExecutionContext) -> MaterializeResult:
-    for day in days_in_window(*context.partition_time_window):
-        add_day_books(context, day, *BOOKS[day])
+    days = days_in_window(*context.partition_time_window)
+    add_day_metadata(
+        context, context.asset_key, {day: day_books(*BOOKS[day]) for day in days}, last_day={}
+    )
     # The range's totals, copied by Dagster to every day unless the day has its own books.
     return MaterializeResult(metadata=quarantine_metadata(20, 2))
 
