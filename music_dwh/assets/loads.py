@@ -27,7 +27,8 @@ def failing_over_threshold() -> Iterator[None]:
             if others > 0
             else ""
         )
-        raise Failure(description=f"{exc}{rolled_back}") from None
+        # A data failure: no retry of the step would change it (runs/retries.py).
+        raise Failure(description=f"{exc}{rolled_back}", allow_retries=False) from None
 
 
 def quarantine_metadata(records: int, quarantined: int) -> dict[str, Any]:

@@ -165,7 +165,7 @@ class DuckDBSession(SessionQueries):
                         f"gave up after {waited:.0f} s waiting for the DuckDB warehouse {path}: "
                         f"{holder} has it open. DuckDB allows one writer process: close that "
                         "program (or let its run finish) and retry, or raise MUSIC_DWH_LOCK_TIMEOUT."
-                    ) from exc
+                    ) from None  # the root cause alerts report: this message, which names the holder
                 if time.monotonic() >= next_report:
                     say(
                         f"waiting for the DuckDB file {path}: {holder} has it open "
