@@ -14,7 +14,7 @@ import os
 import sys
 import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from music_dwh.runs.load import LAYERS, LoadPlan, UserError
@@ -539,12 +539,33 @@ def cmd_prune(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------------------- dev
+def ui_address(host: str, port: int) -> str:
+    """The UI's address as a browser elsewhere reaches it: a wildcard host (all interfaces)
+    is this machine's name."""
+    import socket
+
+    if host in ("0.0.0.0", "::", ""):
+        host = socket.getfqdn()
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def dev_environment(host: str, port: int, env: Mapping[str, str]) -> dict[str, str]:
+    """``env`` for ``dagster dev`` on ``host:port``: the daemon's alerts link to this UI
+    (``MUSIC_DWH_UI_URL``) unless that is set."""
+    env = dict(env)
+    if not env.get("MUSIC_DWH_UI_URL", "").strip():
+        env["MUSIC_DWH_UI_URL"] = ui_address(host, port)
+    return env
+
+
 def cmd_dev(args: argparse.Namespace) -> int:
     """``dagster dev`` on 127.0.0.1 that stops within seconds on Ctrl-C; runs it leaves
     unfinished are cleaned up on the way out."""
     from music_dwh.runs.supervisor import Interrupted, run_service
 
     ensure_dagster_home()
+    # `dagster dev` and its daemon inherit this process's environment.
+    os.environ.update(dev_environment(args.host, args.port, os.environ))
     dagster = Path(sys.executable).with_name("dagster")
     argv = [
         str(dagster) if dagster.exists() else "dagster",

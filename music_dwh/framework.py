@@ -68,6 +68,12 @@ INTERNALS: dict[str, Internal] = {
         "alerts: a failed attempt that run retries will repeat does not alert",
         "none: `RunFailureSensorContext` does not say whether the run will be retried",
     ),
+    "MAX_RETRIES_TAG": Internal(
+        _TAGS,
+        "`music-dwh load` tags its runs with 0 retries: no code location to re-execute them "
+        "from, so Dagster must not mark them as going to be retried",
+        _TAG_REPLACEMENT,
+    ),
     "GRPC_INFO_TAG": Internal(
         _TAGS,
         "runs/launcher: the host of the code server that launched a run (is its "
@@ -339,6 +345,7 @@ if TYPE_CHECKING:
         ASSET_PARTITION_RANGE_END_TAG,
         ASSET_PARTITION_RANGE_START_TAG,
         GRPC_INFO_TAG,
+        MAX_RETRIES_TAG,
         PARTITION_NAME_TAG,
         WILL_RETRY_TAG,
     )

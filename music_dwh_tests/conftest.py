@@ -202,6 +202,15 @@ def require_shared(*parts: str) -> Path:
     return path
 
 
+def spoil_log_day(raw: Path, day: str, bad_lines: int = 40) -> Path:
+    """Append ``bad_lines`` malformed lines to a generated Sparkify log day: far over the
+    default quarantine threshold (5 %) for a small day, so its staging step fails."""
+    path = raw / "sparkify/log_data" / day[:4] / day[5:7] / f"{day}-events.json"
+    with path.open("ab") as fh:
+        fh.write(b"\n" + b"\n".join([b"not json"] * bad_lines))
+    return path
+
+
 def snapshot(
     warehouse_path: Path, schema: str, ignore: tuple[str, ...] = ("loaded_at",)
 ) -> dict[str, list[tuple]]:

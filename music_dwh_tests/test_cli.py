@@ -231,6 +231,17 @@ def test_make_dev_stops_within_seconds_on_ctrl_c(workspace):
     assert _dagster_processes_of(workspace.dagster_home) == []
 
 
+def test_dev_links_alerts_to_the_ui_it_serves_unless_told_otherwise():
+    from music_dwh.cli import build_parser, dev_environment
+
+    args = build_parser().parse_args(["dev", "--port", "3001"])
+    env = dev_environment(args.host, args.port, {"PATH": "/usr/bin", "MUSIC_DWH_UI_URL": " "})
+    assert env == {"PATH": "/usr/bin", "MUSIC_DWH_UI_URL": "http://127.0.0.1:3001"}
+    assert dev_environment("::1", 3002, {})["MUSIC_DWH_UI_URL"] == "http://[::1]:3002"
+    explicit = {"MUSIC_DWH_UI_URL": "https://dagster.example.org"}
+    assert dev_environment("127.0.0.1", 3001, explicit) == explicit
+
+
 def test_load_through_a_layer_stops_there_and_runs_its_checks(small_sparkify):
     ws = small_sparkify
     proc = ws.run("music-dwh", "load", "sparkify", "--through", "staging")

@@ -94,6 +94,7 @@ def test_run_tags_keep_their_values():
         "ASSET_PARTITION_RANGE_START_TAG": "dagster/asset_partition_range_start",
         "ASSET_PARTITION_RANGE_END_TAG": "dagster/asset_partition_range_end",
         "WILL_RETRY_TAG": "dagster/will_retry",
+        "MAX_RETRIES_TAG": "dagster/max_retries",
         "GRPC_INFO_TAG": ".dagster/grpc_info",
     }
     for name, value in expected.items():

@@ -2,10 +2,12 @@
 
 The message goes to ``MUSIC_DWH_ALERT_WEBHOOK`` (any endpoint accepting a JSON POST: a chat
 webhook, an incident tool) or, when that is unset, to the daemon's log. It names the system,
-the asset(s), the partition, the check, the run and a link to the run in the UI
-(``MUSIC_DWH_UI_URL``, default http://127.0.0.1:3000). It never carries secrets: no run
-config, no environment, no webhook URL; error text is cut to one short line, with any
-credential-looking part of a URL and the values of secret variables masked.
+the step that failed and its asset(s), the partition, the check, the run and a link to the run
+in the UI (``MUSIC_DWH_UI_URL``; ``music-dwh dev`` sets it to the address it serves, else
+http://127.0.0.1:3000). The error is the first line of what the step raised, without Dagster's
+class names. It never carries secrets: no run config, no environment, no webhook URL; error
+text is cut to one short line, with any credential-looking part of a URL and the values of
+secret variables masked.
 
 Both sensors run by default under the daemon (``make dev``) and watch every run of the
 instance, including ``music-dwh load`` runs. A post that fails raises, so the sensor retries the
@@ -20,6 +22,7 @@ import os
 import re
 import urllib.error
 import urllib.request
+from collections import defaultdict
 from collections.abc import Iterable, Mapping
 
 from dagster import (
@@ -88,6 +91,19 @@ def _root_cause(error) -> str:
     return user_error(error).message
 
 
+# A module-qualified class name before the message: ``dagster._core.definitions.events.Failure: ``.
+_QUALIFIED_CLASS = re.compile(r"^(?:[A-Za-z_]\w*\.)+[A-Za-z_]\w*: ")
+
+
+def plain_error(error) -> str:
+    """The first line of a failure's root cause in the user's words. A module-qualified class
+    name in front (Dagster's ``Failure``, music_dwh's and the drivers' errors, whose messages
+    are sentences) is dropped; a built-in one (``KeyError: 'day'``) says what went wrong and
+    stays."""
+    text = _QUALIFIED_CLASS.sub("", _root_cause(error).strip(), count=1)
+    return text.splitlines()[0] if text else ""
+
+
 def run_link(run_id: str) -> str:
     return f"{get_settings().ui_url}/runs/{run_id}"
 
@@ -135,48 +151,81 @@ def post_alert(message: dict, log: logging.Logger | None = None) -> bool:
 
 
 # ---------------------------------------------------------------------------- run failures
+_PLANNED = (
+    DagsterEventType.ASSET_MATERIALIZATION_PLANNED,
+    DagsterEventType.ASSET_CHECK_EVALUATION_PLANNED,
+)
+
+
+def _assets(keys: Iterable[str]) -> str | None:
+    keys = sorted(keys)
+    if not keys:
+        return None
+    more = f" (+{len(keys) - MAX_ASSETS} more)" if len(keys) > MAX_ASSETS else ""
+    return ", ".join(keys[:MAX_ASSETS]) + more
+
+
 def run_failure_message(context: RunFailureSensorContext) -> dict:
     run = context.dagster_run
     instance = context.instance
-    # The assets the run meant to update but did not: what the failure left stale.
+    # Each step's assets (and the assets of its checks), from the run's planned events; the
+    # assets the run meant to update but did not.
+    by_step: dict[str, set[str]] = defaultdict(set)
     planned: set[str] = set()
     done: set[str] = set()
     for entry in instance.all_logs(
-        run.run_id,
-        of_type={
-            DagsterEventType.ASSET_MATERIALIZATION_PLANNED,
-            DagsterEventType.ASSET_MATERIALIZATION,
-        },
+        run.run_id, of_type={*_PLANNED, DagsterEventType.ASSET_MATERIALIZATION}
     ):
         event = entry.dagster_event
-        if event is None or event.asset_key is None:
+        if event is None:
             continue
-        (
-            planned if event.event_type == DagsterEventType.ASSET_MATERIALIZATION_PLANNED else done
-        ).add(event.asset_key.to_user_string())
-    stale = sorted(planned - done) or sorted(
-        k.to_user_string() for k in (run.asset_selection or [])
-    )
+        if event.event_type == DagsterEventType.ASSET_CHECK_EVALUATION_PLANNED:
+            key = event.event_specific_data.asset_key
+        else:
+            key = event.asset_key
+        if key is None:
+            continue
+        if event.event_type == DagsterEventType.ASSET_MATERIALIZATION:
+            done.add(key.to_user_string())
+            continue
+        by_step[entry.step_key or ""].add(key.to_user_string())
+        if event.event_type == DagsterEventType.ASSET_MATERIALIZATION_PLANNED:
+            planned.add(key.to_user_string())
     steps = context.get_step_failure_events()
+    failed_steps = [e.step_key for e in steps]
+    if failed_steps:
+        # What failed: the failed steps' own assets, not everything downstream of them.
+        assets = {a for step in failed_steps for a in by_step.get(step, ())}
+    else:
+        # Failed outside any step (its process lost, the warehouse not obtained): what the
+        # failure left stale.
+        assets = (planned - done) or {k.to_user_string() for k in (run.asset_selection or [])}
     error = None
     if steps and steps[0].step_failure_data and steps[0].step_failure_data.error:
-        error = _root_cause(steps[0].step_failure_data.error)
-    elif context.failure_event.message:
-        error = context.failure_event.message
+        error = plain_error(steps[0].step_failure_data.error)
+    else:
+        failure = context.failure_event.event_specific_data
+        if getattr(failure, "error", None) is not None:
+            error = plain_error(failure.error)
+        elif context.failure_event.message:
+            error = context.failure_event.message
     partition = partition_of(run.tags)
-    system = _system_of(stale)
-    summary = f"{system or run.job_name} run failed" + (f" for {partition}" if partition else "")
+    system = _system_of(assets)
+    summary = (
+        f"{system or run.job_name} run failed"
+        + (f" in step {failed_steps[0]}" if failed_steps else "")
+        + (f" for {partition}" if partition else "")
+    )
     return {
         "source": "music_dwh",
         "kind": "run_failure",
         "summary": summary,
         "system": system,
         "job": run.job_name,
-        "asset": ", ".join(stale[:MAX_ASSETS])
-        + (f" (+{len(stale) - MAX_ASSETS} more)" if len(stale) > MAX_ASSETS else ""),
+        "asset": _assets(assets),
         "partition": partition,
         "check": None,
-        "failed_steps": [e.step_key for e in steps][:MAX_ASSETS],
+        "failed_steps": failed_steps[:MAX_ASSETS],
         "error": redact(error),
         "run_id": run.run_id,
         "link": run_link(run.run_id),

@@ -26,6 +26,11 @@ class WarehouseError(Exception):
     """A user-facing warehouse problem (lock held, schema drift, unreachable server)."""
 
 
+class WarehouseUnavailable(WarehouseError):
+    """The warehouse cannot be used just now (its DuckDB file held by another program, its
+    server unreachable or starting up): a later attempt may succeed (``resources/retries.py``)."""
+
+
 # ---------------------------------------------------------------------------- the password
 PASSWORD_VARIABLE = "MUSIC_DWH_WAREHOUSE_PASSWORD"
 
@@ -153,10 +158,12 @@ def connection_error(
         "Network is unreachable",
         "could not connect",
         "Connection timed out",
+        "the database system is starting up",
+        "the database system is shutting down",
     )
     if any(text in reason for text in unreachable):
         detail = str(exc).strip().splitlines()[0].split(" failed: ", 1)[-1]  # not libpq's hint
-        return WarehouseError(
+        return WarehouseUnavailable(
             f"cannot reach the warehouse at {target.host}:{target.port} ({detail}): correct the host "
             "and port in MUSIC_DWH_WAREHOUSE or start the server"
         )

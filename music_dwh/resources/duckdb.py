@@ -167,7 +167,7 @@ class DuckDBSession(SessionQueries):
                         f"{holder} has it open, and DuckDB allows one writer process. Close "
                         "that program (or let its run finish) and retry, or raise "
                         f"MUSIC_DWH_LOCK_TIMEOUT (now {timeout:.0f} s)."
-                    ) from exc
+                    ) from None  # the root cause alerts report: this message, which names the holder
                 if time.monotonic() >= next_report:
                     say(
                         f"waiting for the DuckDB file {path}: {holder} has it open "

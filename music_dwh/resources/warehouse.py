@@ -14,6 +14,7 @@ import os
 from collections.abc import Iterator
 
 from dagster import ConfigurableResource
+from pydantic import PrivateAttr
 
 # The types live in base.py (the engines import them from there); named here too for the
 # callers that know only the resource.
@@ -34,6 +35,7 @@ from music_dwh.resources.duckdb import DuckDBSession
 from music_dwh.resources.postgres import PostgresSession
 from music_dwh.resources.raw_store import open_raw_store
 from music_dwh.resources.redshift import RedshiftSession
+from music_dwh.resources.retries import retried_when_transient
 from music_dwh.settings import WarehouseTarget, get_settings, parse_warehouse_url
 
 
@@ -45,6 +47,8 @@ class Warehouse(ConfigurableResource):
 
     url: str
     password: str | None = None
+    # Set when a run sets the warehouse up: its first session creates the missing staging tables.
+    _staging_tables_pending: bool = PrivateAttr(default=False)
 
     @classmethod
     def from_env(cls) -> Warehouse:
@@ -74,7 +78,9 @@ class Warehouse(ConfigurableResource):
     def yield_for_execution(self, context) -> Iterator[Warehouse]:
         """In a run on DuckDB, hold the warehouse's writer lock from the first step to the
         last (``writer_lock``): whoever started the run, it is the file's only writer, and the
-        lock dies with its process."""
+        lock dies with its process. The run's first session creates the missing staging tables
+        (``ensure_staging_tables``): in a step, where a warehouse that is unavailable for a
+        moment is retried (``resources/retries.py``)."""
         run = getattr(context, "dagster_run", None)
         target = self.target
         if run is None:
@@ -86,8 +92,8 @@ class Warehouse(ConfigurableResource):
             from music_dwh.tags import WAREHOUSE_TAG
 
             context.instance.add_run_tags(run.run_id, {WAREHOUSE_TAG: target.redacted()})
+        self._staging_tables_pending = True
         if target.engine != "duckdb":
-            self.ensure_staging_tables()
             yield self
             return
         from music_dwh.resources.writer_lock import exclusive_writer
@@ -107,21 +113,24 @@ class Warehouse(ConfigurableResource):
             run_id=run.run_id,
             command=command,
         ):
-            # Under the lock: the only writer of the file.
-            self.ensure_staging_tables()
             yield self
 
     def ensure_staging_tables(self) -> list[str]:
         """Create every staging and quarantine table that does not exist yet, empty, from the
         loaders' Arrow schemas; returns the tables created.
 
-        Called when a run sets the warehouse up (``yield_for_execution``), before any step, so
-        any subset of the graph runs on an empty or partial warehouse: the song catalogue's
+        A run's first session does this (``session``), before any step reads a table, so any
+        subset of the graph runs on an empty or partial warehouse: the song catalogue's
         dimensions before the first log day, a day's facts before the catalogue, the Chinook
         dimensions before the first invoice day. Each model then reads an empty table instead
         of failing with "table does not exist". Cheap once they exist: one catalog lookup per
         table. The tables are those the staging modules registered when imported (a run
         imports them through its Definitions)."""
+        with self.session() as session:
+            return self._create_staging_tables(session)
+
+    @staticmethod
+    def _create_staging_tables(session: WarehouseSession) -> list[str]:
         tables = staging_tables()
         if not tables:
             raise WarehouseError(
@@ -129,17 +138,29 @@ class Warehouse(ConfigurableResource):
                 "music_dwh.staging.<system> (or the Definitions) first"
             )
         created = []
-        with self.session() as session:
-            for table, schema in tables:
-                if not session.table_exists(table):
-                    session.ensure_table(table, schema)
-                    created.append(table)
+        for table, schema in tables:
+            if not session.table_exists(table):
+                session.ensure_table(table, schema)
+                created.append(table)
         return created
 
     @contextlib.contextmanager
     def session(self) -> Iterator[WarehouseSession]:
         """A connection for the length of the block; closed afterwards so dbt (a separate
-        process) can open the same DuckDB file."""
+        process) can open the same DuckDB file. In a step, a warehouse unavailable for a
+        moment (file held, server unreachable, connection lost) retries the step
+        (``resources/retries.py``)."""
+        with retried_when_transient():
+            session = self._open()
+            try:
+                if self._staging_tables_pending:
+                    self._create_staging_tables(session)
+                    self._staging_tables_pending = False
+                yield session
+            finally:
+                session.close()
+
+    def _open(self) -> WarehouseSession:
         target = self.target
         if target.engine == "duckdb":
             session = DuckDBSession.open(target.path)
@@ -154,10 +175,7 @@ class Warehouse(ConfigurableResource):
             )
         else:
             raise WarehouseError(f"no loader for the {target.engine} warehouse")
-        try:
-            yield session
-        finally:
-            session.close()
+        return session
 
     def dbt_env(self) -> dict[str, str]:
         """Environment for dbt (in-process, ``resources/dbt_cli.py``; ``ensure_manifest``'s parse):

@@ -23,13 +23,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from music_dwh.resources.base import WarehouseError
+from music_dwh.resources.base import WarehouseUnavailable
 
 REPORT_EVERY_SECONDS = 15.0
 POLL_SECONDS = 0.5
 
 
-class LockTimeout(WarehouseError):
+class LockTimeout(WarehouseUnavailable):
     """Gave up waiting for another writer; the message names it and what to do."""
 
 

@@ -77,7 +77,11 @@ def run_load(plan: LoadPlan, say: Say) -> bool:
     """Materialize every asset of ``plan.system`` for its days as one Dagster run."""
     from dagster import AssetSelection, DagsterInstance
 
-    from music_dwh.framework import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+    from music_dwh.framework import (
+        ASSET_PARTITION_RANGE_END_TAG,
+        ASSET_PARTITION_RANGE_START_TAG,
+        MAX_RETRIES_TAG,
+    )
     from music_dwh.resources.dbt_manifest import ensure_manifest
     from music_dwh.resources.warehouse import Warehouse
     from music_dwh.runs.liveness import process_tags
@@ -137,6 +141,9 @@ def run_load(plan: LoadPlan, say: Say) -> bool:
             tags={
                 ASSET_PARTITION_RANGE_START_TAG: plan.start.isoformat(),
                 ASSET_PARTITION_RANGE_END_TAG: plan.end.isoformat(),
+                # Nothing re-executes this run (the daemon needs a code location): without this
+                # Dagster would tag a failed one dagster/will_retry=true. Run it again instead.
+                MAX_RETRIES_TAG: "0",
                 **process_tags(command),
             },
             run_config={"loggers": loggers},

@@ -4,6 +4,7 @@ the asset, partition, check, run id and a link; never a secret; nothing twice.""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import threading
@@ -13,6 +14,7 @@ import pytest
 from dagster import (
     AssetCheckResult,
     AssetCheckSeverity,
+    ConfigurableResource,
     DailyPartitionsDefinition,
     asset,
     asset_check,
@@ -21,7 +23,10 @@ from dagster import (
 )
 from dagster._core.test_utils import instance_for_test
 
+from music_dwh.assets.loads import failing_over_threshold
 from music_dwh.automation import alerts
+from music_dwh.resources.writer_lock import LockTimeout
+from music_dwh.staging.common import LoadStats, QuarantineThresholdExceeded, Rejected
 
 PASSWORD = "hunter2-Sup3rS3cret"
 TOKEN = "T0KEN-abc123"
@@ -118,6 +123,49 @@ def not_null_invoice_id():
     return AssetCheckResult(passed=True)
 
 
+THRESHOLD_LINE = (
+    "staging_events for 2018-11-05: 40 of 90 raw records (44.4%) are bad, more than the 5% "
+    "allowed (MUSIC_DWH_QUARANTINE_THRESHOLD); not staged, their previous rows kept: 2018-11-05."
+)
+
+
+@asset(key=["sparkify", "log_data"], partitions_def=days)
+def log_data():
+    return None
+
+
+@asset(key=["sparkify", "staging_events"], deps=[log_data], partitions_def=days)
+def staging_events_over_threshold():
+    with failing_over_threshold():
+        bad = Rejected("2018-11-05-events.json", 51, "{", "malformed JSON")
+        raise QuarantineThresholdExceeded(
+            LoadStats("staging_events", dt.date(2018, 11, 5), records=90, rejected=[bad] * 40), 0.05
+        )
+
+
+@asset(key=["sparkify", "songplays"], deps=[staging_events_over_threshold], partitions_def=days)
+def songplays():
+    return None
+
+
+@asset(key=["sparkify", "users"], deps=[staging_events_over_threshold], partitions_def=days)
+def users():
+    return None
+
+
+class HeldWarehouse(ConfigurableResource):
+    """A warehouse whose writer lock is not obtained when the run sets it up: the run fails
+    before its first step."""
+
+    def setup_for_execution(self, context) -> None:
+        raise LockTimeout("gave up after 600 s waiting for the warehouse /data/warehouse.duckdb")
+
+
+@asset(key=["chinook", "staging_invoice"], partitions_def=days)
+def staging_invoice(warehouse: HeldWarehouse):
+    return None
+
+
 def tick(sensor_def, instance, cursor):
     data = sensor_def.evaluate_tick(build_sensor_context(instance=instance, cursor=cursor))
     return data.cursor
@@ -151,6 +199,53 @@ def test_a_failed_run_posts_one_alert_with_asset_partition_and_link(webhook, ins
 
     tick(alerts.run_failure_alert_sensor, instance, cursor)
     assert len(webhook.posts) == 1  # nothing twice
+
+
+def test_an_alert_names_the_failed_step_its_asset_and_the_first_line_of_its_error(
+    webhook, instance
+):
+    cursor = tick(alerts.run_failure_alert_sensor, instance, None)
+    result = materialize(
+        [log_data, staging_events_over_threshold, songplays, users],
+        partition_key="2018-11-05",
+        instance=instance,
+        raise_on_error=False,
+    )
+    tick(alerts.run_failure_alert_sensor, instance, cursor)
+
+    (post,) = webhook.posts
+    message = post["json"]
+    assert message["summary"] == (
+        "sparkify run failed in step sparkify__staging_events for 2018-11-05"
+    )
+    assert message["failed_steps"] == ["sparkify__staging_events"]
+    # The failed step's own asset, not the assets skipped downstream of it.
+    assert message["asset"] == "sparkify/staging_events"
+    assert message["error"] == THRESHOLD_LINE
+    assert "dagster._" not in post["raw"] and "Failure" not in post["raw"]
+    assert message["link"] == f"{UI_URL}/runs/{result.run_id}"
+
+
+def test_a_run_that_failed_before_its_first_step_alerts_with_its_reason(webhook, instance):
+    cursor = tick(alerts.run_failure_alert_sensor, instance, None)
+    result = materialize(
+        [staging_invoice],
+        partition_key="2021-01-05",
+        instance=instance,
+        resources={"warehouse": HeldWarehouse()},
+        raise_on_error=False,
+    )
+    tick(alerts.run_failure_alert_sensor, instance, cursor)
+
+    (post,) = webhook.posts
+    message = post["json"]
+    assert message["summary"] == "chinook run failed for 2021-01-05"
+    assert message["failed_steps"] == []
+    assert message["asset"] == "chinook/staging_invoice"  # what the failure left stale
+    assert message["error"] == (
+        "gave up after 600 s waiting for the warehouse /data/warehouse.duckdb"
+    )
+    assert message["run_id"] == result.run_id
 
 
 def test_a_failed_error_check_posts_one_alert_and_warnings_do_not(webhook, instance):

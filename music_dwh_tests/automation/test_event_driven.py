@@ -34,7 +34,7 @@ from pathlib import Path
 import pytest
 from dagster import AssetKey, AssetSelection, DagsterInstance, DagsterRunStatus
 
-from music_dwh_tests.conftest import Workspace, query, require_shared, snapshot
+from music_dwh_tests.conftest import Workspace, query, require_shared, snapshot, spoil_log_day
 from music_dwh_tests.runs.test_launcher import Dev
 
 pytestmark = pytest.mark.e2e
@@ -98,13 +98,14 @@ def new_workspace(root: Path) -> Workspace:
 class Daemon:
     """``dagster dev`` over an empty warehouse with every raw-store sensor on."""
 
-    def __init__(self, ws: Workspace, alerts: AlertReceiver):
+    def __init__(self, ws: Workspace, alerts: AlertReceiver, env: dict[str, str] | None = None):
         self.ws = ws
         env = {
             **ws.env,
             "MUSIC_DWH_SENSOR_INTERVAL": INTERVAL,
             "MUSIC_DWH_SNAPSHOT_SENSOR_INTERVAL": INTERVAL,
             "MUSIC_DWH_ALERT_WEBHOOK": alerts.url,
+            **(env or {}),
         }
         ws.run("music-dwh", "prepare")  # the shipped dagster.yaml into DAGSTER_HOME
         self.dev = _dev_with_env(ws, env)
@@ -360,6 +361,60 @@ def test_chinook_invoices_before_the_reference_snapshots_end_as_one_load_of_them
     finally:
         daemon.stop()
         alerts.close()
+
+
+# ---------------------------------------------------------------------------- a failed day
+def test_a_day_over_the_quarantine_threshold_runs_once_and_alerts_once(tmp_path):
+    """A data failure is final: the sensor's run fails in its staging step, no retry run
+    follows, and one alert names that step, its asset and the first line of the error."""
+    ui = "http://dagster.example.org:3001"
+    day = "2018-11-01"
+    source = tmp_path / "source"
+    ws = new_workspace(tmp_path / "ws")
+    ws.run(
+        "music-dwh",
+        "generate",
+        "sparkify",
+        "--days",
+        "1",
+        "--events-per-day",
+        "50",
+        "--songs",
+        "10",
+        "--out",
+        str(source),
+    )
+    bad = spoil_log_day(source, day)
+    alerts = AlertReceiver()
+    daemon = Daemon(ws, alerts, {"MUSIC_DWH_UI_URL": ui})
+    try:
+        daemon.start()
+        deliver(source, ws.raw, [bad.relative_to(source)])
+        daemon.settle()
+        deadline = time.monotonic() + 60  # the alert sensor ticks every 2 s here
+        while not alerts.alerts and time.monotonic() < deadline:
+            time.sleep(1)
+        (run,) = daemon.runs()  # one attempt: no retry run
+        assert run.status == DagsterRunStatus.FAILURE
+        assert run.tags["dagster/partition"] == day
+        assert run.tags["dagster/will_retry"] == "false"
+        (failure,) = [
+            e.dagster_event.step_failure_data
+            for e in daemon.instance.all_logs(run.run_id)
+            if e.dagster_event and e.dagster_event.is_step_failure
+        ]
+        description = failure.user_failure_data.description
+        (alert,) = alerts.alerts
+    finally:
+        daemon.stop()
+        alerts.close()
+    assert alert["failed_steps"] == ["sparkify__staging_events"]
+    assert alert["asset"] == "sparkify/staging_events"
+    assert alert["partition"] == day
+    assert alert["error"] == description.splitlines()[0]
+    assert "MUSIC_DWH_QUARANTINE_THRESHOLD" in description
+    assert "dagster._" not in json.dumps(alert)
+    assert alert["link"] == f"{ui}/runs/{run.run_id}"
 
 
 # ---------------------------------------------------------------------------- snapshot-only runs

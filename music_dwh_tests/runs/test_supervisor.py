@@ -209,6 +209,7 @@ def test_after_kill_9_the_next_load_cleans_up_and_completes(loaded, phase):
     assert "succeeded" in after.stdout
     run, holders = run_state(ws, run_id)
     assert run.status.value == "FAILURE" and run_id not in holders
+    assert run.tags["dagster/will_retry"] == "false"  # nothing re-executes a load's run
     assert group_members(worker) == []  # leftovers (an orphaned dbt) were ended
     assert snapshot(ws.warehouse, "sparkify") == before
 
