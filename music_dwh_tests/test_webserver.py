@@ -287,10 +287,17 @@ def test_the_ui_shows_every_asset_and_check_and_materializes_a_partition(
     run = server.wait_for_success({"dagster/partition": UI_DAY}, timeout=300)
     tags = {t["key"]: t["value"] for t in run["tags"]}
     assert "dagster/sensor_name" not in tags  # launched by the click, not by automation
+    # The warehouse the run wrote, without credentials: one instance may see several.
+    warehouse = f"duckdb:///{server.ws.warehouse}"
+    assert tags["music_dwh/warehouse"] == warehouse
 
-    # The run's page says so too.
+    # The run's page says so too, and shows that tag.
     page.goto(f"{server.url}/runs/{run['runId']}", wait_until="networkidle")
     page.get_by_text("Success").first.wait_for()
+    page.get_by_text("View tags and config").click()
+    page.get_by_text(warehouse, exact=False).first.wait_for(timeout=30_000)
+    page.screenshot(path=str(server.shots / "run-tags.png"))
+    page.keyboard.press("Escape")
     page.screenshot(path=str(server.shots / "run.png"))
     page.close()
     from music_dwh_tests.conftest import query
