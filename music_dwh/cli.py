@@ -509,21 +509,44 @@ def cmd_restore(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------------------- bench
+# The benchmark is the repository's bench/ package, development tooling the product never
+# imports: these commands import it when run, and it parses its own options.
+BENCH_COMMANDS = {
+    # command: (bench module, its error class, help)
+    "bench": (
+        "harness",
+        "BenchError",
+        "benchmark music_dwh against its baselines (bench/results.md)",
+    ),
+    "bench-latency": (
+        "latency",
+        "LatencyError",
+        "file landed → rows in the star for one day, through the daemon",
+    ),
+}
+BENCH_MISSING = (
+    "the benchmark is not installed: it is the repository's bench/ package, which "
+    "`make install` (pip install -e '.[dev]' in a clone) installs"
+)
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
-    from music_dwh.bench import harness
+    import importlib
 
+    module_name, error_name, text = BENCH_COMMANDS[args.command]
     try:
-        return harness.main(args)
-    except harness.BenchError as exc:
-        raise UserError(str(exc)) from None
-
-
-def cmd_bench_latency(args: argparse.Namespace) -> int:
-    from music_dwh.bench import latency
-
+        module = importlib.import_module(f"bench.{module_name}")
+    except ModuleNotFoundError as exc:
+        if exc.name not in ("bench", f"bench.{module_name}"):
+            raise
+        raise UserError(BENCH_MISSING) from None
+    parser = argparse.ArgumentParser(
+        prog=f"music-dwh {args.command}", description=text, formatter_class=_HelpFormatter
+    )
+    module.add_arguments(parser)
     try:
-        return latency.main(args)
-    except latency.LatencyError as exc:
+        return module.main(parser.parse_args(args.bench_argv))
+    except getattr(module, error_name) as exc:
         raise UserError(str(exc)) from None
 
 
@@ -768,19 +791,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     cd.set_defaults(func=cmd_clean_demo)
 
-    from music_dwh.bench.harness import add_arguments as add_bench_arguments
-
-    bn = command(sub, "bench", "benchmark music_dwh against its baselines (bench/results.md)")
-    add_bench_arguments(bn)
-    bn.set_defaults(func=cmd_bench)
-
-    from music_dwh.bench.latency import add_arguments as add_latency_arguments
-
-    bl = command(
-        sub, "bench-latency", "file landed → rows in the star for one day, through the daemon"
-    )
-    add_latency_arguments(bl)
-    bl.set_defaults(func=cmd_bench_latency)
+    for name, (_, _, text) in BENCH_COMMANDS.items():
+        # Its options are the bench's own (cmd_bench): everything after the name goes to it.
+        sub.add_parser(name, help=text, add_help=False).set_defaults(func=cmd_bench)
     return parser
 
 
@@ -798,7 +811,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     if from_env_file:
         print(f"music-dwh: read {', '.join(from_env_file)} from .env", file=sys.stderr)
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, rest = parser.parse_known_args(argv)
+    if args.command in BENCH_COMMANDS:
+        args.bench_argv = rest
+    elif rest:
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
     func: Callable[[argparse.Namespace], int] = args.func
     from music_dwh.runs.supervisor import Interrupted, signals_raise
 

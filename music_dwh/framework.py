@@ -1,5 +1,7 @@
 """The one door to framework internals: every private Dagster (and dagster-postgres) API
-music_dwh uses is named here, with what it is used for and what public API would replace it.
+music_dwh uses is named here, with what it is used for and when it can go: the upstream change
+it waits for (a dagster-io/dagster issue where one exists) or the condition under which
+music_dwh no longer needs it. No entry says "none": a name with no way out is not added.
 
 Modules import these names from here (``from music_dwh.framework import PARTITION_NAME_TAG``),
 never from ``dagster._…``; ``music_dwh_tests/test_framework.py`` checks after an upgrade that
@@ -24,49 +26,96 @@ from typing import TYPE_CHECKING, Any
 
 @dataclass(frozen=True)
 class Internal:
-    """A private name: where it lives, which music_dwh feature uses it, what would replace it."""
+    """A private name: where it lives, which music_dwh feature uses it, when it can go."""
 
     module: str
     used_for: str
-    public: str  # the public API that would replace it, or why there is none
+    until: str  # the upstream change (issue) or the condition under which it can go
 
 
 @dataclass(frozen=True)
 class Member:
     """A private (or undocumented) member of a framework class that music_dwh overrides or
-    calls: the class (a name here, or ``module:Class``), the member, the feature using it."""
+    calls: the class (a name here, or ``module:Class``), the member, the feature using it, and
+    when it can go."""
 
     owner: str
     name: str
     used_for: str
+    until: str
 
 
-_TAGS = "dagster._core.storage.tags"
-_TAG_REPLACEMENT = (
-    "none exported: the value is a documented run tag; the literal string (see the tests) would do"
+# ---------------------------------------------------------------------------- when each can go
+# Several names serve one feature and go together: each condition is stated once, here.
+UNTIL_TAG_EXPORTED = (
+    "Dagster exports its run tag names (none of the `dagster/…` constants is public in 1.13); "
+    "or sooner, the literal value, which test_run_tags_keep_their_values pins"
+)
+UNTIL_LAUNCHER_CHECKS_HEALTH = (
+    "DefaultRunLauncher checks its own workers' health (supports_check_run_worker_health is "
+    "False in 1.13), so the daemon's run monitoring fails a run whose process died"
+)
+UNTIL_DEAD_RUNS_FREED = (
+    "Dagster fails a run whose process died and frees its pool slots without a daemon too "
+    "(`music-dwh load` runs without one; with one, once " + UNTIL_LAUNCHER_CHECKS_HEALTH + ", "
+    "`run_monitoring: free_slots_after_run_end_seconds` frees the slots: "
+    "dagster-io/dagster#32560 asks for that setting to be documented)"
+)
+UNTIL_QUEUE_INITIALIZES_POOLS = (
+    "Dagster's run queue gives a pool its default limit before the pass that reads the "
+    "limits (in 1.13 it does so during the first pass that sees the pool, which then launches "
+    "every queued run of that pool at once)"
+)
+UNTIL_SQLITE_BATCHES = (
+    "Dagster's SQLite event log writes a batch in one transaction (its store_event_batch is "
+    "the base class's one store_event per event in 1.13; bulk writes were asked in "
+    "dagster-io/dagster#19618, closed as stale) and its SQLite engines take "
+    "synchronous=NORMAL; then MUSIC_DWH_DAGSTER_STORAGE=sqlite needs no storage of its own"
+)
+UNTIL_PG_PASSWORD_PROVIDER = (
+    "dagster-postgres reads the password when a connection opens (a password provider: "
+    "dagster-io/dagster#33427, PR #33503)"
+)
+UNTIL_PG_POOLS = (
+    "dagster-postgres pools connections in every process, not only the webserver "
+    "(dagster-io/dagster#20325; pool settings in dagster.yaml: #33935)"
+)
+UNTIL_OWN_STORAGE_GOES = (
+    "music_dwh's storage classes go (SQLite: "
+    + UNTIL_SQLITE_BATCHES
+    + "; PostgreSQL: "
+    + UNTIL_PG_PASSWORD_PROVIDER
+    + " and "
+    + UNTIL_PG_POOLS
+    + "): custom instance storage "
+    "is named by class reference"
 )
 
 INTERNALS: dict[str, Internal] = {
     # ------------------------------------------------------------------ run tags
     "PARTITION_NAME_TAG": Internal(
-        _TAGS,
+        "dagster._core.storage.tags",
         "sensors (a day's latest run, run keys) and alerts (the failed run's day); "
         "`music-dwh load` reads it back for progress",
-        _TAG_REPLACEMENT,
+        UNTIL_TAG_EXPORTED,
     ),
     "ASSET_PARTITION_RANGE_START_TAG": Internal(
-        _TAGS,
+        "dagster._core.storage.tags",
         "`music-dwh load` and the catalogue/reference sensors ask for a range run; "
         "alerts name the range",
-        _TAG_REPLACEMENT,
+        UNTIL_TAG_EXPORTED,
     ),
     "ASSET_PARTITION_RANGE_END_TAG": Internal(
-        _TAGS, "as ASSET_PARTITION_RANGE_START_TAG", _TAG_REPLACEMENT
+        "dagster._core.storage.tags",
+        "as ASSET_PARTITION_RANGE_START_TAG",
+        UNTIL_TAG_EXPORTED,
     ),
     "WILL_RETRY_TAG": Internal(
-        _TAGS,
+        "dagster._core.storage.tags",
         "alerts: a failed attempt that run retries will repeat does not alert",
-        "none: `RunFailureSensorContext` does not say whether the run will be retried",
+        "RunFailureSensorContext says whether the run will be retried; until then the tag is "
+        "the maintainers' advice for run failure sensors (dagster-io/dagster#26183), so "
+        + UNTIL_TAG_EXPORTED,
     ),
     "MAX_RETRIES_TAG": Internal(
         _TAGS,
@@ -75,36 +124,34 @@ INTERNALS: dict[str, Internal] = {
         _TAG_REPLACEMENT,
     ),
     "GRPC_INFO_TAG": Internal(
-        _TAGS,
+        "dagster._core.storage.tags",
         "runs/launcher: the host of the code server that launched a run (is its "
         "process on this machine?)",
-        "none: a launched run's worker host is not exposed",
+        UNTIL_LAUNCHER_CHECKS_HEALTH,
     ),
     # ------------------------------------------------------------------ errors
     "CheckError": Internal(
         "dagster._check",
         "assets/dbt: a step outside a repository (`music-dwh load`'s worker) "
         "has no `context.repository_def`; fall back to the job's asset graph",
-        "none: a public `context.has_repository_def` (or a public error type) would",
+        "Dagster says publicly whether a step has a repository (a `has_repository_def`, or a "
+        "public error type for its absence), or `music-dwh load`'s worker runs its job from "
+        "the definitions' repository",
     ),
     # ------------------------------------------------------------------ instance, run monitoring
     "InstanceRef": Internal(
         "dagster._core.instance.ref",
-        "instance: Dagster's default storage config per "
-        "DAGSTER_HOME (`config_defaults`); the bench opens a run's instance from its folder "
-        "(`from_dir`)",
-        "`DagsterInstance.get()` with DAGSTER_HOME set (the bench only); none for the defaults",
+        "instance: Dagster's default storage config per DAGSTER_HOME (`config_defaults`), "
+        "which MusicDwhInstance extends",
+        UNTIL_OWN_STORAGE_GOES,
     ),
     "CheckRunHealthResult": Internal(
         "dagster._core.launcher.base",
         "runs/launcher: run monitoring fails a STARTED run whose process is gone",
-        "none: run-launcher health checks are an internal extension point",
+        UNTIL_LAUNCHER_CHECKS_HEALTH,
     ),
-    "WorkerStatus": Internal("dagster._core.launcher.base", "as CheckRunHealthResult", "none"),
-    "InstigatorType": Internal(
-        "dagster._core.scheduler.instigation",
-        "bench/latency: waits for the log sensor's first tick",
-        "the GraphQL API (`sensorOrError { sensorState { ticks } }`)",
+    "WorkerStatus": Internal(
+        "dagster._core.launcher.base", "as CheckRunHealthResult", UNTIL_LAUNCHER_CHECKS_HEALTH
     ),
     # ------------------------------------------------------------------ step metadata
     "OutputMetadataAccumulator": Internal(
@@ -123,64 +170,65 @@ INTERNALS: dict[str, Internal] = {
     "ConfigurableClass": Internal(
         "dagster._serdes",
         "instance: `PostgresStorage` is named in the instance's storage config",
-        "none: custom instance storage is configured by class reference only",
+        UNTIL_OWN_STORAGE_GOES,
     ),
     "ConfigurableClassData": Internal(
         "dagster._serdes",
         "instance: the storage class reference `config_defaults` returns",
-        "none (as ConfigurableClass)",
+        UNTIL_OWN_STORAGE_GOES,
     ),
     "DagsterStorage": Internal(
         "dagster._core.storage.base_storage",
         "instance: base of `PostgresStorage`",
-        "dagster_postgres.DagsterPostgresStorage, if it took a token provider (it does not)",
+        UNTIL_PG_PASSWORD_PROVIDER + ", when dagster_postgres.DagsterPostgresStorage would do",
     ),
     "DagsterSqliteStorage": Internal(
         "dagster._core.storage.sqlite_storage",
         "instance: base of `SqliteStorage` (same "
         "files under DAGSTER_HOME, music_dwh's three storages)",
-        "none: a storage: section in dagster.yaml, without synchronous=NORMAL and batched writes",
+        UNTIL_SQLITE_BATCHES,
     ),
     "_runs_directory": Internal(
         "dagster._core.storage.sqlite_storage",
         "instance: where Dagster keeps runs.db",
-        "none (the layout: DAGSTER_HOME/history)",
+        UNTIL_SQLITE_BATCHES,
     ),
     "_event_logs_directory": Internal(
         "dagster._core.storage.sqlite_storage",
         "instance: where Dagster keeps the event log's shards",
-        "none (the layout: DAGSTER_HOME/history/runs)",
+        UNTIL_SQLITE_BATCHES,
     ),
     "_schedule_directory": Internal(
         "dagster._core.storage.sqlite_storage",
         "instance: where Dagster keeps schedules.db",
-        "none (the layout: DAGSTER_HOME/schedules)",
+        UNTIL_SQLITE_BATCHES,
     ),
     "SqliteRunStorage": Internal(
         "dagster._core.storage.runs.sqlite.sqlite_run_storage",
         "instance: base of the "
         "synchronous=NORMAL run storage; runs/launcher: is the instance local files?",
-        "none",
+        UNTIL_SQLITE_BATCHES,
     ),
     "SqliteScheduleStorage": Internal(
         "dagster._core.storage.schedules.sqlite.sqlite_schedule_storage",
         "instance: base of the synchronous=NORMAL schedule storage",
-        "none",
+        UNTIL_SQLITE_BATCHES,
     ),
     "SqliteEventLogStorage": Internal(
         "dagster._core.storage.event_log.sqlite.sqlite_event_log",
         "instance: base of the batching event log (one transaction per batch and file)",
-        "none",
+        UNTIL_SQLITE_BATCHES,
     ),
     "SqlEventLogStorageTable": Internal(
         "dagster._core.storage.event_log",
         "instance: the event_logs table a batch is inserted into",
-        "none: the event log schema is internal",
+        UNTIL_SQLITE_BATCHES,
     ),
     "AssetCheckExecutionsTable": Internal(
         "dagster._core.storage.event_log.schema",
         "instance: planned checks of a range run written in one INSERT",
-        "none",
+        "Dagster writes a run's planned check events as one batch on SQLite and PostgreSQL "
+        "(dagster-io/dagster#33831, PR #33832 for PostgreSQL)",
     ),
     "AssetEventTagsTable": Internal(
         "dagster._core.storage.event_log.schema",
@@ -195,47 +243,50 @@ INTERNALS: dict[str, Internal] = {
     "AssetCheckExecutionRecordStatus": Internal(
         "dagster._core.storage.asset_check_execution_record",
         "instance: the PLANNED status of those rows",
-        "none",
+        "as AssetCheckExecutionsTable",
     ),
     "ASSET_EVENTS": Internal(
         "dagster._core.events",
         "instance: which batched events get asset index rows",
-        "none (the set of materialization/observation/planned event types)",
+        UNTIL_SQLITE_BATCHES,
     ),
     "create_engine": Internal(
         "dagster._core.storage.sql",
         "instance: Dagster's SQLite engine settings, plus synchronous=NORMAL",
-        "sqlalchemy.create_engine, repeating Dagster's arguments",
+        UNTIL_SQLITE_BATCHES,
     ),
     "SQLITE_BUSY_TIMEOUT_SECONDS": Internal(
         "dagster._core.storage.sqlite",
         "instance: the kept-open SQLite connections wait as Dagster's do",
-        "none: a constant of our own",
+        UNTIL_SQLITE_BATCHES,
     ),
     # ------------------------------------------------------------------ dagster-postgres
     "PgTokenProvider": Internal(
         "dagster_postgres.auth",
         "instance: the instance storage's password read from "
         "MUSIC_DWH_DAGSTER_STORAGE_PASSWORD when a connection opens, never in the config",
-        "none: dagster-postgres documents only `postgres_url`/`postgres_db` config",
+        UNTIL_PG_PASSWORD_PROVIDER,
     ),
     "create_pg_engine": Internal(
         "dagster_postgres.utils",
         "instance: a pooled engine (one connection per storage and "
         "process) instead of one connection per event",
-        "none",
+        UNTIL_PG_POOLS,
     ),
 }
 
 # The storage classes Dagster names for run/event/schedule storage when a unified storage is
-# configured (the instance's config_defaults points them at music_dwh's storage).
+# configured (the instance's config_defaults points them at music_dwh's storage); they go with
+# InstanceRef.
 LEGACY_STORAGE_MODULE = "dagster._core.storage.legacy_storage"
 LEGACY_STORAGE_CLASSES = ("LegacyRunStorage", "LegacyEventLogStorage", "LegacyScheduleStorage")
 
 _INSTANCE = "instance: music_dwh's storage"
 _SQLITE_EVENTS = "instance: the batching SQLite event log"
 _POSTGRES = "instance: the pooled, batching PostgreSQL storage"
-_MONITORING = "runs/launcher: run monitoring and the pool queue"
+_MONITORING = "runs/launcher: run monitoring's health check"
+_QUEUE = "runs/launcher: the pool queue"
+_SLOTS = "runs/cleanup: a dead run's pool slots freed"
 
 MEMBERS: tuple[Member, ...] = (
     Member(
@@ -253,55 +304,115 @@ MEMBERS: tuple[Member, ...] = (
         "dagster:DagsterInstance",
         "_get_event_batch_size",
         "instance: events batched by default (EVENT_BATCH_SIZE)",
+        "Dagster batches events by default or takes the batch size in dagster.yaml "
+        "(DAGSTER_EVENT_BATCH_SIZE is an environment variable only, 0 by default)",
     ),
-    Member("InstanceRef", "config_defaults", _INSTANCE + " defaults per DAGSTER_HOME"),
-    Member("InstanceRef", "from_dir", "bench/profile: a run's instance from its folder"),
-    Member("DagsterSqliteStorage", "from_local", _INSTANCE + " (SQLite)"),
-    Member("DagsterSqliteStorage", "from_config_value", _INSTANCE + " (SQLite)"),
-    Member("SqliteRunStorage", "from_local", "instance: the synchronous=NORMAL run storage"),
-    Member("SqliteRunStorage", "connect", "instance: one connection kept open per file"),
-    Member("SqliteScheduleStorage", "from_local", "instance: the schedule storage"),
-    Member("SqliteScheduleStorage", "connect", "instance: one connection kept open per file"),
-    Member("SqliteEventLogStorage", "_connect", _SQLITE_EVENTS + " (one engine per shard)"),
-    Member("SqliteEventLogStorage", "_initdb", _SQLITE_EVENTS),
-    Member("SqliteEventLogStorage", "conn_string_for_shard", _SQLITE_EVENTS),
-    Member("SqliteEventLogStorage", "path_for_shard", _SQLITE_EVENTS),
-    Member("SqliteEventLogStorage", "run_connection", _SQLITE_EVENTS),
-    Member("SqliteEventLogStorage", "index_connection", _SQLITE_EVENTS),
-    Member("SqliteEventLogStorage", "index_transaction", _SQLITE_EVENTS),
-    Member("SqliteEventLogStorage", "store_event_batch", _SQLITE_EVENTS),
-    Member("SqliteEventLogStorage", "_event_to_row", _SQLITE_EVENTS),
-    Member("SqliteEventLogStorage", "_event_insert_timestamp", _SQLITE_EVENTS),
-    Member("SqliteEventLogStorage", "_store_asset_event_tags", _SQLITE_EVENTS),
-    Member("SqliteEventLogStorage", "_store_asset_event", _SQLITE_EVENTS),
-    Member("SqliteEventLogStorage", "_store_asset_check_evaluation_planned", _SQLITE_EVENTS),
-    Member("SqliteEventLogStorage", "supports_asset_checks", _SQLITE_EVENTS),
-    Member("SqliteEventLogStorage", "wipe", _SQLITE_EVENTS),
-    Member("dagster_postgres:PostgresEventLogStorage", "_connect", _POSTGRES),
-    Member("dagster_postgres:PostgresEventLogStorage", "_event_to_row", _POSTGRES),
-    Member("dagster_postgres:PostgresEventLogStorage", "index_transaction", _POSTGRES),
-    Member("dagster_postgres:PostgresEventLogStorage", "optimize_for_webserver", _POSTGRES),
-    Member("dagster_postgres:PostgresRunStorage", "optimize_for_webserver", _POSTGRES),
-    Member("dagster_postgres:PostgresScheduleStorage", "optimize_for_webserver", _POSTGRES),
-    Member("PgTokenProvider", "_fetch_token", _POSTGRES + " (the password from the environment)"),
-    Member("PgTokenProvider", "get_token", _POSTGRES + " (the password from the environment)"),
-    Member("dagster:DefaultRunLauncher", "_instance", _MONITORING),
-    Member("dagster:DefaultRunLauncher", "supports_check_run_worker_health", _MONITORING),
-    Member("dagster:DefaultRunLauncher", "check_run_worker_health", _MONITORING),
-    Member("dagster:QueuedRunCoordinator", "_instance", _MONITORING),
-    Member("dagster:QueuedRunCoordinator", "submit_run", _MONITORING),
-    Member("SqliteEventLogStorage", "supports_global_concurrency_limits", _MONITORING),
-    Member("SqliteEventLogStorage", "get_concurrency_keys", _MONITORING),
-    Member("SqliteEventLogStorage", "initialize_concurrency_limit_to_default", _MONITORING),
+    Member(
+        "InstanceRef",
+        "config_defaults",
+        _INSTANCE + " defaults per DAGSTER_HOME",
+        UNTIL_OWN_STORAGE_GOES,
+    ),
+    *(
+        Member("DagsterSqliteStorage", name, _INSTANCE + " (SQLite)", UNTIL_SQLITE_BATCHES)
+        for name in ("from_local", "from_config_value")
+    ),
+    Member(
+        "SqliteRunStorage",
+        "from_local",
+        "instance: the synchronous=NORMAL run storage",
+        UNTIL_SQLITE_BATCHES,
+    ),
+    Member(
+        "SqliteRunStorage",
+        "connect",
+        "instance: one connection kept open per file",
+        UNTIL_SQLITE_BATCHES,
+    ),
+    Member(
+        "SqliteScheduleStorage",
+        "from_local",
+        "instance: the schedule storage",
+        UNTIL_SQLITE_BATCHES,
+    ),
+    Member(
+        "SqliteScheduleStorage",
+        "connect",
+        "instance: one connection kept open per file",
+        UNTIL_SQLITE_BATCHES,
+    ),
     Member(
         "SqliteEventLogStorage",
-        "free_concurrency_slots_for_run",
-        "runs/cleanup: a dead run's pool slots freed",
+        "_connect",
+        _SQLITE_EVENTS + " (one engine per shard)",
+        UNTIL_SQLITE_BATCHES,
+    ),
+    *(
+        Member("SqliteEventLogStorage", name, _SQLITE_EVENTS, UNTIL_SQLITE_BATCHES)
+        for name in (
+            "_initdb",
+            "conn_string_for_shard",
+            "path_for_shard",
+            "run_connection",
+            "index_connection",
+            "index_transaction",
+            "store_event_batch",
+            "_event_to_row",
+            "_event_insert_timestamp",
+            "_store_asset_event_tags",
+            "_store_asset_event",
+            "_store_asset_check_evaluation_planned",
+            "supports_asset_checks",
+            "wipe",
+        )
+    ),
+    *(
+        Member(f"dagster_postgres:{owner}", name, _POSTGRES, UNTIL_PG_POOLS)
+        for owner, name in (
+            ("PostgresEventLogStorage", "_connect"),
+            ("PostgresEventLogStorage", "_event_to_row"),
+            ("PostgresEventLogStorage", "index_transaction"),
+            ("PostgresEventLogStorage", "optimize_for_webserver"),
+            ("PostgresRunStorage", "optimize_for_webserver"),
+            ("PostgresScheduleStorage", "optimize_for_webserver"),
+        )
+    ),
+    *(
+        Member(
+            "PgTokenProvider",
+            name,
+            _POSTGRES + " (the password from the environment)",
+            UNTIL_PG_PASSWORD_PROVIDER,
+        )
+        for name in ("_fetch_token", "get_token")
+    ),
+    *(
+        Member("dagster:DefaultRunLauncher", name, _MONITORING, UNTIL_LAUNCHER_CHECKS_HEALTH)
+        for name in ("_instance", "supports_check_run_worker_health", "check_run_worker_health")
+    ),
+    *(
+        Member(owner, name, _QUEUE, UNTIL_QUEUE_INITIALIZES_POOLS)
+        for owner, name in (
+            ("dagster:QueuedRunCoordinator", "_instance"),
+            ("dagster:QueuedRunCoordinator", "submit_run"),
+            ("SqliteEventLogStorage", "get_concurrency_keys"),
+            ("SqliteEventLogStorage", "initialize_concurrency_limit_to_default"),
+        )
+    ),
+    Member(
+        "SqliteEventLogStorage",
+        "supports_global_concurrency_limits",
+        _QUEUE + "; " + _SLOTS,
+        UNTIL_QUEUE_INITIALIZES_POOLS + "; and " + UNTIL_DEAD_RUNS_FREED,
+    ),
+    Member(
+        "SqliteEventLogStorage", "free_concurrency_slots_for_run", _SLOTS, UNTIL_DEAD_RUNS_FREED
     ),
     Member(
         "SqliteEventLogStorage",
         "get_concurrency_run_ids",
         "runs/cleanup: which runs hold pool slots",
+        UNTIL_DEAD_RUNS_FREED,
     ),
 )
 
@@ -317,7 +428,6 @@ if TYPE_CHECKING:
     )
     from dagster._core.instance.ref import InstanceRef
     from dagster._core.launcher.base import CheckRunHealthResult, WorkerStatus
-    from dagster._core.scheduler.instigation import InstigatorType
     from dagster._core.storage.asset_check_execution_record import (
         AssetCheckExecutionRecordStatus,
     )

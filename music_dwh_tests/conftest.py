@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from bench.pgserver import LocalPostgres, PostgresUnavailable, free_port
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
 BIN = Path(sys.executable).parent
@@ -261,14 +263,6 @@ def query(warehouse_path: Path, sql: str, params: list | None = None) -> list[tu
 # 127.0.0.1 only and are always stopped at the end.
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def s3_server():
     """URL of a moto S3 server on 127.0.0.1 (reachable from subprocesses too)."""
@@ -308,152 +302,17 @@ def folder_or_s3_store(request, tmp_path, monkeypatch):
     return open_raw_store(f"s3://{bucket}/landing", endpoint_url=endpoint, region_name="us-east-1")
 
 
-def postgres_bindir() -> Path | None:
-    """Where initdb and pg_ctl are: PATH, ``pg_config --bindir``, /usr/lib/postgresql/*/bin."""
-    import shutil
-
-    candidates = []
-    on_path = shutil.which("initdb")
-    if on_path:
-        candidates.append(Path(on_path).resolve().parent)
-    if shutil.which("pg_config"):
-        proc = subprocess.run(["pg_config", "--bindir"], capture_output=True, text=True)
-        if proc.returncode == 0:
-            candidates.append(Path(proc.stdout.strip()))
-    candidates += sorted(
-        Path("/usr/lib/postgresql").glob("*/bin"),
-        key=lambda p: int(p.parent.name) if p.parent.name.isdigit() else 0,
-        reverse=True,
-    )
-    for bindir in candidates:
-        if (bindir / "initdb").exists() and (bindir / "pg_ctl").exists():
-            return bindir
-    return None
-
-
-@dataclass
-class PostgresServer:
-    host: str
-    port: int
-    user: str
-    password: str | None  # None: the server trusts every local TCP client
-
-    def url(self, database: str = "postgres") -> str:
-        """The warehouse URL (never with the password: that travels in its own variable)."""
-        return f"postgresql://{self.user}@{self.host}:{self.port}/{database}"
-
-    def connect(self, database: str = "postgres"):
-        import psycopg2
-
-        return psycopg2.connect(
-            host=self.host, port=self.port, user=self.user, password=self.password, dbname=database
-        )
-
-    def create_database(self) -> str:
-        """A new empty database, so every test starts from nothing."""
-        import uuid
-
-        name = f"music_dwh_{uuid.uuid4().hex[:12]}"
-        con = self.connect()
-        con.autocommit = True
-        try:
-            with con.cursor() as cur:
-                cur.execute(f'create database "{name}"')
-        finally:
-            con.close()
-        return name
-
-
-def _postgres(password: str | None):
-    """Start a PostgreSQL server on 127.0.0.1 and yield it; stop it afterwards.
-
-    With a password, TCP clients must give it (scram-sha-256); without one, the server trusts
-    them (``initdb --auth=trust``). As root, initdb/postgres refuse to run: they run as
-    ``nobody`` in a directory it owns.
-    """
-    import shutil
-    import tempfile
-
-    bindir = postgres_bindir()
-    if bindir is None:
-        pytest.fail(
-            "PostgreSQL server binaries (initdb, pg_ctl) not found; install them with "
-            "`apt-get install -y postgresql` (`make test` does this when they are missing)"
-        )
-    base = Path(tempfile.mkdtemp(prefix="music-dwh-pg-"))
-    data = base / "data"
-    if password is None:
-        auth = ["--auth=trust"]
-    else:
-        (base / "pwfile").write_text(password + "\n")
-        auth = ["--auth-local=trust", "--auth-host=scram-sha-256", f"--pwfile={base / 'pwfile'}"]
-    prefix: list[str] = []
-    if os.geteuid() == 0:
-        import pwd
-
-        nobody = pwd.getpwnam("nobody")
-        for path in (base, *base.glob("pwfile")):
-            os.chown(path, nobody.pw_uid, nobody.pw_gid)
-        prefix = ["runuser", "-u", "nobody", "--"]
-    if password is not None:
-        os.chmod(base / "pwfile", 0o600)
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C.UTF-8", "LANG": "C.UTF-8"}
-
-    def pg(*args: str, check: bool = True) -> subprocess.CompletedProcess:
-        proc = subprocess.run(
-            [*prefix, *args], capture_output=True, text=True, env=env, cwd=base, timeout=120
-        )
-        if check and proc.returncode != 0:
-            log = (base / "server.log").read_text() if (base / "server.log").exists() else ""
-            raise RuntimeError(
-                f"{' '.join(args)} failed:\n{proc.stdout}{proc.stderr}\n{log[-3000:]}"
-            )
-        return proc
-
-    port = free_port()
-    started = False
+def _postgres(**start):
+    """Start a PostgreSQL server on 127.0.0.1 (``bench/pgserver.py``, which the benchmark uses
+    too), yield it, stop it afterwards."""
     try:
-        # UTF-8 with a Unicode-aware ctype (C.UTF-8): lower() and [[:alnum:]] then treat 'ö'
-        # as a letter, as DuckDB does (in the plain C locale they are ASCII-only).
-        pg(
-            str(bindir / "initdb"),
-            "-D",
-            str(data),
-            "-U",
-            "postgres",
-            *auth,
-            "--encoding=UTF8",
-            "--locale=C.UTF-8",
-            "--no-sync",
-        )
-        (base / "pwfile").unlink(missing_ok=True)
-        options = f"-h 127.0.0.1 -p {port} -k {base} -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
-        started = True
-        pg(
-            str(bindir / "pg_ctl"),
-            "-D",
-            str(data),
-            "-o",
-            options,
-            "-l",
-            str(base / "server.log"),
-            "-w",
-            "start",
-        )
-        yield PostgresServer(host="127.0.0.1", port=port, user="postgres", password=password)
+        server = LocalPostgres.start(**start)
+    except PostgresUnavailable as exc:
+        pytest.fail(f"{exc} (`make test` does this when they are missing)")
+    try:
+        yield server
     finally:
-        if started:
-            pg(
-                str(bindir / "pg_ctl"),
-                "-D",
-                str(data),
-                "-m",
-                "immediate",
-                "-w",
-                "stop",
-                check=False,
-            )
-        shutil.rmtree(base, ignore_errors=True)
+        server.stop()
 
 
 @pytest.fixture(scope="session")
@@ -462,14 +321,14 @@ def postgres_server():
     import secrets
 
     # Distinctive, so the tests can prove it never appears in logs or run storage.
-    yield from _postgres(f"pg-Secret-{secrets.token_hex(8)}")
+    yield from _postgres(password=f"pg-Secret-{secrets.token_hex(8)}")
 
 
 @pytest.fixture(scope="session")
 def postgres_trust_server():
     """A real PostgreSQL server on 127.0.0.1 that asks TCP clients for no password (trust
     authentication), stopped at the end."""
-    yield from _postgres(None)
+    yield from _postgres(trust=True)
 
 
 PASSWORD_VARIABLES = (

@@ -160,6 +160,36 @@ def test_load_with_no_raw_files_says_what_to_do(workspace):
     assert "Traceback" not in proc.stderr
 
 
+def test_the_definitions_and_load_never_import_the_bench_or_the_generators(workspace):
+    """What Dagster's code server and `music-dwh load`'s worker import (the definitions), and a
+    `music-dwh load` in this process (parser, plan, its refusal of an empty store), leave the
+    benchmark (bench/) and the data generators (music_dwh.datagen) unimported."""
+    script = (
+        "import sys\n"
+        "import music_dwh.definitions\n"
+        "from music_dwh import cli\n"
+        "status = cli.main(['load', 'sparkify'])\n"
+        "tools = [m for m in sys.modules if m.split('.')[0] == 'bench' or m.startswith('music_dwh.datagen')]\n"
+        "print(status, sorted(tools))\n"
+    )
+    proc = workspace.run("python", "-c", script, cwd=workspace.root)
+    assert proc.stdout.splitlines()[-1] == "2 []"
+
+
+def test_bench_commands_say_in_one_line_when_the_bench_is_not_installed(workspace):
+    script = (
+        "import sys\n"
+        "sys.modules['bench'] = None  # as if bench/ were not installed: its import fails\n"
+        "from music_dwh import cli\n"
+        "sys.exit(cli.main(sys.argv[1:]))\n"
+    )
+    for command in ("bench", "bench-latency"):
+        proc = workspace.run(
+            "python", "-c", script, command, "--help", cwd=workspace.root, check=False
+        )
+        assert (proc.returncode, proc.stderr) == (2, f"music-dwh: {cli.BENCH_MISSING}\n")
+
+
 def test_load_before_the_first_partition_names_the_setting(small_sparkify):
     proc = small_sparkify.run(
         "music-dwh", "load", "sparkify", "--start", "2018-10-01", "--end", "2018-10-02", check=False

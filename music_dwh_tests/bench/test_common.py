@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from music_dwh.bench import common
+from bench import common
 
 
 def test_sql_statements_split_on_line_ends_and_drop_comment_only_chunks():

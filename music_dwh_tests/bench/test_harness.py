@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from music_dwh.bench import orchestration
-from music_dwh.bench.model import APPROACHES
+from bench import orchestration
+from bench.model import APPROACHES
 from music_dwh_tests.conftest import BIN, REPO_ROOT
 
 

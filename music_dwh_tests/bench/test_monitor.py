@@ -6,7 +6,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-from music_dwh.bench.monitor import measure
+from bench.monitor import measure
 
 
 def test_monitor_sees_the_memory_of_grandchildren(tmp_path: Path):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from music_dwh.bench import common
+from bench import common
 
 
 def test_one_shot_repairs_double_encoded_names_like_the_staging_loader():

@@ -6,7 +6,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from music_dwh.bench import orchestration
+from bench import orchestration
 from music_dwh_tests.conftest import BIN, REPO_ROOT
 
 

@@ -5,20 +5,18 @@ from __future__ import annotations
 
 import ast
 
-from music_dwh.bench import common
+from bench import common
 
 
 def _bench_imports() -> dict[str, set[str]]:
-    """Module → the music_dwh.bench modules it imports, at the top or inside a function."""
+    """Module → the bench modules it imports, at the top or inside a function."""
     graph = {}
     for path in sorted(common.PACKAGE_DIR.glob("*.py")):
         deps = set()
         for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(
-                "music_dwh.bench"
-            ):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "bench":
                 parts = node.module.split(".")
-                deps |= {a.name for a in node.names} if len(parts) == 2 else {parts[2]}
+                deps |= {a.name for a in node.names} if len(parts) == 1 else {parts[1]}
         graph[path.stem] = deps - {path.stem}
     return graph
 

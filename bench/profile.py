@@ -1,5 +1,5 @@
 """Where a measured ``music-dwh load`` spent its time, read after it exited: its run and
-step timings from the Dagster instance it wrote (through :mod:`music_dwh.framework`), dbt's
+step timings from the Dagster instance it wrote (``DagsterInstance.get()``), dbt's
 own execution from ``run_results.json``, and the checks summary from its output."""
 
 from __future__ import annotations
@@ -40,9 +40,10 @@ def pipeline_profile(dagster_home: Path, process_started: float, process_ended: 
     warnings.filterwarnings("ignore")
     from dagster import DagsterInstance
 
-    from music_dwh.framework import InstanceRef
+    from music_dwh.settings import temporary_environ
 
-    instance = DagsterInstance.from_ref(InstanceRef.from_dir(str(dagster_home)))
+    with temporary_environ({"DAGSTER_HOME": str(Path(dagster_home).resolve())}):
+        instance = DagsterInstance.get()
     try:
         records = instance.get_run_records()
         if not records:

@@ -7,9 +7,9 @@ nothing judged) are whole processes measured in the same run.
 
 from __future__ import annotations
 
-from music_dwh.bench.text import MET, MISSED
-from music_dwh.bench.text import number as _s
-from music_dwh.bench.text import ratio as _ratio
+from bench.text import MET, MISSED
+from bench.text import number as _s
+from bench.text import ratio as _ratio
 
 TARGET_MIN_EVENTS_PER_S_AT_10X = 1_000_000
 TARGET_MAX_STEP_TIMES_FLOOR_AT_10X = 3.0

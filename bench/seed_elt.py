@@ -14,7 +14,7 @@ duration. Here (SQL in ``seed_elt/*.sql``, run in file order):
 5. ``09_drop_landing.sql``: drop the jsonb landing tables.
 
 Everything commits once at the end. Usage (the harness runs it):
-``python -m music_dwh.bench.seed_elt --raw DIR --port N --dbname DB`` with PGPASSWORD set.
+``python -m bench.seed_elt --raw DIR --port N --dbname DB`` with PGPASSWORD set.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from music_dwh.bench.common import (
+from bench.common import (
     PACKAGE_DIR,
     ChainedLines,
     Phases,
@@ -68,7 +68,7 @@ def run(args: argparse.Namespace) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m music_dwh.bench.seed_elt", description=__doc__.splitlines()[0]
+        prog="python -m bench.seed_elt", description=__doc__.splitlines()[0]
     )
     parser.add_argument("--raw", required=True, help="raw store folder (holds sparkify/)")
     add_pg_arguments(parser)

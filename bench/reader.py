@@ -2,7 +2,7 @@
 without judging a record. What staging costs beyond its reading and writing is measured
 against it.
 
-Usage (the harness runs it): ``python -m music_dwh.bench.reader --raw DIR --db FILE``.
+Usage (the harness runs it): ``python -m bench.reader --raw DIR --db FILE``.
 """
 
 from __future__ import annotations
@@ -10,12 +10,12 @@ from __future__ import annotations
 import argparse
 import sys
 
-from music_dwh.bench.common import Phases, emit_result, sql_file
+from bench.common import Phases, emit_result, sql_file
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m music_dwh.bench.reader", description=__doc__.splitlines()[0]
+        prog="python -m bench.reader", description=__doc__.splitlines()[0]
     )
     parser.add_argument("--raw", required=True, help="raw store folder (holds sparkify/)")
     parser.add_argument("--db", required=True, help="DuckDB file to create (must not exist)")

@@ -23,7 +23,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from music_dwh.bench.common import (
+from bench.common import (
     Phases,
     add_pg_arguments,
     emit_result,
@@ -153,7 +153,7 @@ def run(args: argparse.Namespace) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m music_dwh.bench.row_by_row", description=__doc__.splitlines()[0]
+        prog="python -m bench.row_by_row", description=__doc__.splitlines()[0]
     )
     parser.add_argument("--raw", required=True, help="raw store folder (holds sparkify/)")
     parser.add_argument("--days", type=int, default=None, help="only the first N log files (days)")

@@ -1,14 +1,16 @@
-"""A throw-away PostgreSQL server for the benchmark, started like the test fixture does.
+"""A throw-away PostgreSQL server: the benchmark's PostgreSQL approaches run on one, and the tests'
+``postgres_server`` fixtures (``music_dwh_tests/conftest.py``) start theirs with this class.
 
-``initdb`` in a new temporary directory, then ``pg_ctl start`` listening on 127.0.0.1 only
-(a free port, password required over TCP, UTF-8 with the ``C.UTF-8`` locale so song matching's
-``[[:alnum:]]`` treats 'ö' as a letter). As root, initdb and postgres refuse to run: they run
-as ``nobody`` in a directory it owns. The server is stopped and its directory removed by
-:meth:`LocalPostgres.stop` (the harness calls it in a ``finally``).
+``initdb`` in a new temporary directory, then ``pg_ctl start`` listening on 127.0.0.1 only, on a
+free port. TCP clients give a password (scram-sha-256), or none at all with ``trust=True``.
+UTF-8 with the ``C.UTF-8`` locale: ``lower()`` and ``[[:alnum:]]`` then treat 'ö' as a letter,
+as DuckDB does (in the plain C locale they are ASCII-only). As root, initdb and postgres refuse
+to run: they run as ``nobody`` in a directory it owns. :meth:`LocalPostgres.stop` stops the
+server and removes its directory (callers call it in a ``finally``).
 
-Durability is relaxed as in the tests (``fsync=off``, ``synchronous_commit=off``,
-``full_page_writes=off``): every PostgreSQL approach runs on the same server, so the
-comparison between them is fair, and a noisy shared disk matters less.
+Durability is relaxed (``fsync=off``, ``synchronous_commit=off``, ``full_page_writes=off``): the
+data is thrown away, every PostgreSQL approach of the bench runs on the same server, so the
+comparison between them stays fair, and a noisy shared disk matters less.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -63,7 +66,7 @@ class LocalPostgres:
     bindir: Path
     base: Path
     port: int
-    password: str
+    password: str | None  # None: the server trusts every TCP client on 127.0.0.1
     user: str = "postgres"
     host: str = "127.0.0.1"
     _prefix: list[str] = field(default_factory=list)
@@ -71,17 +74,22 @@ class LocalPostgres:
 
     # ------------------------------------------------------------------ lifecycle
     @classmethod
-    def start(cls) -> LocalPostgres:
+    def start(cls, password: str | None = None, *, trust: bool = False) -> LocalPostgres:
+        """A running server; its password is ``password`` (a random one when not given), or
+        none with ``trust=True``."""
         bindir = postgres_bindir()
         if bindir is None:
             raise PostgresUnavailable(
                 "PostgreSQL server binaries (initdb, pg_ctl) not found; install them with "
-                "`apt-get install -y postgresql`, or leave the PostgreSQL approaches out "
-                "(--approaches floor,oneshot,duckdb)"
+                "`apt-get install -y postgresql`"
             )
-        base = Path(tempfile.mkdtemp(prefix="music-dwh-bench-pg-"))
+        if not trust and password is None:
+            password = f"pg-{secrets.token_hex(12)}"
         server = cls(
-            bindir=bindir, base=base, port=free_port(), password=f"bench-{secrets.token_hex(12)}"
+            bindir=bindir,
+            base=Path(tempfile.mkdtemp(prefix="music-dwh-pg-")),
+            port=free_port(),
+            password=None if trust else password,
         )
         try:
             server._init_and_start()
@@ -96,15 +104,9 @@ class LocalPostgres:
             "LC_ALL": "C.UTF-8",
             "LANG": "C.UTF-8",
         }
-        proc = subprocess.run(
-            [*self._prefix, *args],
-            capture_output=True,
-            text=True,
-            env=env,
-            cwd=self.base,
-            timeout=300,
-            check=False,
-        )
+        # pg_ctl -w gives up after 60 s by itself; the timeout only catches a hung initdb.
+        proc = subprocess.run([*self._prefix, *args], capture_output=True, text=True, env=env,
+                              cwd=self.base, timeout=120, check=False)  # fmt: skip
         if check and proc.returncode != 0:
             log = self.base / "server.log"
             tail = log.read_text()[-3000:] if log.exists() else ""
@@ -113,22 +115,24 @@ class LocalPostgres:
 
     def _init_and_start(self) -> None:
         pwfile = self.base / "pwfile"
-        pwfile.write_text(self.password + "\n")
+        if self.password is None:
+            auth = ["--auth=trust"]
+        else:
+            pwfile.write_text(self.password + "\n")
+            auth = ["--auth-local=trust", "--auth-host=scram-sha-256", f"--pwfile={pwfile}"]
         if os.geteuid() == 0:
             import pwd
 
             nobody = pwd.getpwnam("nobody")
-            for path in (self.base, pwfile):
+            for path in (self.base, *self.base.glob("pwfile")):
                 os.chown(path, nobody.pw_uid, nobody.pw_gid)
             self._prefix = ["runuser", "-u", "nobody", "--"]
-        os.chmod(pwfile, 0o600)
+        if pwfile.exists():
+            os.chmod(pwfile, 0o600)
         data = self.base / "data"
-        self._pg(
-            str(self.bindir / "initdb"), "-D", str(data), "-U", self.user, "--auth-local=trust",
-            "--auth-host=scram-sha-256", f"--pwfile={pwfile}", "--encoding=UTF8",
-            "--locale=C.UTF-8", "--no-sync",
-        )  # fmt: skip
-        pwfile.unlink()
+        self._pg(str(self.bindir / "initdb"), "-D", str(data), "-U", self.user, *auth,
+                 "--encoding=UTF8", "--locale=C.UTF-8", "--no-sync")  # fmt: skip
+        pwfile.unlink(missing_ok=True)
         options = f"-h {self.host} -p {self.port} -k {self.base} " + " ".join(
             f"-c {o}" for o in SERVER_OPTIONS
         )
@@ -137,9 +141,10 @@ class LocalPostgres:
                  str(self.base / "server.log"), "-w", "start")  # fmt: skip
 
     def stop(self) -> None:
+        # Immediate: the data directory is removed next, nothing needs a clean checkpoint.
         if self._running:
-            self._pg(str(self.bindir / "pg_ctl"), "-D", str(self.base / "data"), "-m", "fast", "-w", "stop",
-                     check=False)  # fmt: skip
+            self._pg(str(self.bindir / "pg_ctl"), "-D", str(self.base / "data"), "-m", "immediate",
+                     "-w", "stop", check=False)  # fmt: skip
             self._running = False
         shutil.rmtree(self.base, ignore_errors=True)
 
@@ -152,8 +157,9 @@ class LocalPostgres:
         except (OSError, ValueError, IndexError):
             return None
 
-    def url(self, database: str) -> str:
-        """A music_dwh warehouse URL (the password travels in MUSIC_DWH_WAREHOUSE_PASSWORD)."""
+    def url(self, database: str = "postgres") -> str:
+        """A music_dwh warehouse URL (never with the password: that travels in its own
+        variable, MUSIC_DWH_WAREHOUSE_PASSWORD)."""
         return f"postgresql://{self.user}@{self.host}:{self.port}/{database}"
 
     def connect(self, database: str = "postgres"):
@@ -162,25 +168,25 @@ class LocalPostgres:
         return psycopg2.connect(host=self.host, port=self.port, user=self.user, password=self.password,
                                 dbname=database)  # fmt: skip
 
-    def recreate_database(self, name: str) -> None:
-        """Drop ``name`` if it exists and create it empty."""
+    def _execute(self, *statements: str) -> None:
         con = self.connect()
         con.autocommit = True
         try:
             with con.cursor() as cur:
-                cur.execute(f'drop database if exists "{name}" with (force)')
-                cur.execute(f'create database "{name}"')
+                for statement in statements:
+                    cur.execute(statement)
         finally:
             con.close()
 
-    def drop_database(self, name: str) -> None:
-        con = self.connect()
-        con.autocommit = True
-        try:
-            with con.cursor() as cur:
-                cur.execute(f'drop database if exists "{name}" with (force)')
-        finally:
-            con.close()
+    def create_database(self) -> str:
+        """A new empty database with a name of its own, so every test starts from nothing."""
+        name = f"music_dwh_{uuid.uuid4().hex[:12]}"
+        self._execute(f'create database "{name}"')
+        return name
+
+    def recreate_database(self, name: str) -> None:
+        """Drop ``name`` if it exists and create it empty."""
+        self._execute(f'drop database if exists "{name}" with (force)', f'create database "{name}"')
 
     def version(self) -> str:
         con = self.connect()
@@ -193,13 +199,5 @@ class LocalPostgres:
 
     def client_args(self, database: str) -> list[str]:
         """Connection options for the baseline scripts (the password goes in PGPASSWORD)."""
-        return [
-            "--host",
-            self.host,
-            "--port",
-            str(self.port),
-            "--user",
-            self.user,
-            "--dbname",
-            database,
-        ]
+        return ["--host", self.host, "--port", str(self.port), "--user", self.user,
+                "--dbname", database]  # fmt: skip

@@ -1,7 +1,7 @@
 """Floor: DuckDB scans every raw log file once (``floor.sql``: ``count(*)`` over
 ``read_json_auto``). The least work any pipeline must do; every approach is compared with it.
 
-Usage (the harness runs it): ``python -m music_dwh.bench.floor --raw DIR``.
+Usage (the harness runs it): ``python -m bench.floor --raw DIR``.
 """
 
 from __future__ import annotations
@@ -9,12 +9,12 @@ from __future__ import annotations
 import argparse
 import sys
 
-from music_dwh.bench.common import Phases, emit_result, sql_file
+from bench.common import Phases, emit_result, sql_file
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m music_dwh.bench.floor", description=__doc__.splitlines()[0]
+        prog="python -m bench.floor", description=__doc__.splitlines()[0]
     )
     parser.add_argument("--raw", required=True, help="raw store folder (holds sparkify/)")
     args = parser.parse_args(argv)

@@ -6,7 +6,7 @@ import datetime as dt
 import time
 from pathlib import Path
 
-from music_dwh.bench.model import DEFAULT_START, Dataset
+from bench.model import DEFAULT_START, Dataset
 
 
 def _tree_bytes(root: Path) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import statistics
 from pathlib import Path
 
-from music_dwh.bench.orchestration import (
+from bench.orchestration import (
     INSTANCES,
     NEW_DAY_LOADED,
     TARGET_MAX_CHINOOK_S,
@@ -15,10 +15,10 @@ from music_dwh.bench.orchestration import (
     Timing,
     _shown,
 )
-from music_dwh.bench.text import MET, MISSED
-from music_dwh.bench.text import mb as _mb
-from music_dwh.bench.text import number as _s
-from music_dwh.bench.text import ratio as _ratio
+from bench.text import MET, MISSED
+from bench.text import mb as _mb
+from bench.text import number as _s
+from bench.text import ratio as _ratio
 
 
 # ---------------------------------------------------------------------------- targets

@@ -1,5 +1,5 @@
 """Query latency: the seeds' analytic questions (``queries/*.sql``) timed on a star schema,
-after one untimed warm-up, median of :data:`~music_dwh.bench.model.QUERY_RUNS` runs."""
+after one untimed warm-up, median of :data:`~bench.model.QUERY_RUNS` runs."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from music_dwh.bench.common import PACKAGE_DIR
-from music_dwh.bench.model import QUERY_RUNS
+from bench.common import PACKAGE_DIR
+from bench.model import QUERY_RUNS
 
 
 def query_files() -> dict[str, str]:

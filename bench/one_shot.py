@@ -1,7 +1,7 @@
 """One-shot reference: ``one_shot.sql``, a single hand-written DuckDB script that builds the
 Sparkify star schema straight from the raw files into a new DuckDB file.
 
-Usage (the harness runs it): ``python -m music_dwh.bench.one_shot --raw DIR --db FILE``.
+Usage (the harness runs it): ``python -m bench.one_shot --raw DIR --db FILE``.
 """
 
 from __future__ import annotations
@@ -9,14 +9,14 @@ from __future__ import annotations
 import argparse
 import sys
 
-from music_dwh.bench.common import Phases, emit_result, sql_file, sql_statements
+from bench.common import Phases, emit_result, sql_file, sql_statements
 
 STAR_TABLES = ("songplays", "users", "songs", "artists", "time")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m music_dwh.bench.one_shot", description=__doc__.splitlines()[0]
+        prog="python -m bench.one_shot", description=__doc__.splitlines()[0]
     )
     parser.add_argument("--raw", required=True, help="raw store folder (holds sparkify/)")
     parser.add_argument("--db", required=True, help="DuckDB file to create (replaced if it exists)")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from music_dwh.bench.model import STAR_TABLES
+from bench.model import STAR_TABLES
 
 
 def duckdb_star_rows(path: Path) -> tuple[dict[str, int], int]:

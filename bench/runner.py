@@ -1,6 +1,6 @@
 """The bench's run: every approach ``--repeat`` times, then the storage, query-latency,
-incremental and orchestration-cost parts, into one :class:`~music_dwh.bench.model.Report`.
-Each approach is a process measured by :mod:`~music_dwh.bench.monitor`."""
+incremental and orchestration-cost parts, into one :class:`~bench.model.Report`.
+Each approach is a process measured by :mod:`~bench.monitor`."""
 
 from __future__ import annotations
 
@@ -13,11 +13,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from music_dwh.bench.commands import music_dwh_argv, music_dwh_env, prepare_manifest
-from music_dwh.bench.common import read_result
-from music_dwh.bench.dataset import generate
-from music_dwh.bench.machine import machine_info
-from music_dwh.bench.model import (
+from bench.commands import music_dwh_argv, music_dwh_env, prepare_manifest
+from bench.common import read_result
+from bench.dataset import generate
+from bench.machine import machine_info
+from bench.model import (
     APPROACHES,
     DEFAULT_START,
     POSTGRES_APPROACHES,
@@ -31,16 +31,16 @@ from music_dwh.bench.model import (
     safe,
     say,
 )
-from music_dwh.bench.profile import checks_line, pipeline_profile
-from music_dwh.bench.query_timing import duckdb_queries, postgres_queries
-from music_dwh.bench.storage import (
+from bench.profile import checks_line, pipeline_profile
+from bench.query_timing import duckdb_queries, postgres_queries
+from bench.storage import (
     compare_star,
     duckdb_star_rows,
     duckdb_storage,
     postgres_star_rows,
     postgres_storage,
 )
-from music_dwh.bench.text import mb
+from bench.text import mb
 
 
 class Bench:
@@ -60,7 +60,7 @@ class Bench:
         return bool(result and result.ok)
 
     def _measure(self, label: str, argv: list[str], env: dict, log: Path, server: bool = False):
-        from music_dwh.bench.monitor import measure
+        from bench.monitor import measure
 
         pid = self.server.postmaster_pid if (server and self.server) else None
         m = measure(argv, log=log, env=env, cwd=log.parent, server_pid=pid)
@@ -88,7 +88,7 @@ class Bench:
         )
 
     def _pg_env(self) -> dict[str, str]:
-        from music_dwh.bench.monitor import proc_env
+        from bench.monitor import proc_env
 
         return proc_env({"PGPASSWORD": self.server.password})
 
@@ -96,12 +96,12 @@ class Bench:
     def _run_duckdb_script(
         self, result: ApproachResult, rep: int, name: str, module: str, db: Path | None = None
     ) -> dict:
-        """One run of a DuckDB baseline script (``python -m music_dwh.bench.<module>``), into a
+        """One run of a DuckDB baseline script (``python -m bench.<module>``), into a
         new database file ``db`` when it writes one; returns what it reported."""
-        from music_dwh.bench.monitor import proc_env
+        from bench.monitor import proc_env
 
         ds = self.report.dataset
-        argv = [sys.executable, "-m", f"music_dwh.bench.{module}", "--raw", str(ds.raw)]
+        argv = [sys.executable, "-m", f"bench.{module}", "--raw", str(ds.raw)]
         if db is not None:
             db.parent.mkdir(parents=True, exist_ok=True)
             for p in (db, db.with_suffix(".duckdb.wal")):
@@ -210,7 +210,7 @@ class Bench:
         argv = [
             sys.executable,
             "-m",
-            "music_dwh.bench.seed_elt",
+            "bench.seed_elt",
             "--raw",
             str(ds.raw),
             *self.server.client_args(database),
@@ -231,7 +231,7 @@ class Bench:
         argv = [
             sys.executable,
             "-m",
-            "music_dwh.bench.row_by_row",
+            "bench.row_by_row",
             "--raw",
             str(ds.raw),
             "--days",
@@ -389,7 +389,7 @@ class Bench:
                 f"in {ds.generate_s:.1f} s"
             )
             if any(a in POSTGRES_APPROACHES for a in cfg.approaches):
-                from music_dwh.bench.pgserver import LocalPostgres
+                from bench.pgserver import LocalPostgres
 
                 say("Starting a local PostgreSQL server")
                 self.server = LocalPostgres.start()
@@ -423,7 +423,7 @@ class Bench:
                 except BenchError as exc:
                     report.failures.append(f"incremental: {exc}")
                     say(f"incremental FAILED: {exc}")
-            from music_dwh.bench import orchestration
+            from bench import orchestration
 
             orchestration.run(self)
         finally:

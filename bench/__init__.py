@@ -10,7 +10,8 @@
   targets and report section);
 * ``report.py``: the markdown report and the targets (``text.py``: number formats);
 * ``monitor.py``: wall time, CPU and peak memory of a process tree;
-* ``pgserver.py``: the local PostgreSQL server the PostgreSQL approaches run on;
+* ``pgserver.py``: the throw-away PostgreSQL server the PostgreSQL approaches run on (the
+  tests' ``postgres_server`` fixtures start theirs with it too);
 * ``latency.py``: ``music-dwh bench-latency`` (file landed → rows, through the daemon);
 * approach scripts, each run as its own process: ``floor.py`` (``floor.sql``),
   ``one_shot.py`` (``one_shot.sql``), ``seed_elt.py`` (``seed_elt/*.sql``),

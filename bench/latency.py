@@ -273,12 +273,9 @@ def measure(
 
 def _wait_first_tick(instance, daemon: subprocess.Popen, timeout: float) -> None:
     """Until the log sensor has ticked once (the daemon is up and its code location loaded)."""
-    from music_dwh.framework import InstigatorType
-
     deadline = time.monotonic() + timeout
     while True:
-        states = instance.all_instigator_state(instigator_type=InstigatorType.SENSOR)
-        state = next((s for s in states if s.name == SENSOR), None)
+        state = next((s for s in instance.all_instigator_state() if s.name == SENSOR), None)
         if state is not None and instance.get_ticks(
             state.instigator_origin_id, state.selector_id, limit=1
         ):

@@ -3,8 +3,8 @@ cost, storage and query latency, in a fixed layout so two runs can be compared l
 
 from __future__ import annotations
 
-from music_dwh.bench import orchestration_report, staging_report
-from music_dwh.bench.model import (
+from bench import orchestration_report, staging_report
+from bench.model import (
     APPROACHES,
     SCALE_RUN_EVENTS,
     STAR_TABLES,
@@ -17,11 +17,11 @@ from music_dwh.bench.model import (
     ApproachResult,
     Report,
 )
-from music_dwh.bench.text import MET, MISSED
-from music_dwh.bench.text import mb as _mb
-from music_dwh.bench.text import number as _s
-from music_dwh.bench.text import pct as _pct
-from music_dwh.bench.text import ratio as _ratio
+from bench.text import MET, MISSED
+from bench.text import mb as _mb
+from bench.text import number as _s
+from bench.text import pct as _pct
+from bench.text import ratio as _ratio
 
 
 def _ok(report: Report, name: str) -> ApproachResult | None:
@@ -457,7 +457,7 @@ def _queries(report: Report) -> list[str]:
     lines = [
         "## Query latency (the seeds' analytic questions on music_dwh's star schema; warm, median of 5)",
         "",
-        "Queries: `music_dwh/bench/queries/*.sql`.",
+        "Queries: `bench/queries/*.sql`.",
         "",
         "| query | rows | " + " | ".join(f"{label[e]} ms" for e in engines) + " |",
         "|---|--:|" + "--:|" * len(engines),
@@ -487,7 +487,7 @@ def _method(report: Report) -> list[str]:
         "freshness, the HTML report included) as one single-run backfill, with a new DAGSTER_HOME and "
         "an empty warehouse (DuckDB file deleted / PostgreSQL database re-created) every run; "
         "`music-dwh prepare` runs once before an approach's runs, untimed, as `make` does at install.",
-        "- Seeds' ELT: `music_dwh/bench/seed_elt/*.sql`; row-by-row ETL: `music_dwh/bench/row_by_row.py` "
+        "- Seeds' ELT: `bench/seed_elt/*.sql`; row-by-row ETL: `bench/row_by_row.py` "
         "with `row_by_row/*.sql`; floor: `floor.sql`; one-shot: `one_shot.sql`.",
         "- No timing is asserted by the tests; compare reports of the same machine and scale.",
         "",

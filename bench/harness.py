@@ -41,15 +41,15 @@ import json
 import sys
 from dataclasses import asdict
 
-from music_dwh.bench import options
-from music_dwh.bench.model import POSTGRES_APPROACHES, BenchError, Report, say
+from bench import options
+from bench.model import POSTGRES_APPROACHES, BenchError, Report, say
 
 __all__ = ["BenchError", "add_arguments", "main"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The ``music-dwh bench`` options."""
-    from music_dwh.bench import orchestration
+    from bench import orchestration
 
     options.add_arguments(parser)
     orchestration.add_arguments(parser)
@@ -57,14 +57,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 # ---------------------------------------------------------------------------- entry point
 def main(args: argparse.Namespace) -> int:
-    from music_dwh.bench import orchestration
-    from music_dwh.bench.report import render
-    from music_dwh.bench.runner import Bench
+    from bench import orchestration
+    from bench.report import render
+    from bench.runner import Bench
 
     config = options.config_from_args(args)
     orchestration.check_config(config)
     if any(a in POSTGRES_APPROACHES for a in config.approaches):
-        from music_dwh.bench.pgserver import postgres_bindir
+        from bench.pgserver import postgres_bindir
 
         if postgres_bindir() is None:
             raise BenchError(
@@ -103,7 +103,7 @@ def _cleanup_on_signals() -> None:
 
 
 def _jsonable(report: Report) -> dict:
-    from music_dwh.bench.report import targets
+    from bench.report import targets
 
     data = asdict(report)
     data["approaches"] = {

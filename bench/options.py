@@ -7,7 +7,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from music_dwh.bench.model import (
+from bench.model import (
     APPROACHES,
     DEFAULT_DAYS,
     DEFAULT_EVENTS_PER_DAY,

@@ -34,12 +34,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from music_dwh.bench.commands import music_dwh_argv, music_dwh_env, prepare_manifest
-from music_dwh.bench.dataset import generate
-from music_dwh.bench.model import BenchError, say
-from music_dwh.bench.model import safe as _safe
-from music_dwh.bench.options import positive_int as _positive_int
-from music_dwh.bench.profile import pipeline_profile
+from bench.commands import music_dwh_argv, music_dwh_env, prepare_manifest
+from bench.dataset import generate
+from bench.model import BenchError, say
+from bench.model import safe as _safe
+from bench.options import positive_int as _positive_int
+from bench.profile import pipeline_profile
 from music_dwh.settings import REPO_ROOT, temporary_environ
 
 IMPORT_STATEMENT = "import dagster, dagster_dbt, dbt.cli.main"
@@ -250,7 +250,7 @@ def _sqlite_instance() -> dict[str, str]:
 
 # ---------------------------------------------------------------------------- import baseline
 def measure_import_baseline(bench) -> Timing:
-    from music_dwh.bench.monitor import proc_env
+    from bench.monitor import proc_env
 
     timing = Timing()
     argv = [sys.executable, "-c", IMPORT_STATEMENT]
@@ -337,7 +337,7 @@ def _instance_unavailable(name: str) -> str:
 
     if STORAGE_VARIABLE not in settings.DEFAULTS:
         return f"not measured: this version has no {STORAGE_VARIABLE} setting"
-    from music_dwh.bench.pgserver import postgres_bindir
+    from bench.pgserver import postgres_bindir
 
     if postgres_bindir() is None:
         return "not measured: PostgreSQL server binaries (initdb, pg_ctl) not found"
@@ -348,7 +348,7 @@ def _server(bench):
     """The harness's local PostgreSQL server, started now if no approach needed it (the harness
     stops it at the end, whatever happens)."""
     if bench.server is None:
-        from music_dwh.bench.pgserver import LocalPostgres
+        from bench.pgserver import LocalPostgres
 
         say("Starting a local PostgreSQL server (the Dagster instance's storage)")
         bench.server = LocalPostgres.start()
@@ -357,7 +357,7 @@ def _server(bench):
 
 
 def run_chinook(bench) -> ChinookResult:
-    from music_dwh.bench.monitor import proc_env
+    from bench.monitor import proc_env
 
     cfg = bench.config
     path = Path(cfg.chinook_sqlite).expanduser()
@@ -433,7 +433,7 @@ def run(bench) -> None:
     star = getattr(bench, "duckdb_star_warehouse", None)
     oneshot = bench.work / "oneshot" / "star.duckdb"
     if star and bench._ok("duckdb-star") and bench._ok("oneshot"):
-        from music_dwh.bench.storage import compare_star
+        from bench.storage import compare_star
 
         result.star_consistency = _safe(lambda: compare_star(oneshot, star), {})
 

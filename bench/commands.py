@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from music_dwh.bench.model import DEFAULT_START, BenchError
+from bench.model import DEFAULT_START, BenchError
 
 
 def music_dwh_argv(*args: str) -> list[str]:
@@ -16,7 +16,7 @@ def music_dwh_argv(*args: str) -> list[str]:
 def music_dwh_env(
     raw: Path, warehouse_url: str, dagster_home: Path, reports: Path, password: str | None = None
 ) -> dict[str, str]:
-    from music_dwh.bench.monitor import proc_env
+    from bench.monitor import proc_env
 
     env = proc_env(
         {
