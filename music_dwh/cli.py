@@ -793,7 +793,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     for name, (_, _, text) in BENCH_COMMANDS.items():
         # Its options are the bench's own (cmd_bench): everything after the name goes to it.
-        sub.add_parser(name, help=text, add_help=False).set_defaults(func=cmd_bench)
+        sub.add_parser(name, help=text, description=text, add_help=False).set_defaults(
+            func=cmd_bench
+        )
     return parser
 
 

@@ -91,6 +91,15 @@ UNTIL_OWN_STORAGE_GOES = (
     "is named by class reference"
 )
 
+UNTIL_BULK_PARTITION_METADATA = (
+    "context.add_asset_metadata takes metadata for many partitions in one call (one call per "
+    "day re-copies what was gathered so far: seconds for a multi-year range run)"
+)
+UNTIL_PARTIAL_RUN_DELETE = (
+    "Dagster can delete part of a run's events, or prune by age itself (DagsterInstance."
+    "delete_run removes a whole run only, and the asset's latest materialization with it)"
+)
+
 INTERNALS: dict[str, Internal] = {
     # ------------------------------------------------------------------ run tags
     "PARTITION_NAME_TAG": Internal(
@@ -118,10 +127,11 @@ INTERNALS: dict[str, Internal] = {
         + UNTIL_TAG_EXPORTED,
     ),
     "MAX_RETRIES_TAG": Internal(
-        _TAGS,
+        "dagster._core.storage.tags",
         "`music-dwh load` tags its runs with 0 retries: no code location to re-execute them "
-        "from, so Dagster must not mark them as going to be retried",
-        _TAG_REPLACEMENT,
+        "from, so Dagster must not mark them as going to be retried; resources/retries.py "
+        "reads it back (no step retries either)",
+        UNTIL_TAG_EXPORTED,
     ),
     "GRPC_INFO_TAG": Internal(
         "dagster._core.storage.tags",
@@ -233,12 +243,13 @@ INTERNALS: dict[str, Internal] = {
     "AssetEventTagsTable": Internal(
         "dagster._core.storage.event_log.schema",
         "runs/prune: the indexed tags of the asset events a prune removes",
-        "none: `DagsterInstance.delete_run` removes a whole run only, never part of one",
+        UNTIL_PARTIAL_RUN_DELETE,
     ),
     "RunTagsTable": Internal(
         "dagster._core.storage.runs.schema",
         "runs/prune: a removed run's tags (SQLite does not cascade the run's deletion to them)",
-        "none",
+        "Dagster's SQLite run storage turns on foreign keys (PRAGMA foreign_keys), so deleting "
+        "a run deletes its tags as the schema's ON DELETE CASCADE says",
     ),
     "AssetCheckExecutionRecordStatus": Internal(
         "dagster._core.storage.asset_check_execution_record",
@@ -293,12 +304,14 @@ MEMBERS: tuple[Member, ...] = (
         "dagster:OpExecutionContext",
         "get_step_execution_context",
         "assets/metadata: the step whose metadata a range run's days get",
+        UNTIL_BULK_PARTITION_METADATA,
     ),
     Member(
         "OutputMetadataAccumulator",
         "per_output_metadata",
         "assets/metadata: the step's metadata by asset partition (the step context keeps it "
         "in `_metadata_accumulator`; test_metadata.py checks the days' events)",
+        UNTIL_BULK_PARTITION_METADATA,
     ),
     Member(
         "dagster:DagsterInstance",
