@@ -58,7 +58,7 @@ def table_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     return {
         f"{schema}.{table}": con.execute(
             f"select count(*) from {qualified(f'{schema}.{table}')}"
-        ).fetchone()[0]
+        ).fetchall()[0][0]
         for schema, table in tables
         if schema not in _SYSTEM_SCHEMAS
     }
@@ -280,7 +280,7 @@ class DuckDBSession(SessionQueries):
             self.con.execute(
                 "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
                 [schema, name],
-            ).fetchone()[0]
+            ).fetchall()[0][0]
         )
 
     def columns(self, table: str) -> list[tuple[str, str]]:

@@ -150,3 +150,14 @@ def test_many_partition_writes_of_a_table_give_what_one_at_a_time_gives(warehous
     assert together == one_by_one
     assert (days[1], 77) in [(r[0], r[1]) for r in together["t.b"]]  # the undeclared write's row
     assert (days[1], 1) not in [(r[0], r[1]) for r in together["t.a"]]  # replaced by the repeat
+
+
+def test_every_session_query_can_follow_any_other(warehouse):
+    """DuckDB refuses a query while an earlier result of the connection is unread: a report
+    step whose first query followed a table lookup failed that way."""
+    with warehouse.session() as session:
+        session.ensure_table("sparkify.t", pa.schema([("a", pa.int64())]))
+        assert session.table_exists("sparkify.t")
+        assert session.query_arrow("select 1 as one").to_pylist() == [{"one": 1}]
+        assert session.count_rows("sparkify.t") == 0
+        assert session.query_arrow("select 2 as two").to_pylist() == [{"two": 2}]
