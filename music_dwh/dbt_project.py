@@ -29,7 +29,7 @@ QUIET_ENV = {
 def project_files(project_dir: Path = SQL_DIR) -> list[Path]:
     """Every file a parse of the dbt project reads."""
     sources = [project_dir / "dbt_project.yml", project_dir / "profiles.yml"]
-    for folder in ("models", "macros", "tests", "analyses"):
+    for folder in ("models", "seeds", "macros", "tests", "analyses"):
         sources += [p for p in (project_dir / folder).rglob("*") if p.is_file()]
     return sources
 

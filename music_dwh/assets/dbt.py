@@ -4,7 +4,9 @@ Each source system's models are one ``@dbt_assets`` multi-asset, ``<system>_dbt`
 that runs one in-process ``dbt build`` (``resources/dbt_cli.py``) of dimensions, daily facts and
 marts in dependency order. The daily incremental models (tag ``daily``) carry the system's
 daily partitions and get the run's window; the other models are rebuilt whole. Models keep
-their seed names as asset keys under the system's prefix (``sparkify/songplays``).
+their seed names as asset keys under the system's prefix (``sparkify/songplays``). The dbt
+seeds in ``sql/seeds/<system>`` (small reference tables, such as US states' time zones) are
+assets of the same multi-asset: the build loads them before the models that read them.
 """
 
 import datetime as dt
@@ -48,7 +50,8 @@ LAYERS = {"marts": "mart"}
 
 
 class MusicDwhTranslator(DagsterDbtTranslator):
-    """``sql/models/<system>/<model>.sql`` → asset key ``<system>/<model>``, group ``<system>``."""
+    """``sql/models/<system>/<model>.sql`` (and ``sql/seeds/<system>/<seed>.csv``) → asset key
+    ``<system>/<model>``, group ``<system>``."""
 
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> AssetKey:
         if dbt_resource_props["resource_type"] == "source":
@@ -267,13 +270,14 @@ def create_missing_model_tables(
     partition (the song catalogue or reference snapshots arriving first) builds only
     whole-table models, and its marts read daily facts (``songplays``, ``*_daily``) no day has
     built yet; a report reads every mart, also those the run does not select. So before the
-    build, every model table still missing is created with ``dbt run --empty`` (dbt renders
-    each ``ref``/``source`` as zero rows): right columns, no rows. Only missing tables are
+    build, every model table still missing is created with ``dbt build --empty`` of models and
+    seeds (dbt renders each ``ref``/``source`` as zero rows; a seed, reference data, is loaded
+    whole): right columns, no rows. Only missing tables are
     touched, in dependency order; nothing is recorded in Dagster for them (nothing was built);
     the build that follows, or a later run, fills them. Costs one catalog lookup per model once
     they all exist.
     """
-    from music_dwh.resources.dbt_cli import invoke
+    from music_dwh.resources.dbt_cli import CREATE_EMPTY, invoke
     from music_dwh.resources.dbt_manifest import parsed_manifest
 
     # Only what this run reads: the models upstream of (or among) the assets it executes (a
@@ -296,7 +300,7 @@ def create_missing_model_tables(
     # The build's environment: its parsed manifest is then the build's too (one parse).
     manifest = parsed_manifest(dbt_env, Path(dbt.project_dir), Path(dbt.profiles_dir))
     invocation = invoke(
-        ["run", "--empty", "--select", " ".join(missing)],
+        [*CREATE_EMPTY, "--select", " ".join(missing)],
         env=dbt_env,
         target_path=dbt.unique_target_path(context),
         manifest=manifest,
@@ -320,6 +324,16 @@ def _manifest_models() -> list[dict]:
     return [n for n in manifest["nodes"].values() if n["resource_type"] == "model"]
 
 
+def _dbt_selection(system: str) -> str:
+    """dbt's selection of a system's nodes: its models and, if it has any, its seeds (dbt warns
+    about a path that matches nothing)."""
+    folders = [
+        "models",
+        *(["seeds"] if (dbt_project.project_dir / "seeds" / system).is_dir() else []),
+    ]
+    return " ".join(f"path:{folder}/{system}" for folder in folders)
+
+
 def build_dbt_assets(system: str, partitions_def: TimeWindowPartitionsDefinition):
     """A source system's dbt models as one multi-asset, ``<system>_dbt``: one step, one
     ``dbt build`` of dimensions, daily facts and marts in dependency order.
@@ -336,7 +350,7 @@ def build_dbt_assets(system: str, partitions_def: TimeWindowPartitionsDefinition
     @dbt_assets(
         manifest=dbt_project.manifest_path,
         project=dbt_project,
-        select=f"path:models/{system}",
+        select=_dbt_selection(system),
         name=f"{system}_dbt",
         backfill_policy=BackfillPolicy.single_run(),
         dagster_dbt_translator=translator,

@@ -61,15 +61,22 @@ RESULT_EVENTS = frozenset({"LogModelResult", "LogTestResult", "LogSeedResult", "
 # so in a run they only add nodes and time (the system's path selection picks them up).
 # The test suite runs them instead (music_dwh_tests/sql/test_unit_tests.py).
 BUILD_EXCLUDE = ("--exclude-resource-type", "unit_test")
+# Creates the selected models' tables empty (dbt renders every ref/source as zero rows) and
+# loads the selected seeds whole (reference data; --empty leaves seeds alone), in dependency
+# order: a model reading a seed can only be created once the seed's table exists.
+CREATE_EMPTY = ("build", "--empty", "--resource-type", "model", "--resource-type", "seed")
 
 
 def _reset_compiled_state(manifest) -> None:
     """Give every node the compile state a fresh parse leaves. dbt compiles nodes in place on
     the shared ``Manifest``: SQL is rendered again on every invocation, but ephemeral models'
     CTEs are injected only into nodes not flagged ``extra_ctes_injected`` yet, so a second
-    invocation would otherwise run SQL without them (none in this project today)."""
+    invocation would otherwise run SQL without them (none in this project today). Seeds are
+    never compiled: nothing to reset."""
+    from dbt.contracts.graph.nodes import CompiledNode
+
     for node in manifest.nodes.values():
-        if hasattr(node, "extra_ctes_injected"):
+        if isinstance(node, CompiledNode):
             node.compiled = False
             node.compiled_code = None
             node.extra_ctes_injected = False

@@ -554,6 +554,11 @@ def test_dbt_compiles_every_model_for_redshift_offline(tmp_path):
         target, "compiled", "music_dwh", models["songplays"]["original_file_path"]
     ).read_text()
     assert "timestamp 'epoch'" in songplays and "'g')" not in songplays  # redshift__ macros
+    usage = Path(
+        target, "compiled", "music_dwh", models["usage_by_hour"]["original_file_path"]
+    ).read_text()
+    assert "convert_timezone('UTC', us_state_time_zones.time_zone, songplays.start_time)" in usage
+    assert "at time zone" not in usage  # redshift__local_time, not the default
     config = {
         name: (n["config"].get("dist"), n["config"].get("sort")) for name, n in models.items()
     }

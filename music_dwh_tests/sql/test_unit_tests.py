@@ -4,7 +4,7 @@ PostgreSQL, in-process as the runs invoke dbt, and every one declared runs and p
 Production builds leave them out (``--exclude-resource-type unit_test``,
 music_dwh/resources/dbt_cli.py), so this module is where they run. dbt reads the column types
 of a unit test's inputs from the warehouse: the staging tables and every model's table are
-created empty first (as a run on a new warehouse does).
+created empty first, and the seeds loaded (as a run on a new warehouse does).
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ def run_unit_tests(warehouse: Warehouse, target: Path) -> dbt_cli.DbtInvocation:
     env = warehouse.dbt_env()
     manifest = dbt_cli.parsed_manifest(env)
     empty = dbt_cli.invoke(
-        ["run", "--empty"], env=env, target_path=target / "empty", manifest=manifest
+        list(dbt_cli.CREATE_EMPTY), env=env, target_path=target / "empty", manifest=manifest
     )
     assert empty.success, empty.failures() or empty.errors
     return dbt_cli.invoke(

@@ -1,4 +1,6 @@
-{# A deterministic key: md5 of the columns' text, so re-runs give the same id. #}
+{# A deterministic key: md5 of the columns' text, so re-runs give the same id. dbt has no
+   built-in for it (dbt_utils has), and dbt.hash would cast the whole concatenation to text,
+   which Redshift cuts at 256 characters. #}
 {% macro surrogate_key(columns) -%}
     md5(
     {%- for column in columns %}
@@ -7,7 +9,8 @@
     )
 {%- endmacro %}
 
-{# Epoch milliseconds (the Sparkify logs' ts) to a UTC timestamp without time zone. #}
+{# Epoch milliseconds (the Sparkify logs' ts) to a UTC timestamp without time zone. Not
+   dbt.dateadd: Redshift's dateadd takes a 32-bit number of units. #}
 {% macro epoch_ms_to_timestamp(expr) -%}
     {{ return(adapter.dispatch('epoch_ms_to_timestamp', 'music_dwh')(expr)) }}
 {%- endmacro %}

@@ -1,9 +1,13 @@
 """dbt's Jinja context for sqlfluff's jinja templater (library_path in sql/.sqlfluff).
 
 sqlfluff's dbt builtins stand in for ref, source, config, var, this and is_incremental, but
-not for adapter.dispatch, env_var or target, which sql/macros use. With these the models
-render as dbt renders them for the DuckDB target, offline: no dbt parse, no connection.
+not for adapter.dispatch, env_var, target or dbt's own macros (dbt.dateadd …), which the models
+and sql/macros use. With these the models render as dbt renders them for the DuckDB target,
+offline: no dbt parse, no connection.
 """
+
+import functools
+from pathlib import Path
 
 import jinja2
 
@@ -37,3 +41,40 @@ def env_var(name, default=None):
 
 target = _Target()
 adapter = _Adapter()
+
+
+@functools.cache
+def _dbt_macros():
+    """dbt's cross-database macros as dbt renders them for DuckDB: the files of dbt-core's and
+    dbt-duckdb's macros/utils, as one template (their macros call each other)."""
+    import dbt.include.duckdb
+    import dbt.include.global_project
+    from dbt.adapters.duckdb.column import DuckDBColumn
+    from sqlfluff.core.templaters.builtins.dbt import DBT_BUILTINS, DbtSandboxedEnvironment
+
+    folders = [
+        Path(package.__file__).parent / "macros" / "utils"
+        for package in (dbt.include.global_project, dbt.include.duckdb)
+    ]
+    source = "\n".join(f.read_text() for d in folders for f in sorted(d.glob("*.sql")))
+    context = {
+        **DBT_BUILTINS,
+        "adapter": adapter,
+        "target": target,
+        "dbt": dbt,
+        "api": type("api", (), {"Column": DuckDBColumn}),
+    }
+    environment = DbtSandboxedEnvironment(extensions=["jinja2.ext.do", "jinja2.ext.loopcontrols"])
+    return environment.from_string(source, globals=context).module
+
+
+class _Dbt:
+    """The ``dbt`` namespace of dbt's own macros: ``dbt.date_trunc(...)``."""
+
+    def __getattr__(self, name):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(_dbt_macros(), name)
+
+
+dbt = _Dbt()

@@ -19,7 +19,7 @@ calendar_bounds as (
 ),
 
 date_spine as (
-    {{ date_spine(
+    {{ day_spine(
         '(select first_day from calendar_bounds)', '(select last_day from calendar_bounds)'
     ) }}
 ),
@@ -31,7 +31,7 @@ final as (
         cast(extract(quarter from date_day) as integer) as quarter,
         cast(extract(month from date_day) as integer) as month,
         {{ month_name('date_day') }} as month_name,
-        {{ month_start('date_day') }} as month_start,
+        cast({{ dbt.date_trunc('month', 'date_day') }} as date) as month_start,
         cast(extract(day from date_day) as integer) as day_of_month,
         -- 0 = Sunday … 6 = Saturday, the same on DuckDB, PostgreSQL and Redshift
         cast(extract(dow from date_day) as integer) as day_of_week,

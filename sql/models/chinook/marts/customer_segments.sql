@@ -36,9 +36,9 @@ rfm as (
         {{ divide_decimal(
             'customer_sales.lifetime_value', 'customer_sales.invoices', scale=2, precision=12
         ) }} as average_order_value,
-        {{ days_between(
-            'customer_sales.last_purchase_date', 'latest_invoice.latest_invoice_date'
-        ) }} as recency_days,
+        cast({{ dbt.datediff(
+            'customer_sales.last_purchase_date', 'latest_invoice.latest_invoice_date', 'day'
+        ) }} as integer) as recency_days,
         customer_sales.invoices as frequency,
         customer_sales.lifetime_value as monetary
     from customer_sales

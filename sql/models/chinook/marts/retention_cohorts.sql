@@ -11,7 +11,7 @@ dim_date as (
 customer_months as (
     select distinct
         customer_id,
-        {{ month_start('date_day') }} as activity_month
+        cast({{ dbt.date_trunc('month', 'date_day') }} as date) as activity_month
     from fact_invoice
 ),
 
@@ -54,8 +54,9 @@ final as (
     select
         cohort_sizes.cohort_month,
         calendar_months.activity_month,
-        {{ months_between('cohort_sizes.cohort_month', 'calendar_months.activity_month') }}
-            as months_since_first_purchase,
+        cast({{ dbt.datediff(
+            'cohort_sizes.cohort_month', 'calendar_months.activity_month', 'month'
+        ) }} as integer) as months_since_first_purchase,
         cohort_sizes.cohort_size,
         coalesce(cohort_activity.active_customers, 0) as active_customers,
         {{ divide_decimal(

@@ -6,7 +6,7 @@ fact_invoice as (
 
 invoices as (
     select
-        {{ month_start('date_day') }} as month_start,
+        cast({{ dbt.date_trunc('month', 'date_day') }} as date) as month_start,
         invoice_id,
         customer_id,
         line_count,

@@ -17,7 +17,7 @@ period_artist_plays as (
     union all
     select
         'week' as period_type,
-        {{ week_start('date_day') }} as period_start,
+        cast({{ dbt.date_trunc('week', 'date_day') }} as date) as period_start,
         artist_key,
         artist_id,
         artist_name,
@@ -26,7 +26,7 @@ period_artist_plays as (
     union all
     select
         'month' as period_type,
-        {{ month_start('date_day') }} as period_start,
+        cast({{ dbt.date_trunc('month', 'date_day') }} as date) as period_start,
         artist_key,
         artist_id,
         artist_name,

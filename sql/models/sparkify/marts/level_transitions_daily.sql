@@ -17,7 +17,7 @@ bounds as (
 ),
 
 days as (
-    {{ date_spine('(select first_day from bounds)', '(select last_day from bounds)') }}
+    {{ day_spine('(select first_day from bounds)', '(select last_day from bounds)') }}
 ),
 
 -- A change is dated by the first event at the new level (UTC day).

@@ -19,7 +19,7 @@ period_song_plays as (
     union all
     select
         'week' as period_type,
-        {{ week_start('date_day') }} as period_start,
+        cast({{ dbt.date_trunc('week', 'date_day') }} as date) as period_start,
         song_key,
         song_id,
         song_title,
@@ -30,7 +30,7 @@ period_song_plays as (
     union all
     select
         'month' as period_type,
-        {{ month_start('date_day') }} as period_start,
+        cast({{ dbt.date_trunc('month', 'date_day') }} as date) as period_start,
         song_key,
         song_id,
         song_title,

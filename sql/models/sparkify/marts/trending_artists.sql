@@ -10,23 +10,24 @@ artist_plays_daily as (
 
 weekly_plays as (
     select
-        {{ week_start('date_day') }} as week_start,
+        cast({{ dbt.date_trunc('week', 'date_day') }} as date) as week_start,
         artist_key,
         artist_id,
         artist_name,
         cast(sum(plays) as bigint) as plays
     from artist_plays_daily
-    group by {{ week_start('date_day') }}, artist_key, artist_id, artist_name
+    group by
+        cast({{ dbt.date_trunc('week', 'date_day') }} as date), artist_key, artist_id, artist_name
 ),
 
 -- How many days of each week have plays at all: the first and last weeks of the data are
 -- usually partial, which a reader of their growth should know.
 week_days as (
     select
-        {{ week_start('date_day') }} as week_start,
+        cast({{ dbt.date_trunc('week', 'date_day') }} as date) as week_start,
         count(distinct date_day) as days_with_plays
     from artist_plays_daily
-    group by {{ week_start('date_day') }}
+    group by cast({{ dbt.date_trunc('week', 'date_day') }} as date)
 ),
 
 growth as (
@@ -50,7 +51,8 @@ growth as (
     from weekly_plays as this_week
     left join weekly_plays as previous_week
         on previous_week.artist_key = this_week.artist_key
-        and previous_week.week_start = {{ add_days('this_week.week_start', -7) }}
+        and previous_week.week_start
+        = cast({{ dbt.dateadd('day', -7, 'this_week.week_start') }} as date)
 ),
 
 ranked as (
@@ -82,7 +84,8 @@ final as (
     left join week_days as this_week_days
         on this_week_days.week_start = ranked.week_start
     left join week_days as previous_week_days
-        on previous_week_days.week_start = {{ add_days('ranked.week_start', -7) }}
+        on previous_week_days.week_start
+        = cast({{ dbt.dateadd('day', -7, 'ranked.week_start') }} as date)
 )
 
 select * from final

@@ -5,7 +5,7 @@ songplays as (
 ),
 
 us_state_time_zones as (
-    {{ us_state_time_zones() }}
+    select * from {{ ref('us_state_time_zones') }}
 ),
 
 -- 7 weekdays × 24 hours, so hours without plays show 0.
@@ -27,19 +27,15 @@ hours as (
     {%- endfor %}
 ),
 
--- A play's local time comes from the state code of the location logged with it (US rules,
--- daylight saving time included: macros/us_time_zones.sql); a play without a usable US
--- location stays in UTC.
+-- A play's local time comes from the state code of the location logged with it, through the
+-- state's time zone (the us_state_time_zones seed) and the warehouse's time-zone rules
+-- (macros/time_zones.sql); a play without a usable US location stays in UTC.
 localized_plays as (
     select
         songplays.user_id,
         case
             when us_state_time_zones.state_code is null then songplays.start_time
-            else {{ us_local_time(
-                'songplays.start_time',
-                'us_state_time_zones.utc_offset_hours',
-                'us_state_time_zones.observes_dst'
-            ) }}
+            else {{ local_time('songplays.start_time', 'us_state_time_zones.time_zone') }}
         end as play_time,
         case when us_state_time_zones.state_code is null then 0 else 1 end as is_local_time
     from songplays

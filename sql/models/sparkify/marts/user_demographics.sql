@@ -14,7 +14,7 @@ session_lengths as (
 ),
 
 us_state_time_zones as (
-    {{ us_state_time_zones() }}
+    select * from {{ ref('us_state_time_zones') }}
 ),
 
 -- The location of the user's latest event that has one.
@@ -68,7 +68,7 @@ final as (
         users.level,
         locations.location,
         locations.metro_area,
-        -- NULL unless the location ends in a US state code (see macros/us_time_zones.sql)
+        -- NULL unless the location ends in a US state code (see macros/time_zones.sql)
         us_state_time_zones.state_code,
         us_state_time_zones.time_zone,
         coalesce(activity.plays, 0) as plays,
