@@ -4,7 +4,8 @@ The graph is read from the source with ``ast`` (every ``import`` and ``from … 
 function-level ones included: a lazy import still couples two modules), so nothing is
 imported to build it. Layers, top to bottom::
 
-    cli (the command, its run supervisor, worker and progress display) → definitions
+    cli.main (the parser) → cli (the commands, by topic)
+        → cli's run machinery (supervisor, worker, run, progress; common) → definitions
         → assets / checks / automation → staging, datagen, reports
         → resources, tags, partitions, instance (the Dagster instance's plug-ins)
         → sources, settings, instance.liveness (which process executes a run)
@@ -43,7 +44,14 @@ LAYERS: dict[str, int] = {
     "music_dwh.checks": 3,
     "music_dwh.automation": 3,
     "music_dwh.definitions": 4,
-    "music_dwh.cli": 5,
+    "music_dwh.cli.common": 5,
+    "music_dwh.cli.progress": 5,
+    "music_dwh.cli.run": 5,
+    "music_dwh.cli.worker": 5,
+    "music_dwh.cli.supervisor": 5,
+    "music_dwh.cli": 6,
+    "music_dwh.cli.main": 7,
+    "music_dwh.cli.__main__": 7,
 }
 
 
