@@ -264,7 +264,7 @@ def measure(
         return trials
     finally:
         if daemon is not None:
-            from music_dwh.runs.supervisor import stop_group
+            from music_dwh.cli.supervisor import stop_group
 
             stop_group(daemon, grace_seconds=15)
         if own_work:

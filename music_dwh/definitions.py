@@ -4,7 +4,7 @@ Importing this module does no work beyond reading the environment and the prepar
 manifest (``sql/target/manifest.json``, made by ``make install`` / ``music-dwh``).
 """
 
-from dagster import Definitions, EnvVar, colored_console_logger, in_process_executor
+from dagster import Definitions, EnvVar, in_process_executor
 
 from music_dwh.assets import chinook, reports, sparkify
 from music_dwh.assets.dbt import DBT_ASSETS
@@ -15,7 +15,6 @@ from music_dwh.dbt_project import dbt_project
 from music_dwh.resources.dbt_cli import DbtRunner
 from music_dwh.resources.raw_store import RawStore
 from music_dwh.resources.warehouse import PASSWORD_VARIABLE, Warehouse, configured_password
-from music_dwh.runs.progress import LOGGER_NAME, progress_logger
 from music_dwh.settings import get_settings
 
 _settings = get_settings()
@@ -40,9 +39,6 @@ defs = Definitions(
         *alerts.sensors,
     ],
     jobs=jobs.jobs,
-    # Runs log to the console (Dagster's default); `music-dwh load` picks its compact progress
-    # display instead, unless asked for the full logs (-v).
-    loggers={"console": colored_console_logger, LOGGER_NAME: progress_logger},
     schedules=schedules.schedules,
     resources={
         "raw_store": RawStore(

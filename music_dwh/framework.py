@@ -135,7 +135,7 @@ INTERNALS: dict[str, Internal] = {
     ),
     "GRPC_INFO_TAG": Internal(
         "dagster._core.storage.tags",
-        "runs/launcher: the host of the code server that launched a run (is its "
+        "instance/launcher: the host of the code server that launched a run (is its "
         "process on this machine?)",
         UNTIL_LAUNCHER_CHECKS_HEALTH,
     ),
@@ -157,7 +157,7 @@ INTERNALS: dict[str, Internal] = {
     ),
     "CheckRunHealthResult": Internal(
         "dagster._core.launcher.base",
-        "runs/launcher: run monitoring fails a STARTED run whose process is gone",
+        "instance/launcher: run monitoring fails a STARTED run whose process is gone",
         UNTIL_LAUNCHER_CHECKS_HEALTH,
     ),
     "WorkerStatus": Internal(
@@ -216,7 +216,7 @@ INTERNALS: dict[str, Internal] = {
     "SqliteRunStorage": Internal(
         "dagster._core.storage.runs.sqlite.sqlite_run_storage",
         "instance: base of the "
-        "synchronous=NORMAL run storage; runs/launcher: is the instance local files?",
+        "synchronous=NORMAL run storage; instance/launcher: is the instance local files?",
         UNTIL_SQLITE_BATCHES,
     ),
     "SqliteScheduleStorage": Internal(
@@ -242,12 +242,12 @@ INTERNALS: dict[str, Internal] = {
     ),
     "AssetEventTagsTable": Internal(
         "dagster._core.storage.event_log.schema",
-        "runs/prune: the indexed tags of the asset events a prune removes",
+        "instance/prune: the indexed tags of the asset events a prune removes",
         UNTIL_PARTIAL_RUN_DELETE,
     ),
     "RunTagsTable": Internal(
         "dagster._core.storage.runs.schema",
-        "runs/prune: a removed run's tags (SQLite does not cascade the run's deletion to them)",
+        "instance/prune: a removed run's tags (SQLite does not cascade the run's deletion to them)",
         "Dagster's SQLite run storage turns on foreign keys (PRAGMA foreign_keys), so deleting "
         "a run deletes its tags as the schema's ON DELETE CASCADE says",
     ),
@@ -295,9 +295,9 @@ LEGACY_STORAGE_CLASSES = ("LegacyRunStorage", "LegacyEventLogStorage", "LegacySc
 _INSTANCE = "instance: music_dwh's storage"
 _SQLITE_EVENTS = "instance: the batching SQLite event log"
 _POSTGRES = "instance: the pooled, batching PostgreSQL storage"
-_MONITORING = "runs/launcher: run monitoring's health check"
-_QUEUE = "runs/launcher: the pool queue"
-_SLOTS = "runs/cleanup: a dead run's pool slots freed"
+_MONITORING = "instance/launcher: run monitoring's health check"
+_QUEUE = "instance/launcher: the pool queue"
+_SLOTS = "instance/cleanup: a dead run's pool slots freed"
 
 MEMBERS: tuple[Member, ...] = (
     Member(
@@ -424,7 +424,7 @@ MEMBERS: tuple[Member, ...] = (
     Member(
         "SqliteEventLogStorage",
         "get_concurrency_run_ids",
-        "runs/cleanup: which runs hold pool slots",
+        "instance/cleanup: which runs hold pool slots",
         UNTIL_DEAD_RUNS_FREED,
     ),
 )

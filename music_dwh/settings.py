@@ -44,7 +44,7 @@ DEFAULTS = {
     "MUSIC_DWH_DUCKDB_MEMORY_LIMIT": "1GB",
     # How long a run waits for another writer of the DuckDB file before it gives up.
     "MUSIC_DWH_LOCK_TIMEOUT": "10m",
-    # Where the Dagster instance keeps runs, events and schedules (music_dwh/instance.py):
+    # Where the Dagster instance keeps runs, events and schedules (music_dwh/instance/storage.py):
     # SQLite files in DAGSTER_HOME, or a PostgreSQL database.
     "MUSIC_DWH_DAGSTER_STORAGE": "sqlite",
     # `music-dwh prune` keeps the runs (and their events) of this many days; older ones go,
@@ -271,7 +271,7 @@ class Settings:
     ui_url: str = "http://127.0.0.1:3000"  # base of the run links in alerts
     duckdb_memory_limit: str = DEFAULTS["MUSIC_DWH_DUCKDB_MEMORY_LIMIT"]
     lock_timeout_seconds: float = 600.0
-    # The Dagster instance's storage (runs, events, schedules); see music_dwh/instance.py.
+    # The Dagster instance's storage (runs, events, schedules); see music_dwh/instance/storage.py.
     dagster_storage: InstanceStorage = InstanceStorage(engine="sqlite")
     sensor_interval_seconds: int = 30
     snapshot_sensor_interval_seconds: int = 120

@@ -145,11 +145,11 @@ def test_backup_refuses_an_existing_folder_and_a_missing_warehouse(tmp_path):
 def test_server_warehouses_are_refused_with_the_tool_to_use(
     tmp_path, monkeypatch, capsys, url, advice
 ):
-    from music_dwh import cli
+    from music_dwh.cli.main import main
 
     monkeypatch.setenv("MUSIC_DWH_WAREHOUSE", url)
-    assert cli.main(["backup", "--to", str(tmp_path / "bk")]) == 2
-    assert cli.main(["restore", "--from", str(tmp_path / "bk")]) == 2
+    assert main(["backup", "--to", str(tmp_path / "bk")]) == 2
+    assert main(["restore", "--from", str(tmp_path / "bk")]) == 2
     err = capsys.readouterr().err
     assert err.count(advice) == 2
     assert "music-dwh load all" in err

@@ -4,8 +4,11 @@ The graph is read from the source with ``ast`` (every ``import`` and ``from … 
 function-level ones included: a lazy import still couples two modules), so nothing is
 imported to build it. Layers, top to bottom::
 
-    cli → runs (a run's life) → definitions → assets / checks / automation
-        → staging, datagen, reports → resources, tags, partitions → sources, settings
+    cli.main (the parser) → cli (the commands, by topic)
+        → cli's run machinery (supervisor, worker, run, progress; common) → definitions
+        → assets / checks / automation → staging, datagen, reports
+        → resources, tags, partitions, instance (the Dagster instance's plug-ins)
+        → sources, settings, instance.liveness (which process executes a run)
 
 A module may import its own layer or any layer below it, never one above; the data generators
 depend on the sources' contracts, and nothing that runs in production depends on them. The
@@ -27,16 +30,12 @@ LAYERS: dict[str, int] = {
     "music_dwh.settings": 0,
     "music_dwh.framework": 0,
     "music_dwh.markdown": 0,
-    "music_dwh.runs.liveness": 0,
-    "music_dwh.runs.progress": 0,
-    "music_dwh.runs.failures": 0,
+    "music_dwh.instance.liveness": 0,
     "music_dwh.resources": 1,
     "music_dwh.partitions": 1,
     "music_dwh.tags": 1,
     "music_dwh.dbt_project": 1,
     "music_dwh.instance": 1,
-    "music_dwh.runs.cleanup": 1,
-    "music_dwh.runs.launcher": 1,
     "music_dwh.staging": 2,
     "music_dwh.datagen": 2,
     "music_dwh.reports": 2,
@@ -45,8 +44,14 @@ LAYERS: dict[str, int] = {
     "music_dwh.checks": 3,
     "music_dwh.automation": 3,
     "music_dwh.definitions": 4,
-    "music_dwh.runs": 5,
+    "music_dwh.cli.common": 5,
+    "music_dwh.cli.progress": 5,
+    "music_dwh.cli.run": 5,
+    "music_dwh.cli.worker": 5,
+    "music_dwh.cli.supervisor": 5,
     "music_dwh.cli": 6,
+    "music_dwh.cli.main": 7,
+    "music_dwh.cli.__main__": 7,
 }
 
 

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from music_dwh.runs.supervisor import stop_group
+from music_dwh.cli.supervisor import stop_group
 from music_dwh_tests.conftest import BIN, REPO_ROOT, Workspace, free_port
 
 LOCATION = "music_dwh.definitions"

@@ -37,13 +37,13 @@ from dagster import (
     sensor,
 )
 
+from music_dwh.automation.failures import user_error
 from music_dwh.framework import (
     ASSET_PARTITION_RANGE_END_TAG,
     ASSET_PARTITION_RANGE_START_TAG,
     PARTITION_NAME_TAG,
     WILL_RETRY_TAG,
 )
-from music_dwh.runs.failures import user_error
 from music_dwh.settings import get_settings
 
 logger = logging.getLogger("music_dwh.alerts")

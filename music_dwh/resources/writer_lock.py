@@ -44,7 +44,7 @@ class Holder:
     since: float | None = None
 
     def describe(self) -> str:
-        from music_dwh.runs.liveness import since
+        from music_dwh.instance.liveness import since
 
         parts = []
         if self.run_id:
@@ -131,7 +131,7 @@ def exclusive_writer(
 
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = _wait_for_lock(path, timeout=timeout, say=say, while_waiting=while_waiting)
-    from music_dwh.runs.liveness import hostname
+    from music_dwh.instance.liveness import hostname
 
     _write_holder(
         fd,

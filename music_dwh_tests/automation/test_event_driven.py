@@ -35,7 +35,7 @@ import pytest
 from dagster import AssetKey, AssetSelection, DagsterInstance, DagsterRunStatus
 
 from music_dwh_tests.conftest import Workspace, query, require_shared, snapshot, spoil_log_day
-from music_dwh_tests.runs.test_launcher import Dev
+from music_dwh_tests.instance.test_launcher import Dev
 
 pytestmark = pytest.mark.e2e
 
@@ -171,7 +171,7 @@ class Daemon:
 
 
 def _dev_with_env(ws: Workspace, env: dict[str, str]) -> Dev:
-    """``Dev`` (music_dwh_tests/runs/test_launcher.py) started with ``env``."""
+    """``Dev`` (music_dwh_tests/instance/test_launcher.py) started with ``env``."""
 
     class _Ws(Workspace):
         @property

@@ -165,7 +165,7 @@ def test_sigterm_stops_the_bench_and_everything_it_started(tmp_path: Path):
         return found
 
     deadline = time.monotonic() + 300
-    while not any("music_dwh.runs.worker" in " ".join(p.cmdline()) for p in started_by_bench()):
+    while not any("music_dwh.cli.worker" in " ".join(p.cmdline()) for p in started_by_bench()):
         assert proc.poll() is None, proc.communicate()
         assert time.monotonic() < deadline, "the bench never started a music-dwh load"
         time.sleep(0.2)

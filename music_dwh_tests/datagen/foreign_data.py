@@ -1,6 +1,6 @@
 """Raw stores holding data no writer wrote there, as the tests of the "never delete or
 overwrite what it did not write" rule need them (music_dwh_tests/datagen/test_ownership.py,
-music_dwh_tests/test_cli.py)."""
+music_dwh_tests/cli/test_sample_data.py)."""
 
 from __future__ import annotations
 

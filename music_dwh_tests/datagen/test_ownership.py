@@ -2,7 +2,7 @@
 (music_dwh/datagen/ownership.py), in a folder and in S3 (moto): they write beside someone
 else's files with ``force``, replace only their own unchanged output, and keep their manifests
 where no source looks. Their refusals (exit status, message, nothing changed) and the demo are
-tested through the command line in music_dwh_tests/test_cli.py."""
+tested through the command line in music_dwh_tests/cli/test_sample_data.py."""
 
 from __future__ import annotations
 

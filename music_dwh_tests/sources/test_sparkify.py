@@ -80,7 +80,7 @@ def store(tmp_path, monkeypatch):
 
 
 def test_the_sensor_the_cli_and_staging_see_the_same_days_and_files(store):
-    from music_dwh.cli import _raw_days
+    from music_dwh.cli.load import _raw_days
     from music_dwh.definitions import defs
 
     expected = [dt.date(2018, 11, 1), dt.date(2018, 11, 8)]

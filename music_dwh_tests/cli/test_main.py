@@ -1,7 +1,7 @@
 """``music-dwh``'s words to a user who made a mistake or asks for help: one line that says
 what is wrong and what to do, the right exit status, and help for every command and option.
 
-In-process (``cli.main``): nothing here starts a run."""
+In-process (music_dwh/cli/main.py ``main``): nothing here starts a run."""
 
 from __future__ import annotations
 
@@ -12,12 +12,13 @@ from importlib.metadata import version
 
 import pytest
 
-from music_dwh import cli
+from music_dwh.cli.common import HelpFormatter
+from music_dwh.cli.main import build_parser, main
 
 
 def _main(capsys, *argv: str) -> tuple[int, str, str]:
     try:
-        status = cli.main(list(argv))
+        status = main(list(argv))
     except SystemExit as exc:  # argparse: usage errors, --help, --version
         status = exc.code
     out, err = capsys.readouterr()
@@ -33,7 +34,7 @@ def _subparsers(parser: argparse.ArgumentParser, path=("music-dwh",)):
 
 
 def test_every_command_and_option_has_help_and_shows_its_default():
-    commands = list(_subparsers(cli.build_parser()))
+    commands = list(_subparsers(build_parser()))
     assert len(commands) >= 14
     for path, parser in commands:
         if len(path) > 1:
@@ -44,7 +45,7 @@ def test_every_command_and_option_has_help_and_shows_its_default():
             name = "/".join(action.option_strings) or action.dest
             assert action.help, f"{' '.join(path)} {name} has no help"
             if action.default not in (None, False, argparse.SUPPRESS):
-                assert "default" in cli._HelpFormatter(" ".join(path))._get_help_string(action), (
+                assert "default" in HelpFormatter(" ".join(path))._get_help_string(action), (
                     f"{' '.join(path)} {name} does not show its default {action.default!r}"
                 )
 

@@ -19,7 +19,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 
-from music_dwh.runs.load import LoadPlan
+from music_dwh.cli.run import LoadPlan
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
@@ -103,7 +103,7 @@ def run_worker(plans: Sequence[LoadPlan], say: Callable[[str], None]) -> int:
     """Execute ``plans`` in a worker process; return its exit status, or raise
     ``Interrupted`` after stopping it when a signal arrives."""
     spec = {"parent": os.getpid(), "plans": [p.to_json() for p in plans]}
-    argv = [sys.executable, "-m", "music_dwh.runs.worker", json.dumps(spec)]
+    argv = [sys.executable, "-m", "music_dwh.cli.worker", json.dumps(spec)]
 
     def stop(worker: subprocess.Popen, why: str) -> None:
         say(f"music-dwh: {why} received; stopping the load …")
@@ -122,7 +122,7 @@ def cancel_runs(plans: Sequence[LoadPlan], why: str) -> str:
     warnings.filterwarnings("ignore")
     from dagster import DagsterInstance
 
-    from music_dwh.runs.cleanup import mark_run_ended
+    from music_dwh.instance.cleanup import mark_run_ended
 
     deadline = time.monotonic() + 10
     canceled = []

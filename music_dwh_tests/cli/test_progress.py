@@ -1,4 +1,4 @@
-"""``music-dwh load``'s progress (music_dwh/runs/progress.py): a staging step's line and the
+"""``music-dwh load``'s progress (music_dwh/cli/progress.py): a staging step's line and the
 run's tally count each day's own books, quarantined records and days without a file. A real
 in-process range run of one staging asset, with the progress logger."""
 
@@ -17,8 +17,8 @@ from dagster import (
 
 from music_dwh.assets.loads import day_books, quarantine_metadata
 from music_dwh.assets.metadata import add_day_metadata, days_in_window
+from music_dwh.cli.progress import LOGGER_NAME, Counts, close_progress, progress_logger
 from music_dwh.framework import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
-from music_dwh.runs.progress import LOGGER_NAME, Counts, close_progress, progress_logger
 
 DAYS = [dt.date(2018, 11, 1) + dt.timedelta(days=n) for n in range(3)]
 # Each day's records, quarantined records and files: the second day has two bad lines, the

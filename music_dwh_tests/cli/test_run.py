@@ -1,6 +1,6 @@
-"""What ``music-dwh load`` says (music_dwh/runs/load.py, failures.py, progress.py; cli.py's
-plan): data problems visible on a run that succeeds, and every failure's reason once, in one or
-two lines, without Dagster's class names.
+"""What ``music-dwh load`` says (music_dwh/cli/run.py, progress.py, load.py's plan;
+music_dwh/automation/failures.py): data problems visible on a run that succeeds, and every
+failure's reason once, in one or two lines, without Dagster's class names.
 
 Real processes on generated data: the CLI as a user runs it, the staging layer only (where
 each of these problems shows)."""
@@ -19,8 +19,8 @@ import pytest
 from dagster import DagsterInstance, DagsterRunStatus
 
 from music_dwh.automation.alerts import will_be_retried
+from music_dwh.cli.run import LoadPlan, run_load
 from music_dwh.framework import MAX_RETRIES_TAG, WILL_RETRY_TAG
-from music_dwh.runs.load import LoadPlan, run_load
 from music_dwh_tests.conftest import REPO_ROOT, query, spoil_log_day
 
 pytestmark = pytest.mark.e2e

@@ -1,15 +1,18 @@
 """``music-dwh load``'s run: materialize a source system's assets for a range of days as one
 Dagster run, in the worker process that ``supervisor`` starts.
 
-Before the run, dead runs of the instance are cleaned up (``cleanup``); on DuckDB the run
-waits (sleeping, visibly, bounded) for the warehouse's writer lock; the run records which
-process executes it (``liveness``) so a later command can tell when it died.
+Before the run, dead runs of the instance are cleaned up (``music_dwh.instance.cleanup``); on
+DuckDB the run waits (sleeping, visibly, bounded) for the warehouse's writer lock; the run
+records which process executes it (``music_dwh.instance.liveness``) so a later command can tell
+when it died. Its progress is shown by this package's own logger (``progress``), which only
+the command's runs carry: the definitions the UI and the daemon load do not declare it.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import importlib
 import time
 from collections.abc import Callable
@@ -22,14 +25,6 @@ Say = Callable[[str], None]
 # The layers of every source system, in the order data flows through them (the ``layer`` tag
 # of each asset); ``music-dwh load --through LAYER`` materializes up to and including one.
 LAYERS = ("raw", "staging", "star", "mart", "report")
-
-
-class UserError(Exception):
-    """A mistake the user can fix; printed without a traceback (exit status 2)."""
-
-
-class RunFailed(Exception):
-    """The run could not finish; the message says why and what to do (exit status 1)."""
 
 
 @dataclass(frozen=True)
@@ -66,11 +61,18 @@ class LoadPlan:
         )
 
 
-def clean_dead_runs(instance, say: Say) -> None:
-    from music_dwh.runs.cleanup import reap_dead_runs
+@functools.cache
+def _definitions(verbose: bool):
+    """The project's definitions, with the progress display as a logger of every job unless the
+    run shows Dagster's full log (``-v``: the console logger, Dagster's default)."""
+    from dagster import Definitions
 
-    for cleaned in reap_dead_runs(instance):
-        say(f"cleaned up {cleaned.describe()}; marked failed, its pool slots freed")
+    from music_dwh.cli.progress import LOGGER_NAME, progress_logger
+    from music_dwh.definitions import defs
+
+    if verbose:
+        return defs
+    return Definitions.merge(defs, Definitions(loggers={LOGGER_NAME: progress_logger}))
 
 
 def run_load(plan: LoadPlan, say: Say) -> bool:
@@ -82,9 +84,10 @@ def run_load(plan: LoadPlan, say: Say) -> bool:
         ASSET_PARTITION_RANGE_START_TAG,
         MAX_RETRIES_TAG,
     )
+    from music_dwh.instance.cleanup import clean_dead_runs
+    from music_dwh.instance.liveness import process_tags
     from music_dwh.resources.dbt_manifest import ensure_manifest
     from music_dwh.resources.warehouse import Warehouse
-    from music_dwh.runs.liveness import process_tags
 
     settings = get_settings()
     system = plan.system
@@ -93,8 +96,7 @@ def run_load(plan: LoadPlan, say: Say) -> bool:
     # A server that cannot be reached or refuses the credentials is one line, not a failed run.
     Warehouse.from_env().check_connection()
     ensure_manifest(Warehouse(url=settings.warehouse.url).dbt_env())
-    from music_dwh.definitions import defs
-
+    defs = _definitions(plan.verbose)
     graph = defs.resolve_asset_graph()
     layers = LAYERS[: LAYERS.index(plan.through) + 1]
     selection = AssetSelection.groups(system) & AssetSelection.tag("layer", layers[0])
@@ -123,7 +125,7 @@ def run_load(plan: LoadPlan, say: Say) -> bool:
     if plan.verbose:
         loggers = {"console": {"config": {"log_level": "INFO"}}}
     else:
-        from music_dwh.runs.progress import LOGGER_NAME
+        from music_dwh.cli.progress import LOGGER_NAME
 
         config = {"system": system, "layers": layer_of, "quarantine_table": quarantine}
         loggers = {LOGGER_NAME: {"config": config}}
@@ -149,8 +151,8 @@ def run_load(plan: LoadPlan, say: Say) -> bool:
             run_config={"loggers": loggers},
             raise_on_error=False,
         )
-    from music_dwh.runs.failures import failure_of
-    from music_dwh.runs.progress import Counts, close_progress
+    from music_dwh.automation.failures import failure_of
+    from music_dwh.cli.progress import Counts, close_progress
 
     close_progress()
     elapsed = time.monotonic() - started

@@ -23,9 +23,10 @@ of deleted rows by itself (autovacuum); prune runs no ``VACUUM FULL``, which wou
 tables under a running instance.
 
 **Checkpoint.** SQLite appends to a ``-wal`` file beside each database and copies it back when
-the last connection closes; a run's process ends without closing them (``runs/worker.py``),
-which leaves WAL files as large as the events it wrote. ``checkpoint`` copies them back and
-truncates them at the end of ``load``, ``demo`` and ``prune``.
+the last connection closes; a run's process ends without closing them (``music-dwh load``'s
+worker, ``cli/worker.py``), which leaves WAL files as large as the events it wrote.
+``checkpoint`` copies them back and truncates them at the end of ``load``, ``demo`` and
+``prune``.
 """
 
 from __future__ import annotations
@@ -293,7 +294,7 @@ def _prune_run(
 
     from music_dwh.framework import AssetCheckExecutionsTable as C
     from music_dwh.framework import RunTagsTable
-    from music_dwh.runs.cleanup import free_slots
+    from music_dwh.instance.cleanup import free_slots
 
     storage = instance.event_log_storage
     sharded = storage.is_run_sharded
@@ -349,7 +350,7 @@ def prune(instance: DagsterInstance, keep_days: int, say: Say, dry_run: bool = F
     from dagster import DagsterRunStatus, RunsFilter
 
     from music_dwh.framework import _runs_directory
-    from music_dwh.runs.load import clean_dead_runs
+    from music_dwh.instance.cleanup import clean_dead_runs
 
     home = Path(instance.root_directory)
     sqlite = instance.event_log_storage.is_run_sharded

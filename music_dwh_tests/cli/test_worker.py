@@ -1,4 +1,4 @@
-"""The load worker's way out (music_dwh/runs/worker.py ``exit_now``): the exit status, the
+"""The load worker's way out (music_dwh/cli/worker.py ``exit_now``): the exit status, the
 ``atexit`` handlers (log files, dbt-duckdb's connections) and buffered output survive skipping
 the interpreter's teardown."""
 
@@ -14,7 +14,7 @@ def test_exit_now_runs_the_atexit_handlers_flushes_and_keeps_the_status(tmp_path
     marker = tmp_path / "atexit.txt"
     code = (
         "import atexit, sys\n"
-        "from music_dwh.runs.worker import exit_now\n"
+        "from music_dwh.cli.worker import exit_now\n"
         f"atexit.register(lambda: open({str(marker)!r}, 'w').write('ran'))\n"
         "sys.stdout.write('buffered, no newline')\n"  # left in the buffer: must still be written
         "sys.stderr.write('to stderr')\n"

@@ -1,4 +1,4 @@
-"""The daemon's run monitoring fails runs whose process died (music_dwh/runs/launcher.py and
+"""The daemon's run monitoring fails runs whose process died (music_dwh/instance/launcher.py and
 the shipped dagster.yaml).
 
 Fast tests: ``MonitoredRunLauncher.check_run_worker_health`` against a real Dagster instance
@@ -27,12 +27,12 @@ from dagster import DagsterEvent, DagsterEventType, DagsterInstance, DagsterRunS
 from dagster._core.launcher.base import WorkerStatus
 from dagster._core.storage.tags import GRPC_INFO_TAG
 
-from music_dwh.runs.launcher import (
+from music_dwh.instance.launcher import (
     MonitoredRunLauncher,
     PoolQueueRunCoordinator,
     ensure_pool_limits,
 )
-from music_dwh.runs.liveness import hostname, process_tags, run_process
+from music_dwh.instance.liveness import hostname, process_tags, run_process
 from music_dwh_tests.conftest import BIN, REPO_ROOT, Workspace, free_port, query
 
 SHIPPED_YAML = REPO_ROOT / "dagster.yaml"

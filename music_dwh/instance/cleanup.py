@@ -5,9 +5,9 @@ STARTED in the instance and may keep concurrency-pool rows: the daemon's queue w
 it forever. ``reap_dead_runs`` marks such runs failed with the reason, frees their pool slots
 and pending steps, and ends what is left of their process group (helper processes such as
 Dagster's log capture, or any subprocess the run started, which could hold the DuckDB file).
-``music-dwh load`` calls it before it starts and
-while it waits; the daemon's run monitoring does the same for runs it launched
-(``music_dwh.runs.launcher``).
+``music-dwh load`` and ``prune`` call it (``clean_dead_runs``) before they start, ``load``
+again while it waits and ``dev`` on its way out; the daemon's run monitoring does the same for
+runs it launched (``launcher``).
 """
 
 from __future__ import annotations
@@ -15,12 +15,13 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import psutil
 
-from music_dwh.runs.liveness import TAG_PID, RunProcess, run_process
+from music_dwh.instance.liveness import TAG_PID, RunProcess, run_process
 
 if TYPE_CHECKING:
     from dagster import DagsterInstance, DagsterRun
@@ -124,3 +125,9 @@ def reap_dead_runs(instance: DagsterInstance) -> list[CleanedRun]:
                     with contextlib.suppress(Exception):
                         free_slots(instance, record.dagster_run.run_id)
     return cleaned
+
+
+def clean_dead_runs(instance: DagsterInstance, say: Callable[[str], None]) -> None:
+    """``reap_dead_runs``, saying what it cleaned up."""
+    for cleaned in reap_dead_runs(instance):
+        say(f"cleaned up {cleaned.describe()}; marked failed, its pool slots freed")

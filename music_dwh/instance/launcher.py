@@ -32,8 +32,8 @@ from music_dwh.framework import (
     SqliteRunStorage,
     WorkerStatus,
 )
-from music_dwh.runs.cleanup import dead_reason, end_process_group
-from music_dwh.runs.liveness import TAG_HOST, hostname, run_process
+from music_dwh.instance.cleanup import dead_reason, end_process_group
+from music_dwh.instance.liveness import TAG_HOST, hostname, run_process
 
 _LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", "0.0.0.0", ""}
 _CODE_SERVER_GRACE_SECONDS = 1.5  # Dagster's code server checks its run workers every 0.5 s

@@ -1,5 +1,5 @@
 """A killed or interrupted ``music-dwh load`` never blocks the next one and leaves every
-partition as it was (music_dwh/runs/supervisor.py, worker.py, cleanup.py).
+partition as it was (music_dwh/cli/supervisor.py, worker.py; music_dwh/instance/cleanup.py).
 
 Real processes: ``music-dwh load`` is started as a user would, the test waits in the Dagster
 instance for the phase under test (staging, the checks, dbt), freezes the worker there
@@ -120,7 +120,7 @@ def start_load_and_freeze_in(ws: Workspace, steps: tuple[str, ...]):
         worker = next(
             c
             for c in psutil.Process(proc.pid).children()
-            if "music_dwh.runs.worker" in " ".join(c.cmdline())
+            if "music_dwh.cli.worker" in " ".join(c.cmdline())
         )
         os.killpg(worker.pid, signal.SIGSTOP)
         done = _step_events(instance, run.run_id, DagsterEventType.STEP_SUCCESS) | _step_events(
@@ -272,7 +272,7 @@ def test_a_load_behind_a_live_holder_says_who_waits_quietly_and_gives_up(loaded)
         worker = next(
             c
             for c in psutil.Process(proc.pid).children()
-            if "music_dwh.runs.worker" in " ".join(c.cmdline())
+            if "music_dwh.cli.worker" in " ".join(c.cmdline())
         )
         cpu_before = sum(worker.cpu_times()[:2])
         time.sleep(3)

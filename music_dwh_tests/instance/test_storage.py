@@ -1,4 +1,4 @@
-"""The Dagster instance music_dwh ships (music_dwh/instance.py, dagster.yaml): SQLite storage in
+"""The Dagster instance music_dwh ships (music_dwh/instance/, dagster.yaml): SQLite storage in
 DAGSTER_HOME with synchronous=NORMAL connections and batched event writes, or PostgreSQL storage
 selected by MUSIC_DWH_DAGSTER_STORAGE, tested against the real server of ``postgres_server``.
 
@@ -33,8 +33,10 @@ from dagster._core.storage.tags import (
     ASSET_PARTITION_RANGE_START_TAG,
 )
 
-from music_dwh import instance as music_instance
-from music_dwh.runs.prune import checkpoint, instance_bytes
+from music_dwh.instance.batches import EVENT_BATCH_SIZE
+from music_dwh.instance.postgres_storage import BatchingPostgresEventLogStorage
+from music_dwh.instance.prune import checkpoint, instance_bytes
+from music_dwh.instance.sqlite_storage import PAGE_SIZE, BatchingSqliteEventLogStorage
 from music_dwh.settings import SettingsError, instance_storage, parse_instance_storage
 from music_dwh_tests.conftest import REPO_ROOT, Workspace, require_shared
 
@@ -181,7 +183,7 @@ def test_every_connection_the_sqlite_storage_opens_runs_with_synchronous_normal(
 def test_events_are_batched_unless_dagster_event_batch_size_says_otherwise(
     sqlite_instance, clean_env
 ):
-    assert sqlite_instance._get_event_batch_size() == music_instance.EVENT_BATCH_SIZE
+    assert sqlite_instance._get_event_batch_size() == EVENT_BATCH_SIZE
     clean_env.setenv("DAGSTER_EVENT_BATCH_SIZE", "0")
     assert sqlite_instance._get_event_batch_size() == 0
 
@@ -194,8 +196,8 @@ def test_batched_writes_leave_the_same_history_as_one_transaction_per_event(
     with batches and with one write per event give the same materializations, planned events,
     failed partitions, asset row, check history and data versions."""
     event_log = {
-        "sqlite": music_instance.BatchingSqliteEventLogStorage,
-        "postgres": music_instance.BatchingPostgresEventLogStorage,
+        "sqlite": BatchingSqliteEventLogStorage,
+        "postgres": BatchingPostgresEventLogStorage,
     }[storage]
     calls = []
     store_batch = event_log.store_event_batch
@@ -288,7 +290,7 @@ def test_new_event_log_files_have_8_kb_pages_and_a_checkpoint_empties_their_wal(
     )
     for path in files:
         conn = sqlite3.connect(path)
-        assert conn.execute("PRAGMA page_size").fetchone()[0] == music_instance.PAGE_SIZE == 8192
+        assert conn.execute("PRAGMA page_size").fetchone()[0] == PAGE_SIZE == 8192
         conn.close()
     wal = [p for p in home.rglob("*.db-wal") if p.stat().st_size]
     assert wal  # the instance keeps its files open: nothing was copied back yet

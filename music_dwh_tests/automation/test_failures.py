@@ -1,4 +1,4 @@
-"""Why a run failed, from its events (music_dwh/runs/failures.py): the user's exception inside
+"""Why a run failed, from its events (music_dwh/automation/failures.py): the user's exception inside
 Dagster's wrappers, without class names. Real in-process runs on an ephemeral instance."""
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from dagster import (
     asset_check,
 )
 
+from music_dwh.automation.failures import failure_of
 from music_dwh.resources.base import WarehouseError
 from music_dwh.resources.writer_lock import LockTimeout
-from music_dwh.runs.failures import failure_of
 
 
 def run(*defs_args, **defs_kwargs):

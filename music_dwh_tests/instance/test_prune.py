@@ -1,7 +1,7 @@
-"""``music-dwh prune`` (music_dwh/runs/prune.py): runs older than the window go, what the UI
+"""``music-dwh prune`` (music_dwh/instance/prune.py): runs older than the window go, what the UI
 still reads from them stays, on the SQLite instance and on the PostgreSQL one.
 
-The history is made by real runs of a small partitioned job (test_instance.py's) on the
+The history is made by real runs of a small partitioned job (test_storage.py's) on the
 instance class music_dwh ships; the older ones are then moved 40 days back in the run storage.
 """
 
@@ -14,9 +14,15 @@ import pytest
 import sqlalchemy as db
 from dagster import AssetKey, AssetRecordsFilter, DagsterEventType, DagsterInstance
 
-from music_dwh.runs.prune import prune
+from music_dwh.instance.prune import prune
 from music_dwh_tests.conftest import REPO_ROOT, Workspace
-from music_dwh_tests.test_instance import DAYS, DEFS, STORAGE_VARIABLES, run_range, shipped_home
+from music_dwh_tests.instance.test_storage import (
+    DAYS,
+    DEFS,
+    STORAGE_VARIABLES,
+    run_range,
+    shipped_home,
+)
 
 KEY = AssetKey("daily")
 WEEK = [f"2024-01-0{d}" for d in range(1, 8)]

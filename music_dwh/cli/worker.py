@@ -1,4 +1,4 @@
-"""The process that executes ``music-dwh load``'s runs (``python -m music_dwh.runs.worker
+"""The process that executes ``music-dwh load``'s runs (``python -m music_dwh.cli.worker
 PLAN_JSON``), started by ``supervisor`` in a process group of its own.
 
 It dies with its supervisor (Linux ``PR_SET_PDEATHSIG``): a ``kill -9`` of ``music-dwh load``
@@ -22,7 +22,8 @@ import os
 import signal
 import sys
 
-from music_dwh.runs.load import LoadPlan, UserError, run_load
+from music_dwh.cli.common import UserError
+from music_dwh.cli.run import LoadPlan, run_load
 
 
 def _die_with_parent(parent: int) -> None:
