@@ -17,6 +17,7 @@ from bench.model import (
     DEFAULT_SONGS,
     BenchConfig,
 )
+from music_dwh.cli.common import positive
 
 
 def _approach_list(text: str) -> list[str]:
@@ -46,16 +47,6 @@ def _loaded_list(text: str) -> list[int]:
     return values
 
 
-def positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} must be at least 1")
-    return value
-
-
 def _positive_float(text: str) -> float:
     try:
         value = float(text)
@@ -75,9 +66,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"multiplies the events per day (1.0 = {DEFAULT_DAYS} days × "
         f"{DEFAULT_EVENTS_PER_DAY:,} events; 10 ≈ 8M events)",
     )
-    parser.add_argument("--days", type=positive_int, default=DEFAULT_DAYS, help="days of logs")
-    parser.add_argument("--events-per-day", type=positive_int, help="overrides --scale")
-    parser.add_argument("--songs", type=positive_int, default=DEFAULT_SONGS, help="catalogue size")
+    parser.add_argument("--days", type=positive, default=DEFAULT_DAYS, help="days of logs")
+    parser.add_argument("--events-per-day", type=positive, help="overrides --scale")
+    parser.add_argument("--songs", type=positive, default=DEFAULT_SONGS, help="catalogue size")
     parser.add_argument("--seed", type=int, default=42, help="generator seed")
     parser.add_argument(
         "--approaches",
@@ -85,7 +76,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=list(APPROACHES),
         help=f"comma-separated: {','.join(APPROACHES)} (default all)",
     )
-    parser.add_argument("--repeat", type=positive_int, default=3, help="runs per approach (median)")
+    parser.add_argument("--repeat", type=positive, default=3, help="runs per approach (median)")
     parser.add_argument(
         "--out",
         type=Path,
@@ -96,7 +87,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--skip-queries", action="store_true", help="no query-latency runs")
     parser.add_argument(
         "--row-by-row-days",
-        type=positive_int,
+        type=positive,
         default=2,
         help="days the row-by-row baseline processes (default 2)",
     )
@@ -108,7 +99,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--incremental-events-per-day",
-        type=positive_int,
+        type=positive,
         default=DEFAULT_INCREMENTAL_EVENTS_PER_DAY,
         help="events per day of the incremental dataset "
         f"(default {DEFAULT_INCREMENTAL_EVENTS_PER_DAY:,})",

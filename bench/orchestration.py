@@ -38,8 +38,8 @@ from bench.commands import music_dwh_argv, music_dwh_env, prepare_manifest
 from bench.dataset import generate
 from bench.model import BenchError, say
 from bench.model import safe as _safe
-from bench.options import positive_int as _positive_int
 from bench.profile import pipeline_profile
+from music_dwh.cli.common import positive
 from music_dwh.settings import REPO_ROOT, temporary_environ
 
 IMPORT_STATEMENT = "import dagster, dagster_dbt, dbt.cli.main"
@@ -81,7 +81,7 @@ def _spread_days(text: str) -> tuple[int, int]:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of the orchestration-cost part of ``music-dwh bench``."""
-    parser.add_argument("--spread-events", type=_positive_int, default=DEFAULT_SPREAD_EVENTS,
+    parser.add_argument("--spread-events", type=positive, default=DEFAULT_SPREAD_EVENTS,
                         help=f"events generated once over each of --spread-days (default {DEFAULT_SPREAD_EVENTS:,}"
                              " = 30 × 2,700; a multiple of both numbers of days)")  # fmt: skip
     parser.add_argument("--spread-days", type=_spread_days, default=DEFAULT_SPREAD_DAYS,
